@@ -1,0 +1,1 @@
+"""govnet: the Karbala governorate e-governance network as code."""

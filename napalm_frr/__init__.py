@@ -1,0 +1,1 @@
+"""NAPALM community driver for FRR."""
