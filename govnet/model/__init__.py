@@ -1,0 +1,101 @@
+"""The governorate model: load → validate → derive. The only code that reads inventory YAML.
+
+    network = load_network(Path("inventory/karbala"), env="lab")
+
+raises `InventoryError` listing every problem as `file:line: where: what`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from govnet import ipam
+from govnet.model import derived
+from govnet.model.checks import run_checks
+from govnet.model.derive import Deriver, known_platforms, requests
+from govnet.model.derived import Network
+from govnet.model.errors import InventoryError, Problem, loc_text
+from govnet.model.loader import dump_inventory, load_inventory
+from govnet.model.schema import Inventory
+from govnet.model.yamlsrc import Loc, Source
+
+__all__ = [
+    "Built",
+    "Inventory",
+    "InventoryError",
+    "Network",
+    "Problem",
+    "build",
+    "derived",
+    "dump_inventory",
+    "load_inventory",
+    "load_network",
+    "lock_path",
+]
+
+
+@dataclass(frozen=True)
+class Built:
+    inventory: Inventory
+    plan: ipam.Plan
+    network: Network
+    lock: Path
+
+
+def lock_path(directory: Path, env: str) -> Path:
+    return directory / "ipam" / f"{env}.lock.yml"
+
+
+def _problems(source: Source, found: list[tuple[Loc, str]]) -> list[Problem]:
+    return [Problem(*source.where(loc), loc_text(loc), what) for loc, what in found]
+
+
+def build(directory: Path, env: str = "lab") -> Built:
+    """Load, validate and derive; raise InventoryError with every problem found."""
+    inventory, source = load_inventory(directory)
+    if env not in inventory.environments:
+        known = ", ".join(inventory.environments)
+        file, line = source.where(("environments",))
+        raise InventoryError(
+            [Problem(file, line, "environments", f"no environment '{env}' (known: {known})")]
+        )
+    found = run_checks(inventory, known_platforms())
+    if found:
+        raise InventoryError(_problems(source, found))
+    lock = lock_path(directory, env)
+    try:
+        locked = ipam.read_lock(lock)
+    except (ValueError, OSError, AttributeError) as exc:
+        raise InventoryError([Problem(str(lock), 1, "lock", f"unreadable IPAM lock file: {exc}")]) from None
+    reqs = list(requests(inventory, env))
+    plan = ipam.allocate(dict(inventory.environments[env].pools), (r for r, _ in reqs), locked)
+    if plan.problems:
+        where = {r.key: loc for r, loc in reqs}
+        found = []
+        for key, what in plan.problems:
+            loc = where.get(key, ("environments", env, "pools"))
+            if "exhausted" in what:
+                loc = ("environments", env, "pools", next(r.pool for r, _ in reqs if r.key == key))
+            found.append((loc, what))
+        raise InventoryError(_problems(source, found))
+    network = Deriver(inventory, env, plan).network()
+    found = list(_derived_checks(network, {r.key: loc for r, loc in reqs}))
+    if found:
+        raise InventoryError(_problems(source, found))
+    return Built(inventory, plan, network, lock)
+
+
+def _derived_checks(network: Network, where: dict[str, Loc]) -> list[tuple[Loc, str]]:
+    counts = Counter(dev.router_id for dev in network.devices.values())
+    return [
+        (where[f"loopback/{dev.name}"], f"router ID {dev.router_id} of {dev.name} is used by another device")
+        for dev in network.devices.values()
+        if counts[dev.router_id] > 1
+    ]
+
+
+def load_network(directory: Path, env: str = "lab") -> Network:
+    """The addressed model of one environment (the entry point every later stage uses)."""
+    return build(Path(directory), env).network

@@ -1,0 +1,227 @@
+"""Validate stage: relations the types cannot express (uniqueness, references, graph properties).
+
+Each check returns problems with the inventory path they concern; the loader turns paths into file:line.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import networkx as nx
+
+from govnet.model.schema import Inventory
+from govnet.model.yamlsrc import Loc
+
+Found = Iterator[tuple[Loc, str]]
+
+
+def _duplicates(items: list[tuple[Loc, str]], what: str) -> Found:
+    seen: dict[str, Loc] = {}
+    for loc, key in items:
+        if key in seen:
+            yield loc, f"duplicate {what} '{key}' (first at {_short(seen[key])})"
+        else:
+            seen[key] = loc
+
+
+def _short(loc: Loc) -> str:
+    from govnet.model.errors import loc_text
+
+    return loc_text(loc)
+
+
+def unique_names(inv: Inventory) -> Found:
+    yield from _duplicates([(("sites", i, "name"), s.name) for i, s in enumerate(inv.sites)], "site name")
+    yield from _duplicates([(("zones", i, "name"), z.name) for i, z in enumerate(inv.zones)], "zone name")
+    yield from _duplicates([(("phases", i, "id"), str(p.id)) for i, p in enumerate(inv.phases)], "phase id")
+    devices = [
+        (("sites", i, "devices", j, "name"), d.name)
+        for i, s in enumerate(inv.sites)
+        for j, d in enumerate(s.devices)
+    ]
+    servers = [(("servers", i, "name"), s.name) for i, s in enumerate(inv.servers)]
+    yield from _duplicates(devices + servers, "device or server name")
+    for i, site in enumerate(inv.sites):
+        for j, dev in enumerate(site.devices):
+            ifaces = [(("sites", i, "devices", j, "interfaces", k), n) for k, n in enumerate(dev.interfaces)]
+            yield from _duplicates(ifaces, f"interface on {dev.name}")
+        segs = list(enumerate(site.segments))
+        yield from _duplicates(
+            [(("sites", i, "segments", k, "name"), s.name) for k, s in segs], "segment name"
+        )
+        yield from _duplicates(
+            [(("sites", i, "segments", k, "vlan"), str(s.vlan)) for k, s in segs], "VLAN ID"
+        )
+
+
+def references(inv: Inventory) -> Found:
+    zones = {z.name for z in inv.zones}
+    for i, site in enumerate(inv.sites):
+        if site.zone not in zones:
+            yield ("sites", i, "zone"), f"unknown zone '{site.zone}'"
+        for k, seg in enumerate(site.segments):
+            if seg.zone is not None and seg.zone not in zones:
+                yield ("sites", i, "segments", k, "zone"), f"unknown zone '{seg.zone}'"
+    for i, rule in enumerate(inv.policy):
+        for field, alias in (("src", "from"), ("dst", "to")):
+            if getattr(rule, field) not in zones:
+                yield ("policy", i, alias), f"unknown zone '{getattr(rule, field)}'"
+    yield from _link_references(inv)
+    yield from _server_references(inv)
+    sites = {s.name for s in inv.sites}
+    for i, phase in enumerate(inv.phases):
+        for k, name in enumerate(phase.sites):
+            if name not in sites:
+                yield ("phases", i, "sites", k), f"unknown site '{name}'"
+
+
+def _link_references(inv: Inventory) -> Found:
+    interfaces = {d.name: set(d.interfaces) for s in inv.sites for d in s.devices}
+    used: dict[tuple[str, str], int] = {}
+    for i, link in enumerate(inv.links):
+        if link.a.device == link.b.device:
+            yield ("links", i, "b", "device"), f"link joins device '{link.a.device}' to itself"
+        for end_name in ("a", "b"):
+            end = getattr(link, end_name)
+            if end.device not in interfaces:
+                yield ("links", i, end_name, "device"), f"unknown device '{end.device}'"
+            elif end.interface not in interfaces[end.device]:
+                yield (
+                    ("links", i, end_name, "interface"),
+                    (f"device '{end.device}' has no interface '{end.interface}'"),
+                )
+            elif (end.device, end.interface) in used:
+                yield (
+                    ("links", i, end_name, "interface"),
+                    (
+                        f"{end.device} {end.interface} already used by links[{used[(end.device, end.interface)]}]"
+                    ),
+                )
+            else:
+                used[(end.device, end.interface)] = i
+
+
+def _server_references(inv: Inventory) -> Found:
+    sites = {s.name: s for s in inv.sites}
+    for i, server in enumerate(inv.servers):
+        site = sites.get(server.site)
+        if site is None:
+            yield ("servers", i, "site"), f"unknown site '{server.site}'"
+        elif server.segment not in {seg.name for seg in site.segments}:
+            yield ("servers", i, "segment"), f"site '{server.site}' has no segment '{server.segment}'"
+
+
+def site_roles(inv: Inventory) -> Found:
+    dcs = [i for i, s in enumerate(inv.sites) if s.kind == "datacentre"]
+    if len(dcs) != 1:
+        yield ("sites",), f"exactly one datacentre site is required, found {len(dcs)}"
+    for i, site in enumerate(inv.sites):
+        roles = Counter(d.role for d in site.devices)
+        if site.kind == "datacentre":
+            if roles["core"] < 1:
+                yield ("sites", i, "devices"), "the datacentre needs at least one core router"
+            if (site.category != "datacentre") or roles["edge"] or roles["access"]:
+                yield ("sites", i), "a datacentre has category datacentre and only core and dc_switch devices"
+        else:
+            if roles["edge"] != 1:
+                yield (
+                    ("sites", i, "devices"),
+                    f"a department needs exactly one edge router, found {roles['edge']}",
+                )
+            if roles["core"] or roles["dc_switch"] or site.category == "datacentre":
+                yield (
+                    ("sites", i),
+                    "core and dc_switch devices and category datacentre belong to the datacentre",
+                )
+        holders = roles["access"] + roles["dc_switch"]
+        if site.segments and holders != 1:
+            yield (
+                ("sites", i, "segments"),
+                (
+                    f"segments need exactly one access or dc_switch device at the site to hold them, found {holders}"
+                ),
+            )
+
+
+def phases(inv: Inventory) -> Found:
+    where: dict[str, int] = {}
+    for i, phase in enumerate(inv.phases):
+        for k, name in enumerate(phase.sites):
+            if name in where:
+                yield (
+                    ("phases", i, "sites", k),
+                    f"site '{name}' is already in phase {inv.phases[where[name]].id}",
+                )
+            where[name] = i
+    for i, site in enumerate(inv.sites):
+        if site.kind == "department" and site.name not in where:
+            yield ("sites", i, "name"), f"department '{site.name}' is in no phase"
+
+
+def site_graph(inv: Inventory) -> nx.Graph:
+    """Sites as nodes, links between sites as edges weighted by how many links join the pair."""
+    graph = nx.Graph()
+    graph.add_nodes_from(s.name for s in inv.sites)
+    site_of = {d.name: s.name for s in inv.sites for d in s.devices}
+    for link in inv.links:
+        a, b = site_of.get(link.a.device), site_of.get(link.b.device)
+        if a and b and a != b:
+            capacity = graph.edges[a, b]["capacity"] + 1 if graph.has_edge(a, b) else 1
+            graph.add_edge(a, b, capacity=capacity)
+    return graph
+
+
+def topology(inv: Inventory) -> Found:
+    dc = next((s.name for s in inv.sites if s.kind == "datacentre"), None)
+    if dc is None:
+        return
+    graph = site_graph(inv)
+    reachable = nx.node_connected_component(graph, dc)
+    for i, site in enumerate(inv.sites):
+        if site.name not in reachable:
+            yield ("sites", i, "name"), f"site '{site.name}' has no path to the datacentre '{dc}'"
+        elif site.critical and nx.maximum_flow_value(graph, site.name, dc) < 2:
+            yield (
+                ("sites", i, "critical"),
+                (
+                    f"critical department '{site.name}' needs two link-disjoint paths to the datacentre, has one"
+                ),
+            )
+    yield from _site_internal(inv)
+
+
+def _site_internal(inv: Inventory) -> Found:
+    """Every device of a site must be reachable from the site's other devices (no stranded access switch)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(d.name for s in inv.sites for d in s.devices)
+    graph.add_edges_from((link.a.device, link.b.device) for link in inv.links)
+    for i, site in enumerate(inv.sites):
+        for j, dev in enumerate(site.devices):
+            if dev.name in graph and graph.degree(dev.name) == 0:
+                yield ("sites", i, "devices", j, "name"), f"device '{dev.name}' has no link"
+
+
+def environments(inv: Inventory, platforms: set[str]) -> Found:
+    for name, env in inv.environments.items():
+        if env.platform not in platforms:
+            yield (
+                ("environments", name, "platform"),
+                (f"unknown platform '{env.platform}' (known: {', '.join(sorted(platforms))})"),
+            )
+        pools = list(env.pools.model_dump().items())
+        for k, (pool_a, net_a) in enumerate(pools):
+            for pool_b, net_b in pools[k + 1 :]:
+                if net_a.overlaps(net_b):
+                    yield (
+                        ("environments", name, "pools", pool_b),
+                        f"pool {net_b} overlaps pool {pool_a} {net_a}",
+                    )
+
+
+CHECKS: tuple[Callable[[Inventory], Found], ...] = (unique_names, references, site_roles, phases, topology)
+
+
+def run_checks(inv: Inventory, platforms: set[str]) -> list[tuple[Loc, str]]:
+    found = [item for check in CHECKS for item in check(inv)]
+    return found + list(environments(inv, platforms))

@@ -1,0 +1,338 @@
+"""Derive stage: validated `Inventory` + IPAM lock → addressed `Network`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, collapse_addresses
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from govnet import ipam
+from govnet.model import derived as d
+from govnet.model import schema as s
+from govnet.model.yamlsrc import Loc
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "network_templates"
+SERVER_ROLES_NTP = {"ntp"}
+DEPARTMENT_MGMT_ZONE = "management"
+
+
+@cache
+def platform_data(name: str) -> dict[str, Any]:
+    return yaml.safe_load((TEMPLATES / name / "platform.yml").read_text())
+
+
+def known_platforms() -> set[str]:
+    return {p.parent.name for p in TEMPLATES.glob("*/platform.yml")}
+
+
+def link_key(link: s.Link) -> str:
+    a, b = sorted([(link.a.device, link.a.interface), (link.b.device, link.b.interface)])
+    return f"{a[0]}:{a[1]}--{b[0]}:{b[1]}"
+
+
+def segment_zone(site: s.Site, seg: s.Segment) -> str:
+    if seg.zone:
+        return seg.zone
+    return DEPARTMENT_MGMT_ZONE if seg.kind == "mgmt" and site.kind == "department" else site.zone
+
+
+def requests(inv: s.Inventory, env: str) -> Iterator[tuple[ipam.Request, Loc]]:
+    """Every address need of the inventory with the inventory path it belongs to, in a stable order."""
+    for i, site in enumerate(inv.sites):
+        for j, dev in enumerate(site.devices):
+            yield (
+                ipam.Request(f"loopback/{dev.name}", "loopback", 32, reserve_first=1),
+                ("sites", i, "devices", j),
+            )
+            yield (
+                ipam.Request(f"mgmt/{dev.name}", "mgmt", 32, reserve_first=2, reserve_last=1),
+                (
+                    "sites",
+                    i,
+                    "devices",
+                    j,
+                ),
+            )
+    for i, link in enumerate(inv.links):
+        yield ipam.Request(f"p2p/{link_key(link)}", "p2p", 31), ("links", i)
+    for i, site in enumerate(inv.sites):
+        pool = "dc" if site.kind == "datacentre" else "lan"
+        for k, seg in enumerate(site.segments):
+            yield (
+                ipam.Request(
+                    f"segment/{site.name}/{seg.name}",
+                    pool,
+                    ipam.prefixlen_for(seg.hosts),
+                    pinned=seg.prefix.get(env),
+                ),
+                ("sites", i, "segments", k),
+            )
+    for i, srv in enumerate(inv.servers):
+        pinned = srv.address.get(env)
+        yield (
+            ipam.Request(
+                f"server/{srv.name}",
+                "dc",
+                32,
+                pinned=IPv4Network(pinned) if pinned else None,
+                within=f"segment/{srv.site}/{srv.segment}",
+                reserve_first=2,
+                reserve_last=2,
+            ),
+            ("servers", i),
+        )
+
+
+def parse_service(text: str) -> d.Service:
+    if text in ("icmp", "any"):
+        return d.Service(text)  # type: ignore[arg-type]
+    proto, port = text.split("/")
+    return d.Service(proto, int(port))  # type: ignore[arg-type]
+
+
+def _phase_of(inv: s.Inventory) -> dict[str, int]:
+    return {site: p.id for p in inv.phases for site in p.sites}
+
+
+class Deriver:
+    """Holds the inventory, plan and platform while building the Network; one instance per derive call."""
+
+    def __init__(self, inv: s.Inventory, env: str, plan: ipam.Plan) -> None:
+        self.inv, self.env, self.plan = inv, env, plan
+        self.environment = inv.environments[env]
+        self.platform = platform_data(self.environment.platform)
+        self.phase = _phase_of(inv)
+        self.site_of = {dev.name: site for site in inv.sites for dev in site.devices}
+        self.pools = dict(self.environment.pools)
+
+    def ifname(self, logical: str) -> str:
+        return str(self.platform["interface"]).format(name=logical, n=int(logical[3:]))
+
+    def seg_ifname(self, vlan: int) -> str:
+        return str(self.platform["segment_interface"]).format(vlan=vlan)
+
+    def segments(self) -> list[d.Segment]:
+        out = []
+        for site in self.inv.sites:
+            holder = next((x.name for x in site.devices if x.role in ("access", "dc_switch")), "")
+            for seg in site.segments:
+                prefix = self.plan.prefix(f"segment/{site.name}/{seg.name}")
+                gateway = IPv4Interface(f"{ipam.host(prefix, 1)}/{prefix.prefixlen}")
+                zone = segment_zone(site, seg)
+                policy = tuple(self.policy_for(zone))
+                out.append(
+                    d.Segment(
+                        site.name,
+                        seg.name,
+                        seg.kind,
+                        seg.vlan,
+                        prefix,
+                        gateway,
+                        holder,
+                        self.seg_ifname(seg.vlan),
+                        zone,
+                        policy,
+                    )
+                )
+        return out
+
+    def policy_for(self, zone: str) -> Iterator[d.PolicyEntry]:
+        for rule in self.inv.policy:
+            if rule.src != zone:
+                continue
+            for svc in map(parse_service, rule.services):
+                proto = "ip" if svc.proto == "any" else svc.proto
+                yield d.PolicyEntry(rule.name, rule.action, proto, rule.dst, svc.port)
+
+    def p2p_interfaces(self) -> tuple[dict[str, list[d.Interface]], list[d.Link]]:
+        per_device: dict[str, list[d.Interface]] = {}
+        links = []
+        for link in self.inv.links:
+            key = link_key(link)
+            prefix = self.plan.prefix(f"p2p/{key}")
+            ends = []
+            for mine, other, idx in ((link.a, link.b, 0), (link.b, link.a, 1)):
+                addr = IPv4Interface(f"{prefix[idx]}/31")
+                peer_addr = prefix[1 - idx]
+                per_device.setdefault(mine.device, []).append(
+                    d.Interface(
+                        self.ifname(mine.interface),
+                        mine.interface,
+                        "p2p",
+                        addr,
+                        f"to {other.device} {self.ifname(other.interface)} ({link.medium} {link.bandwidth_mbps} Mb/s)",
+                        other.device,
+                        self.ifname(other.interface),
+                        peer_addr,
+                        link.ospf_cost,
+                        link.bandwidth_mbps,
+                    )
+                )
+                ends.append(d.LinkEnd(mine.device, self.ifname(mine.interface), addr))
+            links.append(
+                d.Link(key, ends[0], ends[1], prefix, link.medium, link.bandwidth_mbps, link.ospf_cost)
+            )
+        return per_device, links
+
+    def devices(self, segments: list[d.Segment], p2p: dict[str, list[d.Interface]]) -> dict[str, d.Device]:
+        loopbacks = {
+            dev.name: self.plan.prefix(f"loopback/{dev.name}").network_address
+            for site in self.inv.sites
+            for dev in site.devices
+        }
+        cores = [n for site in self.inv.sites for n in (x.name for x in site.devices if x.role == "core")]
+        mgmt_len = self.pools["mgmt"].prefixlen
+        out = {}
+        for site in self.inv.sites:
+            for dev in site.devices:
+                held = [sg for sg in segments if sg.device == dev.name]
+                seg_ifaces = [
+                    d.Interface(
+                        sg.interface,
+                        sg.name,
+                        "segment",
+                        sg.gateway,
+                        f"{sg.kind} segment {sg.site}/{sg.name}",
+                        vlan=sg.vlan,
+                        segment=sg.name,
+                        zone=sg.zone,
+                    )
+                    for sg in held
+                ]
+                is_core = dev.role == "core"
+                peers = [n for n in (loopbacks if is_core else cores) if n != dev.name]
+                neighbors = tuple(
+                    d.BgpNeighbor(loopbacks[n], n, rr_client=is_core and n not in cores) for n in peers
+                )
+                statics = tuple(
+                    d.StaticRoute(self.pools[p], "blackhole", f"summary of the {p} pool")
+                    for p in ("lan", "dc")
+                    if is_core
+                )
+                out[dev.name] = d.Device(
+                    name=dev.name,
+                    site=site.name,
+                    role=dev.role,
+                    platform=self.platform["name"],
+                    loopback=IPv4Interface(f"{loopbacks[dev.name]}/32"),
+                    router_id=dev.router_id.get(self.env, loopbacks[dev.name]),
+                    mgmt=IPv4Interface(f"{self.plan.prefix(f'mgmt/{dev.name}').network_address}/{mgmt_len}"),
+                    mgmt_interface=self.platform["mgmt_interface"],
+                    loopback_interface=self.platform["loopback_interface"],
+                    interfaces=tuple(
+                        sorted(p2p.get(dev.name, []), key=lambda i: int(i.logical[3:])) + seg_ifaces
+                    ),
+                    bgp_neighbors=neighbors,
+                    bgp_networks=tuple(sg.prefix for sg in held),
+                    route_reflector=is_core,
+                    static_routes=statics,
+                    phase=self.phase.get(site.name, 0),
+                    zone=site.zone,
+                    model=dev.model,
+                )
+        return out
+
+    def servers(self, segments: list[d.Segment]) -> list[d.Server]:
+        by_key = {sg.key: sg for sg in segments}
+        out = []
+        for srv in self.inv.servers:
+            seg = by_key[f"{srv.site}/{srv.segment}"]
+            addr = self.plan.prefix(f"server/{srv.name}").network_address
+            out.append(
+                d.Server(
+                    srv.name,
+                    srv.role,
+                    srv.site,
+                    srv.segment,
+                    IPv4Interface(f"{addr}/{seg.prefix.prefixlen}"),
+                    seg.gateway.ip,
+                    srv.vcpu,
+                    srv.memory_mb,
+                    srv.disk_gb,
+                    tuple(map(parse_service, srv.services)),
+                    seg.zone,
+                    self.phase.get(srv.site, 0),
+                )
+            )
+        return out
+
+    def hosts(self, segments: list[d.Segment]) -> list[d.Host]:
+        return [
+            d.Host(
+                f"{sg.site}-{sg.name}",
+                sg.site,
+                sg.name,
+                IPv4Interface(f"{ipam.host(sg.prefix, -2)}/{sg.prefix.prefixlen}"),
+                sg.gateway.ip,
+                sg.zone,
+            )
+            for sg in segments
+            if self.inv_site(sg.site).kind == "department"
+        ]
+
+    def inv_site(self, name: str) -> s.Site:
+        return next(x for x in self.inv.sites if x.name == name)
+
+    def network(self) -> d.Network:
+        inv, env = self.inv, self.environment
+        segments = self.segments()
+        p2p, links = self.p2p_interfaces()
+        devices = self.devices(segments, p2p)
+        servers = self.servers(segments)
+        zone_prefixes: dict[str, list[IPv4Network]] = {z.name: [] for z in inv.zones}
+        for sg in segments:
+            zone_prefixes[sg.zone].append(sg.prefix)
+
+        def by_role(*roles: str) -> tuple[IPv4Address, ...]:
+            return tuple(x.address.ip for x in servers if x.role in roles)
+
+        return d.Network(
+            name=inv.governorate.name,
+            name_ar=inv.governorate.name_ar,
+            domain=inv.governorate.domain,
+            env=self.env,
+            platform=self.platform["name"],
+            features=frozenset(self.platform["features"]),
+            asn=inv.governorate.bgp_asn,
+            timezone=inv.governorate.timezone,
+            ospf_hello=env.ospf_hello,
+            ospf_dead=env.ospf_dead,
+            pools=self.pools,
+            mgmt_prefix=self.pools["mgmt"],
+            mgmt_gateway=ipam.host(self.pools["mgmt"], 1),
+            sites={
+                x.name: d.Site(
+                    x.name,
+                    x.kind,
+                    x.category,
+                    x.name_en,
+                    x.name_ar,
+                    x.zone,
+                    x.critical,
+                    self.phase.get(x.name, 0),
+                    tuple(v.name for v in x.devices),
+                )
+                for x in inv.sites
+            },
+            devices=devices,
+            links=tuple(links),
+            segments=tuple(segments),
+            servers=tuple(servers),
+            hosts=tuple(self.hosts(segments)),
+            zones=tuple(z.name for z in inv.zones),
+            rules=tuple(
+                d.Rule(r.name, r.src, r.dst, r.action, tuple(map(parse_service, r.services)))
+                for r in inv.policy
+            ),
+            phases=tuple(
+                d.Phase(p.id, p.name, p.name_ar, p.sites) for p in sorted(inv.phases, key=lambda p: p.id)
+            ),
+            ntp_servers=by_role("ntp"),
+            dns_servers=by_role("dns"),
+            syslog_servers=by_role("syslog"),
+            zone_prefixes={z: tuple(collapse_addresses(p)) for z, p in zone_prefixes.items()},
+        )

@@ -1,0 +1,228 @@
+"""Derive stage: the addressed model every later stage (render, lab, deploy, verify, Ansible, Pulumi) consumes.
+
+Everything computed from the inventory (addresses, neighbours, router IDs, per-segment policy) is computed here, once;
+templates only format it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Literal
+
+Role = Literal["core", "dc_switch", "edge", "access"]
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    name: str  # platform name (eth1, GigabitEthernet0/1, vlan10, Vlan10)
+    logical: str  # inventory name (eth1) or segment name
+    kind: Literal["p2p", "segment"]
+    address: IPv4Interface
+    description: str
+    peer: str | None = None  # device (p2p) or None (segment)
+    peer_interface: str | None = None
+    peer_address: IPv4Address | None = None
+    ospf_cost: int | None = None  # None: not an OSPF transit interface
+    bandwidth_mbps: int | None = None
+    vlan: int | None = None
+    segment: str | None = None
+    zone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BgpNeighbor:
+    address: IPv4Address
+    name: str
+    rr_client: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRoute:
+    prefix: IPv4Network
+    nexthop: str  # an address or "blackhole"
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyEntry:
+    """One filter line for traffic leaving a segment: what it may (or may not) start towards `dst`."""
+
+    rule: str
+    action: Literal["allow", "deny"]
+    proto: Literal["ip", "tcp", "udp", "icmp"]
+    dst_zone: str  # the zone's prefixes are in Network.zone_prefixes (object-groups / nftables sets)
+    port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    site: str
+    name: str
+    kind: str
+    vlan: int
+    prefix: IPv4Network
+    gateway: IPv4Interface
+    device: str
+    interface: str
+    zone: str
+    policy: tuple[PolicyEntry, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.site}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    site: str
+    role: Role
+    platform: str
+    loopback: IPv4Interface
+    router_id: IPv4Address
+    mgmt: IPv4Interface
+    mgmt_interface: str
+    loopback_interface: str
+    interfaces: tuple[Interface, ...]
+    bgp_neighbors: tuple[BgpNeighbor, ...]
+    bgp_networks: tuple[IPv4Network, ...]
+    route_reflector: bool
+    static_routes: tuple[StaticRoute, ...]
+    phase: int
+    zone: str
+    model: str = ""
+
+    @property
+    def segments(self) -> tuple[Interface, ...]:
+        return tuple(i for i in self.interfaces if i.kind == "segment")
+
+    @property
+    def p2p(self) -> tuple[Interface, ...]:
+        return tuple(i for i in self.interfaces if i.kind == "p2p")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkEnd:
+    device: str
+    interface: str  # platform name
+    address: IPv4Interface
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    name: str  # stable key: "a-dev:eth1--b-dev:eth2"
+    a: LinkEnd
+    b: LinkEnd
+    prefix: IPv4Network
+    medium: str
+    bandwidth_mbps: int
+    ospf_cost: int
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    proto: Literal["tcp", "udp", "icmp", "any"]
+    port: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.proto}/{self.port}" if self.port is not None else self.proto
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    role: str
+    site: str
+    segment: str
+    address: IPv4Interface
+    gateway: IPv4Address
+    vcpu: int
+    memory_mb: int
+    disk_gb: int
+    services: tuple[Service, ...]
+    zone: str
+    phase: int
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A staff PC (or service kiosk) standing in for a department LAN in the lab."""
+
+    name: str
+    site: str
+    segment: str
+    address: IPv4Interface
+    gateway: IPv4Address
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    name: str
+    kind: Literal["datacentre", "department"]
+    category: str
+    name_en: str
+    name_ar: str
+    zone: str
+    critical: bool
+    phase: int
+    devices: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    id: int
+    name: str
+    name_ar: str
+    sites: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    src: str
+    dst: str
+    action: Literal["allow", "deny"]
+    services: tuple[Service, ...]
+
+
+@dataclass(frozen=True)
+class Network:
+    """The governorate in one environment, fully addressed. Frozen: stages never change it."""
+
+    name: str
+    name_ar: str
+    domain: str
+    env: str
+    platform: str
+    features: frozenset[str]
+    asn: int
+    timezone: str
+    ospf_hello: int
+    ospf_dead: int
+    pools: dict[str, IPv4Network]
+    mgmt_prefix: IPv4Network
+    mgmt_gateway: IPv4Address
+    sites: dict[str, Site]
+    devices: dict[str, Device]
+    links: tuple[Link, ...]
+    segments: tuple[Segment, ...]
+    servers: tuple[Server, ...]
+    hosts: tuple[Host, ...]
+    zones: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    phases: tuple[Phase, ...]
+    ntp_servers: tuple[IPv4Address, ...] = ()
+    dns_servers: tuple[IPv4Address, ...] = ()
+    syslog_servers: tuple[IPv4Address, ...] = ()
+    zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
+
+    def segment(self, site: str, name: str) -> Segment:
+        return next(s for s in self.segments if s.site == site and s.name == name)
+
+    def server(self, name: str) -> Server:
+        return next(s for s in self.servers if s.name == name)
+
+    def devices_in_phase(self, phase: int) -> list[Device]:
+        return [d for d in self.devices.values() if d.phase == phase]

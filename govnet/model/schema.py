@@ -1,0 +1,160 @@
+"""The inventory's shape: what a person writes in `inventory/<governorate>/*.yml`.
+
+Types only; relations between objects (references, uniqueness, graph properties) are checked in `checks.py`, and
+addresses are derived later by IPAM. Every model is frozen and rejects unknown keys so that a typo is an error, not a
+silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+# Device names become namespace, veth and file names: short, lowercase, no surprises.
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=12)]
+SiteName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$", max_length=8)]
+ZoneName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=24)]
+InterfaceName = Annotated[str, StringConstraints(pattern=r"^eth[0-9]{1,2}$")]
+Service = Annotated[str, StringConstraints(pattern=r"^(icmp|any|(tcp|udp)/[0-9]{1,5})$")]
+
+Role = Literal["core", "dc_switch", "edge", "access"]
+SegmentKind = Literal["staff", "services", "mgmt", "dmz", "app", "db", "infra"]
+
+
+class Base(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Governorate(Base):
+    name: str = Field(min_length=1)
+    name_ar: str = Field(min_length=1)
+    domain: str = Field(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+    bgp_asn: int = Field(ge=1, le=4294967294)
+    timezone: str = "Asia/Baghdad"
+
+
+class Pools(Base):
+    """Address pools of one environment; every derived address comes from one of these."""
+
+    loopback: IPv4Network
+    p2p: IPv4Network
+    lan: IPv4Network
+    dc: IPv4Network
+    mgmt: IPv4Network
+
+
+class Environment(Base):
+    platform: str
+    pools: Pools
+    description: str = ""
+    ospf_hello: int = Field(
+        default=10, ge=1, le=65535, description="seconds; the lab uses 1 for fast failover"
+    )
+    ospf_dead: int = Field(default=40, ge=2, le=65535)
+
+
+class Zone(Base):
+    name: ZoneName
+    description: str = ""
+
+
+class Rule(Base):
+    """One line of the flow policy: traffic from a zone's segments to another zone's segments."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1)
+    src: ZoneName = Field(alias="from")
+    dst: ZoneName = Field(alias="to")
+    action: Literal["allow", "deny"]
+    services: tuple[Service, ...] = ("any",)
+
+
+class Phase(Base):
+    id: int = Field(ge=1)
+    name: str
+    name_ar: str = ""
+    sites: tuple[SiteName, ...] = Field(min_length=1)
+
+
+class Segment(Base):
+    """A LAN or DC segment (a VLAN in production, a routed link in the lab)."""
+
+    name: Name
+    kind: SegmentKind
+    vlan: int = Field(ge=2, le=4094)
+    hosts: int = Field(ge=1, le=65000, description="addresses the segment must hold; sets its prefix length")
+    zone: ZoneName | None = None
+    prefix: dict[str, IPv4Network] = Field(default_factory=dict, description="pinned prefix per environment")
+
+
+class Device(Base):
+    name: Name
+    role: Role
+    interfaces: tuple[InterfaceName, ...] = Field(min_length=1)
+    model: str = ""
+    router_id: dict[str, IPv4Address] = Field(
+        default_factory=dict, description="pinned router ID per environment"
+    )
+
+
+class Site(Base):
+    name: SiteName
+    kind: Literal["datacentre", "department"]
+    category: Literal["datacentre", "local-admin", "service", "security"]
+    name_en: str = Field(min_length=1)
+    name_ar: str = Field(min_length=1)
+    zone: ZoneName
+    critical: bool = False
+    devices: tuple[Device, ...] = Field(min_length=1)
+    segments: tuple[Segment, ...] = ()
+
+
+class LinkEnd(Base):
+    device: Name
+    interface: InterfaceName
+
+
+class Link(Base):
+    a: LinkEnd
+    b: LinkEnd
+    medium: Literal["fibre", "microwave", "copper", "leased-line"]
+    bandwidth_mbps: int = Field(ge=1, le=400000)
+    ospf_cost: int = Field(ge=1, le=65535)
+
+
+class Server(Base):
+    name: Name
+    role: str = Field(min_length=1)
+    site: SiteName
+    segment: Name
+    vcpu: int = Field(ge=1, le=256)
+    memory_mb: int = Field(ge=256)
+    disk_gb: int = Field(ge=1)
+    services: tuple[Service, ...] = ()
+    address: dict[str, IPv4Address] = Field(
+        default_factory=dict, description="pinned address per environment"
+    )
+
+
+class Inventory(Base):
+    """Everything in one governorate's inventory directory, merged."""
+
+    governorate: Governorate
+    environments: dict[str, Environment] = Field(min_length=1)
+    zones: tuple[Zone, ...] = Field(min_length=1)
+    policy: tuple[Rule, ...] = ()
+    phases: tuple[Phase, ...] = Field(min_length=1)
+    sites: tuple[Site, ...] = Field(min_length=1)
+    links: tuple[Link, ...] = Field(min_length=1)
+    servers: tuple[Server, ...] = ()
+
+    @field_validator("environments")
+    @classmethod
+    def _env_names(cls, value: dict[str, Environment]) -> dict[str, Environment]:
+        for name in value:
+            if not name.isidentifier():
+                raise ValueError(f"environment name '{name}' must be a simple word")
+        return value

@@ -1,0 +1,83 @@
+"""YAML with line marks.
+
+The model keeps every value's source line so that each validation error can name `file:line`. PyYAML's composer
+gives nodes with marks; we build plain Python data from them and record, for every path in the data, where it was
+written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class Source:
+    """Plain data of one or more YAML files plus the file and line of every path in it."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    marks: dict[Loc, tuple[str, int]] = field(default_factory=dict)
+
+    def where(self, loc: Loc) -> tuple[str, int]:
+        """The file and line of `loc`, or of its nearest ancestor that has one."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.marks:
+                return self.marks[loc]
+            loc = loc[:-1]
+        return self.marks.get((), ("<inventory>", 0))
+
+
+class YamlError(Exception):
+    """A file that is not valid YAML or not a mapping at the top."""
+
+    def __init__(self, file: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.file, self.line, self.message = file, line, message
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (a silent overwrite hides mistakes)."""
+
+
+def _convert(node: yaml.Node, loc: Loc, file: str, marks: dict[Loc, tuple[str, int]], loader: _Loader) -> Any:
+    marks[loc] = (file, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if key in out:
+                raise YamlError(file, key_node.start_mark.line + 1, f"duplicate key '{key}'")
+            out[key] = _convert(value_node, (*loc, key), file, marks, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*loc, i), file, marks, loader) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
+    """Parse one YAML file into plain data and its marks; raise YamlError on bad syntax."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlError(display, 1, f"not UTF-8 text ({exc.reason})") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        marks: dict[Loc, tuple[str, int]] = {}
+        if node is None:
+            return None, {(): (display, 1)}
+        return _convert(node, (), display, marks, loader), marks
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlError(display, line, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(display, 1, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()

@@ -1,0 +1,94 @@
+"""Render stage: addressed model → one configuration per device, from `network_templates/<platform>/`.
+
+Templates only format: every value they print was derived in govnet.model. The filters below are formatting helpers
+(IOS wildcard notation and names), not logic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from functools import cache
+from ipaddress import IPv4Network
+from pathlib import Path
+
+import jinja2
+
+from govnet.model.derive import TEMPLATES, platform_data
+from govnet.model.derived import Device, Interface, Network
+
+# Secrets the production templates need; filled from the environment (or an Ansible Vault run) at push time.
+SECRET_NAMES = ("ios_local_secret_hash",)
+
+
+def acl_addr(prefix: IPv4Network) -> str:
+    if prefix.prefixlen == 32:
+        return f"host {prefix.network_address}"
+    return f"{prefix.network_address} {prefix.hostmask}"
+
+
+def acl_name(segment: str) -> str:
+    return f"SEG-{segment.upper()}-IN"
+
+
+@cache
+def environment(platform: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / platform),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(acl_addr=acl_addr, acl_name=acl_name, policy_zones=_policy_zones)
+    return env
+
+
+def _policy_zones(segments: Iterable[Interface], network: Network) -> list[str]:
+    return sorted({e.dst_zone for i in segments for e in _segment_of(network, i).policy})
+
+
+def _segment_of(network: Network, iface: Interface):  # type: ignore[no-untyped-def]
+    return next(s for s in network.segments if s.interface == iface.name and s.name == iface.segment)
+
+
+def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Secrets from GOVNET_<NAME> variables; a visible placeholder where one is missing (never a default secret)."""
+    env = os.environ if env is None else env
+    return {n: env.get(f"GOVNET_{n.upper()}", f"<vault:{n}>") for n in SECRET_NAMES}
+
+
+def _context(network: Network, device: Device, secrets: Mapping[str, str] | None) -> dict[str, object]:
+    return {
+        "device": device,
+        "network": network,
+        "platform": platform_data(device.platform),
+        "features": network.features,
+        "secrets": secrets if secrets is not None else {n: f"<vault:{n}>" for n in SECRET_NAMES},
+    }
+
+
+def render_device(network: Network, name: str, secrets: Mapping[str, str] | None = None) -> str:
+    device = network.devices[name]
+    template = environment(device.platform).get_template("device.j2")
+    return template.render(_context(network, device, secrets))
+
+
+def render_bootstrap(network: Network, name: str) -> str:
+    """Day-0 config (hostname, management, interfaces): what a device boots with before its first deploy."""
+    device = network.devices[name]
+    template = environment(device.platform).get_template("bootstrap.j2")
+    return template.render(_context(network, device, None))
+
+
+def render_all(network: Network, out: Path, secrets: Mapping[str, str] | None = None) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in network.devices:
+        path = out / f"{name}.cfg"
+        text = render_device(network, name, secrets)
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        written.append(path)
+    return written
