@@ -1,0 +1,572 @@
+"""Build and tear down a lab: namespaces, veths, bridges, FRR instances, sshds, the login user.
+
+``up`` runs in phases, each recorded in the state file before it touches the system:
+shared objects (user, /run/sshd) → per-device files → every namespace and veth in one ``ip -batch``
+→ addresses and bridges per namespace (in parallel) → FRR + sshd per device (in parallel).
+``down`` reverses it from the records alone, so it also cleans up after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import os
+import pwd
+import shutil
+import signal
+import site
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from govnet.lab import nsexec
+from govnet.lab.deps import check_all
+from govnet.lab.errors import LabError, LabUsageError
+from govnet.lab.state import REGISTRY, Lab, StateFile, lab_password, lab_username
+from govnet.lab.topology import EndpointSpec, LabSpec, NodeSpec, short_ifname
+
+Progress = Callable[[str], None]
+FRR_DAEMONS = ("zebra", "bgpd", "ospfd", "staticd")
+SSHD = "/usr/sbin/sshd"
+FRRINIT = "/usr/lib/frr/frrinit.sh"
+RUN_SSHD = Path("/run/sshd")
+WORKERS = 8
+
+
+def _quiet(_: str) -> None:
+    """Default progress sink."""
+
+
+# --------------------------------------------------------------------------------------------- up
+def up(
+    spec: LabSpec,
+    state_dir: Path,
+    *,
+    configured: bool = False,
+    progress: Progress = _quiet,
+    rollback: bool = True,
+) -> Lab:
+    """Build the lab described by ``spec``; on failure tear down what was built and re-raise."""
+    check_all()
+    problems = spec.problems()
+    if problems:
+        raise LabUsageError("\n".join(f"lab spec: {p}" for p in problems))
+    existing = StateFile.load(state_dir)
+    if existing is not None:
+        phase = existing.data.get("phase")
+        raise LabUsageError(
+            f"lab: a lab is already recorded in {state_dir} (phase {phase}); run `govnet lab down` first"
+        )
+    _check_conflicts(spec)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    state = StateFile.create(
+        state_dir,
+        name=spec.name,
+        prefix=spec.prefix,
+        configured=configured,
+        username=lab_username(),
+        known_hosts=str(state_dir / "known_hosts"),
+        started=time.time(),
+    )
+    try:
+        _build(spec, state, configured, progress)
+    except BaseException:
+        if rollback:
+            progress("up failed: removing what was built")
+            with contextlib.suppress(Exception):
+                down(state_dir)
+        raise
+    return Lab.from_state(state, spec.network)
+
+
+def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress) -> None:
+    """The phases of ``up``; every creation is recorded first."""
+    state_dir = state.path.parent
+    _register(state)
+    progress("login user")
+    _ensure_shared(state, lab_username(), lab_password())
+    progress("device files")
+    _write_files(spec, state, configured)
+    progress(f"{len(spec.nodes)} device namespaces, {len(spec.endpoints)} host/server namespaces, links")
+    _create_links(spec, state)
+    _configure_namespaces(spec)
+    progress(f"starting {len(spec.nodes)} FRR instances and sshds")
+    _start_devices(spec, state)
+    state.set(
+        phase="up",
+        devices={
+            n.name: {
+                "name": n.name,
+                "netns": spec.netns(n.name),
+                "instance": n.name,
+                "mgmt_ip": str(n.mgmt.ip),
+                "role": n.role,
+            }
+            for n in spec.nodes
+        },
+        hosts={e.name: [spec.endpoint_netns(e), str(e.address.ip)] for e in spec.endpoints if e.kind == "host"},
+        servers={e.name: [spec.endpoint_netns(e), str(e.address.ip)] for e in spec.endpoints if e.kind == "server"},
+        links=[
+            {
+                "name": lk.name,
+                "a": [lk.a.node, lk.a.interface, str(lk.a.address)],
+                "b": [lk.b.node, lk.b.interface, str(lk.b.address)],
+            }
+            for lk in spec.links
+        ],
+        ready=time.time(),
+    )
+    progress(f"lab {spec.name} up ({state_dir})")
+
+
+def _check_conflicts(spec: LabSpec) -> None:
+    """Refuse to adopt names that exist already: they belong to someone else."""
+    taken = [f"namespace {ns}" for ns in _all_netns(spec) if Path(f"/run/netns/{ns}").exists()]
+    taken += [
+        f"FRR instance {n.name} ({nsexec.FRR_ETC / n.name})"
+        for n in spec.nodes
+        if os.path.lexists(nsexec.FRR_ETC / n.name)
+    ]
+    taken += [f"interface {i}" for i in _root_links(spec) if Path(f"/sys/class/net/{i}").exists()]
+    if taken:
+        raise LabError(f"lab: already in use: {', '.join(taken)}")
+    routes = nsexec.run(["ip", "-4", "route", "show", "match", str(spec.mgmt_gateway.ip)])
+    clash = [r for r in routes.splitlines() if not r.startswith("default")]
+    if clash:
+        raise LabError(f"lab: management range {spec.mgmt_gateway.network} is already routed: {clash[0]}")
+
+
+def _all_netns(spec: LabSpec) -> list[str]:
+    """Every namespace the lab will create."""
+    return [spec.netns(n.name) for n in spec.nodes] + [spec.endpoint_netns(e) for e in spec.endpoints]
+
+
+def _root_links(spec: LabSpec) -> list[str]:
+    """Interfaces the lab creates in the root namespace: the bridge and one management port each."""
+    return [spec.mgmt_bridge] + [spec.mgmt_port(n.name) for n in spec.nodes]
+
+
+# ----------------------------------------------------------------------------- shared objects
+def _register(state: StateFile) -> None:
+    """Note this lab in the registry that decides who removes the shared user and /run/sshd."""
+    if not REGISTRY.exists():
+        state.record("dir", {"path": str(REGISTRY), "shared": True})
+        REGISTRY.mkdir(mode=0o700, exist_ok=True)
+    entry = REGISTRY / f"{state.data['prefix']}.lab"
+    state.record("file", {"path": str(entry)})
+    entry.write_text(str(state.path) + "\n")
+
+
+def _ensure_shared(state: StateFile, username: str, password: str) -> None:
+    """The login user (groups frr + frrvty) and sshd's privilege-separation directory."""
+    if not RUN_SSHD.exists():
+        marker = REGISTRY / "created-run-sshd"
+        state.record("shared", {"what": "run_sshd", "marker": str(marker)})
+        marker.touch()
+        RUN_SSHD.mkdir(mode=0o755)
+    marker = REGISTRY / f"created-user-{username}"
+    try:
+        pwd.getpwnam(username)
+        exists = True
+    except KeyError:
+        exists = False
+    if not exists:
+        state.record("shared", {"what": "user", "name": username, "marker": str(marker)})
+        marker.touch()
+        nsexec.run(["useradd", "-m", "-s", "/bin/sh", "-G", "frr,frrvty", "-c", "govnet lab", username])
+    if not exists or marker.exists():
+        nsexec.run(["chpasswd"], stdin=f"{username}:{password}\n")
+    groups = {g.gr_name for g in grp.getgrall() if username in g.gr_mem}
+    if not {"frr", "frrvty"} <= groups:
+        raise LabError(f"lab: existing user {username} is not in groups frr and frrvty (usermod -aG frr,frrvty)")
+
+
+def _release_shared(state: StateFile) -> None:
+    """Remove shared objects a lab created once no other lab is registered."""
+    others = [p for p in REGISTRY.glob("*.lab") if Path(p.read_text().strip()).exists()] if REGISTRY.exists() else []
+    if others:
+        return
+    for rec in state.records("shared") + _orphan_markers():
+        marker = Path(rec["marker"])
+        if not marker.exists():
+            continue
+        if rec["what"] == "user":
+            nsexec.run(["userdel", "-r", rec["name"]], check=False)
+        elif rec["what"] == "run_sshd":
+            with contextlib.suppress(OSError):
+                RUN_SSHD.rmdir()
+        marker.unlink(missing_ok=True)
+
+
+def _orphan_markers() -> list[dict[str, Any]]:
+    """Shared objects created by a lab that went down while another still used them."""
+    if not REGISTRY.exists():
+        return []
+    found: list[dict[str, Any]] = []
+    for marker in REGISTRY.glob("created-*"):
+        if marker.name == "created-run-sshd":
+            found.append({"what": "run_sshd", "marker": str(marker)})
+        elif marker.name.startswith("created-user-"):
+            found.append({"what": "user", "name": marker.name.removeprefix("created-user-"), "marker": str(marker)})
+    return found
+
+
+# ------------------------------------------------------------------------------------ files
+def _write_files(spec: LabSpec, state: StateFile, configured: bool) -> None:
+    """Per device: FRR pathspace directory, sshd config and host key; plus the lab's known_hosts."""
+    state_dir = state.path.parent
+    frr_uid, frr_gid = pwd.getpwnam("frr").pw_uid, grp.getgrnam("frr").gr_gid
+    vty_gid = grp.getgrnam("frrvty").gr_gid
+    devroot = state_dir / "devices"
+    state.record("dir", {"path": str(devroot)})
+    devroot.mkdir(exist_ok=True)
+    known: list[str] = []
+    for node in spec.nodes:
+        ddir = devroot / node.name
+        frr = ddir / "frr"
+        frr.mkdir(parents=True, exist_ok=True)
+        os.chmod(ddir, 0o755)
+        _frr_file(frr / "daemons", _daemons_file(), frr_uid, frr_gid)
+        _frr_file(frr / "vtysh.conf", "service integrated-vtysh-config\n", frr_uid, vty_gid)
+        config = node.full_config if configured else node.bootstrap_config
+        _frr_file(frr / "frr.conf", config, frr_uid, frr_gid)
+        os.chown(frr, frr_uid, frr_gid)
+        os.chmod(frr, 0o2775)
+        pub = _host_key(ddir / "ssh_host_ed25519_key")
+        known.append(f"{node.name},{node.mgmt.ip} {pub}")
+        (ddir / "sshd_config").write_text(_sshd_config(node, ddir, lab_username()))
+    Path(state.data["known_hosts"]).write_text("\n".join(known) + "\n")
+    links = [{"path": str(nsexec.FRR_ETC / n.name), "target": str(devroot / n.name / "frr")} for n in spec.nodes]
+    state.record("frr_etc", *links)
+    for link in links:
+        os.symlink(link["target"], link["path"])
+
+
+def _frr_file(path: Path, text: str, uid: int, gid: int) -> None:
+    """FRR config files: owner frr, group-readable, like the packaged ones."""
+    path.write_text(text)
+    os.chown(path, uid, gid)
+    os.chmod(path, 0o660)
+
+
+def _daemons_file() -> str:
+    """Daemons of every instance; ``-P 0`` because vtysh talks over unix sockets only."""
+    lines = [f"{d}=yes" for d in FRR_DAEMONS if d != "zebra"]
+    lines += ["vtysh_enable=yes", 'zebra_options="-P 0 -s 90000000"']
+    lines += [f'{d}_options="-P 0"' for d in FRR_DAEMONS if d != "zebra"]
+    lines += ['frr_profile="traditional"']
+    return "\n".join(lines) + "\n"
+
+
+def _host_key(path: Path) -> str:
+    """A fresh ed25519 host key; returns the public line for known_hosts."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(private)
+    path.with_suffix(".pub").write_bytes(public + b"\n")
+    return public.decode()
+
+
+def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
+    """One sshd per device: listens only on its management address, every login lands in vtysh."""
+    return "\n".join(
+        [
+            f"ListenAddress {node.mgmt.ip}:22",
+            f"HostKey {ddir / 'ssh_host_ed25519_key'}",
+            f"PidFile {ddir / 'sshd.pid'}",
+            f"AllowUsers {username}",
+            f"ForceCommand {device_shell_command(node.name)}",
+            "UsePAM no",
+            "PasswordAuthentication yes",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "PermitRootLogin no",
+            "PermitUserEnvironment no",
+            "AllowTcpForwarding no",
+            "AllowAgentForwarding no",
+            "X11Forwarding no",
+            "PermitTunnel no",
+            "PrintMotd no",
+            "PrintLastLog no",
+            "MaxStartups 64:30:128",
+            "MaxSessions 32",
+            "LoginGraceTime 30",
+            "LogLevel ERROR",
+            "",
+        ]
+    )
+
+
+def device_shell_command(instance: str) -> str:
+    """The login command: this Python running ``govnet.lab.device_shell`` for the instance.
+
+    The login user is not root, so ``sys.executable`` only works when every directory up to the
+    real interpreter is searchable by others.  A pyenv Python under /root is not; then the system
+    Python of the same version runs the module with this checkout and its venv on PYTHONPATH.
+    """
+    module = f"-m govnet.lab.device_shell {instance}"
+    if _world_executable(Path(os.path.realpath(sys.executable))):
+        return f"{sys.executable} {module}"
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    system = next((p for p in (f"/usr/bin/python{version}", "/usr/bin/python3") if os.access(p, os.X_OK)), None)
+    if system is None:
+        raise LabError(f"lab: {sys.executable} is not usable by the login user and no /usr/bin/python3 exists")
+    import govnet
+
+    paths = [str(Path(govnet.__file__).resolve().parents[1]), *site.getsitepackages()]
+    return f"PYTHONPATH={':'.join(paths)} {system} {module}"
+
+
+def _world_executable(path: Path) -> bool:
+    """True when a non-root user can reach and run ``path`` through its "other" permission bits."""
+    try:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        return all(os.stat(d).st_mode & stat.S_IXOTH for d in path.parents)
+    except OSError:
+        return False
+
+
+# ------------------------------------------------------------------------------ namespaces
+def _create_links(spec: LabSpec, state: StateFile) -> None:
+    """Every namespace, the management bridge and every veth, in one ``ip -batch``."""
+    namespaces = _all_netns(spec)
+    state.record("netns", *({"name": ns} for ns in namespaces))
+    state.record("root_link", *({"name": i} for i in [*_root_links(spec)[1:], spec.mgmt_bridge]))
+    br = spec.mgmt_bridge
+    lines = [f"netns add {ns}" for ns in namespaces]
+    lines += [
+        f"link add name {br} type bridge forward_delay 0",
+        f"addr add {spec.mgmt_gateway} dev {br}",
+        f"link set {br} up",
+    ]
+    for n in spec.nodes:
+        port = spec.mgmt_port(n.name)
+        lines += [
+            f"link add {port} type veth peer name mgmt0 netns {spec.netns(n.name)}",
+            f"link set {port} master {br}",
+            f"link set {port} up",
+        ]
+    for lk in spec.links:
+        lines.append(
+            f"link add {lk.a.interface} netns {spec.netns(lk.a.node)} type veth "
+            f"peer name {lk.b.interface} netns {spec.netns(lk.b.node)}"
+        )
+    for ep in spec.endpoints:
+        seg = spec.segment(ep.segment)
+        lines.append(
+            f"link add eth0 netns {spec.endpoint_netns(ep)} type veth "
+            f"peer name {_port_name(ep)} netns {spec.netns(seg.node)}"
+        )
+    for seg in spec.segments:
+        if not any(ep.segment == seg.key for ep in spec.endpoints):
+            stub = short_ifname(f"{seg.interface}-stub")
+            lines.append(
+                f"link add {stub} netns {spec.netns(seg.node)} type veth "
+                f"peer name {short_ifname(stub + 'p')} netns {spec.netns(seg.node)}"
+            )
+    nsexec.ip_batch(lines)
+
+
+def _port_name(ep: EndpointSpec) -> str:
+    """Switch-side name of an endpoint's veth, unique within the switch namespace."""
+    return short_ifname(f"{'h' if ep.kind == 'host' else 's'}-{ep.name}")
+
+
+def _configure_namespaces(spec: LabSpec) -> None:
+    """Addresses, bridges, shaping and routes inside each namespace, several namespaces at a time."""
+    jobs: list[tuple[str, list[str], list[str]]] = []
+    for n in spec.nodes:
+        lines = ["link set lo up", f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"]
+        tc: list[str] = []
+        for lk in spec.links:
+            for end in (lk.a, lk.b):
+                if end.node == n.name:
+                    lines += [f"addr add {end.address} dev {end.interface}", f"link set {end.interface} up"]
+                    if lk.bandwidth_mbps:
+                        tc.append(_tbf(end.interface, lk.bandwidth_mbps))
+        for seg in spec.segments:
+            if seg.node != n.name:
+                continue
+            lines += [
+                f"link add name {seg.interface} type bridge forward_delay 0",
+                f"addr add {seg.gateway} dev {seg.interface}",
+            ]
+            ports = [_port_name(ep) for ep in spec.endpoints if ep.segment == seg.key]
+            if not ports:
+                stub = short_ifname(f"{seg.interface}-stub")
+                ports = [stub]
+                lines.append(f"link set {short_ifname(stub + 'p')} up")
+            for port in ports:
+                lines += [f"link set {port} master {seg.interface}", f"link set {port} up"]
+            lines.append(f"link set {seg.interface} up")
+        jobs.append((spec.netns(n.name), lines, tc))
+    for ep in spec.endpoints:
+        lines = [
+            "link set lo up",
+            f"addr add {ep.address} dev eth0",
+            "link set eth0 up",
+            f"route add default via {ep.gateway}",
+        ]
+        jobs.append((spec.endpoint_netns(ep), lines, []))
+
+    def configure(job: tuple[str, list[str], list[str]]) -> None:
+        ns, lines, tc = job
+        nsexec.ip_batch(lines, netns=ns)
+        nsexec.tc_batch(tc, netns=ns)
+
+    _parallel(configure, jobs)
+
+
+def _tbf(ifname: str, mbps: int) -> str:
+    """Token-bucket shaping to the planned bandwidth; burst sized for the kernel's timer."""
+    burst = max(32 * 1024, mbps * 1_000_000 // 8 // 250)
+    return f"qdisc add dev {ifname} root tbf rate {mbps}mbit burst {burst} latency 50ms"
+
+
+# ---------------------------------------------------------------------------------- daemons
+def _start_devices(spec: LabSpec, state: StateFile) -> None:
+    """Per device, inside its namespaces: hostname, forwarding, sshd, then FRR (which loads frr.conf)."""
+    devroot = state.path.parent / "devices"
+    state.record("frr_run", *({"path": str(nsexec.FRR_RUN / n.name), "instance": n.name} for n in spec.nodes))
+    state.record("sshd", *({"pidfile": str(devroot / n.name / "sshd.pid"), "node": n.name} for n in spec.nodes))
+    script = f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && exec {FRRINIT} start "$1"'
+
+    def start(node: NodeSpec) -> None:
+        cfg = devroot / node.name / "sshd_config"
+        argv = nsexec.in_netns(
+            spec.netns(node.name),
+            ["unshare", "--uts", "--", "/bin/sh", "-c", script, "sh", node.name, str(cfg)],
+        )
+        nsexec.run(argv, timeout=180)
+        missing = [d for d in ("watchfrr", *FRR_DAEMONS) if not _pid_alive(nsexec.FRR_RUN / node.name / f"{d}.pid")]
+        if missing:
+            raise LabError(f"lab: device {node.name}: FRR daemons not running: {', '.join(missing)}")
+
+    _parallel(start, list(spec.nodes))
+
+
+def _pid_alive(pidfile: Path) -> bool:
+    """True when the pid file names a running process."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    return Path(f"/proc/{pid}").exists()
+
+
+def _parallel(fn: Callable[[Any], None], items: list[Any]) -> None:
+    """Run ``fn`` over items on a few threads (the work is in subprocesses); re-raise the first error."""
+    if not items:
+        return
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+        for fut in [pool.submit(fn, it) for it in items]:
+            fut.result()
+
+
+# ------------------------------------------------------------------------------------ down
+def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
+    """Remove everything the state in ``state_dir`` records; False when no lab is recorded there."""
+    check_all()
+    state = StateFile.load(state_dir)
+    if state is None:
+        return False
+    namespaces = [r["name"] for r in state.records("netns")]
+    progress(f"stopping processes in {len(namespaces)} namespaces")
+    stop_netns_processes(namespaces)
+    for rec in state.records("frr_etc"):
+        if os.path.islink(rec["path"]) and os.readlink(rec["path"]) == rec["target"]:
+            os.unlink(rec["path"])
+    for rec in state.records("frr_run"):
+        shutil.rmtree(rec["path"], ignore_errors=True)
+    progress("removing interfaces and namespaces")
+    root_links = [r["name"] for r in state.records("root_link") if Path(f"/sys/class/net/{r['name']}").exists()]
+    nsexec.ip_batch([f"link del {i}" for i in root_links], force=True)
+    existing = [ns for ns in namespaces if Path(f"/run/netns/{ns}").exists()]
+    nsexec.ip_batch([f"netns del {ns}" for ns in existing], force=True)
+    for rec in state.records("file"):
+        Path(rec["path"]).unlink(missing_ok=True)
+    _release_shared(state)
+    for rec in reversed(state.records("dir")):
+        if rec.get("shared"):
+            with contextlib.suppress(OSError):
+                Path(rec["path"]).rmdir()
+        else:
+            shutil.rmtree(rec["path"], ignore_errors=True)
+    for name in ("known_hosts", "state.tmp"):
+        (state_dir / name).unlink(missing_ok=True)
+    state.path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        state_dir.rmdir()
+    progress(f"lab {state.data.get('name')} down")
+    return True
+
+
+def stop_netns_processes(namespaces: Iterable[str], timeout: float = 8.0) -> None:
+    """Stop every process inside the given namespaces (ours by construction): TERM, then KILL.
+
+    watchfrr goes first so it does not restart the daemons we are stopping.  Rescans until the
+    namespaces are empty because a half-finished ``up`` may still be spawning into them.
+    """
+    inodes = set()
+    for ns in namespaces:
+        with contextlib.suppress(OSError):
+            inodes.add(os.stat(f"/run/netns/{ns}").st_ino)
+    if not inodes:
+        return
+    deadline = time.monotonic() + timeout
+    sig = signal.SIGTERM
+    signalled: set[int] = set()
+    quiet_rounds = 0
+    while quiet_rounds < 2:
+        pids = _pids_in(inodes)
+        if not pids:
+            quiet_rounds += 1
+            time.sleep(0.1)
+            continue
+        quiet_rounds = 0
+        if time.monotonic() > deadline:
+            sig = signal.SIGKILL
+        watchfrr = [p for p in pids if _comm(p) == "watchfrr"]
+        for pid in watchfrr + [p for p in pids if p not in watchfrr]:
+            if sig == signal.SIGKILL or pid not in signalled:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+                signalled.add(pid)
+        time.sleep(0.1)
+        if time.monotonic() > deadline + 5:
+            raise LabError(f"lab: processes would not stop: {sorted(pids)}")
+
+
+def _pids_in(inodes: set[int]) -> list[int]:
+    """PIDs whose network namespace is one of ``inodes``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry.name}/ns/net").st_ino in inodes:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _comm(pid: int) -> str:
+    """Process name, or '' when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
