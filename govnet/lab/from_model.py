@@ -1,0 +1,70 @@
+"""The addressed model of the ``lab`` environment → the lab's spec.
+
+Links keep their planned interface names and addresses, each segment becomes a bridge holding its
+gateway inside the switch namespace, and every host and DC server gets a namespace at its planned
+address.  Configs come from ``govnet.render``: bootstrap for a plain ``up``, full with ``--configured``.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any
+
+from govnet.lab.topology import EndpointSpec, EndSpec, LabSpec, LinkSpec, NodeSpec, SegmentSpec
+
+#: Namespace prefix of the governorate lab: devices live in ``gv-<device>``.
+PREFIX = "gv"
+
+
+def spec_from_network(network: Any, *, prefix: str = PREFIX) -> LabSpec:
+    """Translate a ``govnet.model.Network`` (typed loosely: the lab must not depend on model internals)."""
+    from govnet.render import render_bootstrap, render_device
+
+    nodes = tuple(
+        NodeSpec(
+            name=dev.name,
+            role=dev.role,
+            mgmt=dev.mgmt,
+            bootstrap_config=render_bootstrap(network, dev.name),
+            full_config=render_device(network, dev.name),
+        )
+        for dev in network.devices.values()
+    )
+    links = tuple(
+        LinkSpec(
+            name=lk.name,
+            a=EndSpec(lk.a.device, lk.a.interface, lk.a.address),
+            b=EndSpec(lk.b.device, lk.b.interface, lk.b.address),
+            bandwidth_mbps=lk.bandwidth_mbps or None,
+        )
+        for lk in network.links
+    )
+    segments = tuple(
+        SegmentSpec(name=f"{seg.site}/{seg.name}", node=seg.device, interface=seg.interface, gateway=seg.gateway)
+        for seg in network.segments
+    )
+    seg_key = {(s.site, s.name): f"{s.device}:{s.interface}" for s in network.segments}
+    endpoints = tuple(
+        EndpointSpec(h.name, "host", seg_key[(h.site, h.segment)], h.address, h.gateway) for h in network.hosts
+    ) + tuple(
+        EndpointSpec(s.name, "server", seg_key[(s.site, s.segment)], s.address, s.gateway) for s in network.servers
+    )
+    gateway = IPv4Interface(f"{network.mgmt_gateway}/{network.mgmt_prefix.prefixlen}")
+    return LabSpec(
+        name=network.name.lower(),
+        prefix=prefix,
+        mgmt_gateway=gateway,
+        nodes=nodes,
+        links=links,
+        segments=segments,
+        endpoints=endpoints,
+        network=network,
+    )
+
+
+def load_spec(inventory: Path, env: str = "lab") -> LabSpec:
+    """Load the inventory (raises ``govnet.model.InventoryError``) and translate it."""
+    from govnet.model import load_network
+
+    return spec_from_network(load_network(inventory, env))

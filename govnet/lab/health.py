@@ -1,0 +1,182 @@
+"""Looking at a running lab: daemons, sshd, neighbours, convergence, reachability.
+
+Used by ``govnet lab status``, the lab tests and the benchmark, so all three judge a lab the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from govnet.lab import nsexec
+from govnet.lab.engine import FRR_DAEMONS
+from govnet.lab.errors import LabError
+from govnet.lab.state import Lab, LabDevice
+
+WORKERS = 8
+OSPF_JSON = "show ip ospf neighbor json"
+BGP_JSON = "show bgp ipv4 unicast summary json"
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    """One row of ``lab status``."""
+
+    name: str
+    role: str
+    netns: str
+    mgmt_ip: str
+    netns_ok: bool
+    daemons_up: int
+    daemons_total: int
+    sshd: bool
+    ospf_full: int
+    ospf_total: int
+    bgp_up: int
+    bgp_total: int
+
+    @property
+    def ok(self) -> bool:
+        """Namespace, every daemon and sshd alive (neighbours depend on the config, so not judged here)."""
+        return self.netns_ok and self.daemons_up == self.daemons_total and self.sshd
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (``lab status --json``)."""
+        return {**asdict(self), "ok": self.ok}
+
+
+def pid_alive(pidfile: Path) -> bool:
+    """True when the pid file names a running process."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    return Path(f"/proc/{pid}").exists()
+
+
+def vtysh_json(instance: str, *commands: str) -> list[Any]:
+    """Run several ``... json`` commands in one vtysh call and split the concatenated JSON answers."""
+    try:
+        text = nsexec.vtysh(instance, *commands)
+    except LabError:
+        return [{} for _ in commands]
+    decoder, docs, pos = json.JSONDecoder(), [], 0
+    while len(docs) < len(commands):
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        docs.append(doc)
+    return docs + [{} for _ in range(len(commands) - len(docs))]
+
+
+def count_ospf(data: dict[str, Any]) -> tuple[int, int]:
+    """(Full, all) from ``show ip ospf neighbor json``."""
+    neighbours = [n for group in data.get("neighbors", {}).values() for n in group]
+    full = sum(1 for n in neighbours if str(n.get("nbrState", n.get("state", ""))).startswith("Full"))
+    return full, len(neighbours)
+
+
+def count_bgp(data: dict[str, Any]) -> tuple[int, int]:
+    """(Established, all) from ``show bgp ipv4 unicast summary json``."""
+    peers = data.get("peers", {})
+    return sum(1 for p in peers.values() if p.get("state") == "Established"), len(peers)
+
+
+def ospf_neighbours(instance: str) -> tuple[int, int]:
+    """(Full, all) OSPF neighbours of an instance; (0, 0) when ospfd has no instance configured."""
+    return count_ospf(vtysh_json(instance, OSPF_JSON)[0])
+
+
+def device_health(lab: Lab, dev: LabDevice) -> DeviceHealth:
+    """Collect one device's row; every probe tolerates a dead device."""
+    run = nsexec.FRR_RUN / dev.instance
+    daemons = ("watchfrr", *FRR_DAEMONS)
+    up = sum(1 for d in daemons if pid_alive(run / f"{d}.pid"))
+    sshd = pid_alive(lab.state_dir / "devices" / dev.name / "sshd.pid")
+    ospf, bgp = vtysh_json(dev.instance, OSPF_JSON, BGP_JSON) if up else ({}, {})
+    full, ospf_total = count_ospf(ospf)
+    bgp_up, bgp_total = count_bgp(bgp)
+    return DeviceHealth(
+        name=dev.name,
+        role=dev.role,
+        netns=dev.netns,
+        mgmt_ip=dev.mgmt_ip,
+        netns_ok=Path(f"/run/netns/{dev.netns}").exists(),
+        daemons_up=up,
+        daemons_total=len(daemons),
+        sshd=sshd,
+        ospf_full=full,
+        ospf_total=ospf_total,
+        bgp_up=bgp_up,
+        bgp_total=bgp_total,
+    )
+
+
+def lab_health(lab: Lab) -> list[DeviceHealth]:
+    """Every device's row, probed in parallel."""
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return list(pool.map(lambda d: device_health(lab, d), lab.devices.values()))
+
+
+def expected_adjacencies(lab: Lab) -> dict[str, int]:
+    """OSPF adjacencies each device should reach: one per planned link end."""
+    counts = dict.fromkeys(lab.devices, 0)
+    for link in lab.links:
+        for end in (link["a"], link["b"]):
+            counts[end[0]] = counts.get(end[0], 0) + 1
+    return counts
+
+
+def ospf_converged(lab: Lab) -> bool:
+    """True when every device has all its planned adjacencies in Full."""
+    expected = expected_adjacencies(lab)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        full = dict(zip(lab.devices, pool.map(lambda d: ospf_neighbours(d.instance)[0], lab.devices.values())))
+    return all(full[name] >= want for name, want in expected.items())
+
+
+def wait_ospf_full(lab: Lab, timeout: float = 120, interval: float = 0.5) -> float:
+    """Seconds until every planned adjacency is Full; LabError after ``timeout``."""
+    start = time.monotonic()
+    while not ospf_converged(lab):
+        if time.monotonic() - start > timeout:
+            raise LabError(f"lab: OSPF not converged after {timeout:.0f} s")
+        time.sleep(interval)
+    return time.monotonic() - start
+
+
+def ping_pairs(pairs: Iterable[tuple[str, str]], *, wait: float = 1) -> list[tuple[str, str]]:
+    """Ping each (namespace, address) once, in parallel; return the pairs that got no answer."""
+    todo = list(pairs)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        answered = list(pool.map(lambda p: nsexec.ping(p[0], p[1], wait=wait), todo))
+    return [p for p, ok in zip(todo, answered, strict=True) if not ok]
+
+
+def host_server_pairs(lab: Lab) -> list[tuple[str, str]]:
+    """Every department host towards every DC server."""
+    return [(h.netns, s.address) for h in lab.hosts.values() for s in lab.servers.values()]
+
+
+def wait_reachable(pairs: list[tuple[str, str]], timeout: float = 120) -> float:
+    """Seconds until every pair answers a ping; LabError naming a few failures after ``timeout``."""
+    start = time.monotonic()
+    todo = pairs
+    while todo:
+        todo = ping_pairs(todo)
+        if todo and time.monotonic() - start > timeout:
+            sample = ", ".join(f"{ns}→{addr}" for ns, addr in todo[:5])
+            raise LabError(f"lab: {len(todo)} of {len(pairs)} pings unanswered after {timeout:.0f} s: {sample}")
+        if todo:
+            time.sleep(0.5)
+    return time.monotonic() - start
