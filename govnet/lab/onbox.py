@@ -1,0 +1,559 @@
+"""On-box agent for an FRR router: replace with syntax check, commit confirmed, rollback.
+
+FRR has no candidate datastore and no "commit confirmed". A controller that pushes a config and
+then dies would leave the box in whatever state it reached. This agent runs *on the device* (the
+SSH forced command hands it ``govnet-agent ...`` requests) and gives the controller Junos-like
+guarantees:
+
+* ``replace`` checks the whole candidate with ``vtysh --dryrun`` first and changes nothing if any
+  line is bad; otherwise it saves a checkpoint of the running config and applies the candidate with
+  ``frr-reload.py --reload`` (only the differing lines are sent, so adjacencies do not flap);
+* with ``--revert-in SECONDS`` it also arms a detached timer process that restores the checkpoint
+  unless ``confirm`` arrives in time; the timer survives the SSH session and the controller;
+* ``status`` says whether a commit is pending; ``rollback`` restores the checkpoint now.
+
+Every verb prints one JSON object on stdout. Exit codes: 0 ok, 1 the operation failed, 2 bad
+usage. State lives in ``$GOVNET_ONBOX_DIR/<instance>/`` (default ``/var/lib/govnet/onbox``).
+The module uses the standard library only: it must run on a router with nothing else installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+DEFAULT_STATE_BASE = "/var/lib/govnet/onbox"
+FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
+VTYSH = "vtysh"
+FRR_CONF_BASE = "/etc/frr"
+FRR_RUN_BASE = "/var/run/frr"
+INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_REVERT_SECONDS = 24 * 3600
+#: A timer that should have fired this long ago but is not running is treated as lost.
+LOST_TIMER_GRACE = 5.0
+SHOW_RUN_HEADER = re.compile(r"\A(?:Building configuration\.\.\.\s*\n)?\s*(?:Current configuration:\s*\n)?")
+
+
+class AgentError(Exception):
+    """An operation failed; the message is shown to the controller as is."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class UsageError(Exception):
+    """The request itself is malformed (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where one FRR instance keeps its agent state, and how to reach its vtysh."""
+
+    instance: str
+    state: Path
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.state / "checkpoint.conf"
+
+    @property
+    def pending(self) -> Path:
+        return self.state / "pending.json"
+
+    @property
+    def history(self) -> Path:
+        return self.state / "history.jsonl"
+
+    @property
+    def lockfile(self) -> Path:
+        return self.state / "lock"
+
+    @property
+    def timer_log(self) -> Path:
+        return self.state / "timer.log"
+
+
+def open_box(instance: str) -> Box:
+    """Validate the instance name and make sure its state directory exists."""
+    if not INSTANCE_RE.match(instance):
+        raise UsageError(f"invalid FRR instance name {instance!r}")
+    base = Path(os.environ.get("GOVNET_ONBOX_DIR", DEFAULT_STATE_BASE))
+    state = base / instance
+    try:
+        state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise AgentError(f"cannot create state directory {state}: {exc.strerror}") from exc
+    if not os.access(state, os.W_OK):
+        raise AgentError(f"state directory {state} is not writable by uid {os.getuid()}")
+    return Box(instance, state)
+
+
+@contextlib.contextmanager
+def locked(box: Box) -> Iterator[None]:
+    """Serialise every state change of one instance (controller, timer, a second controller)."""
+    with open(box.lockfile, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# --------------------------------------------------------------------------- FRR primitives
+
+
+def vtysh(box: Box, *commands: str) -> str:
+    """Run exec-mode commands in the instance's vtysh; raise with vtysh's own message on failure."""
+    argv = [VTYSH, "-N", box.instance]
+    for command in commands:
+        argv += ["-c", command]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise AgentError(f"vtysh {' / '.join(commands)!r} failed: {(proc.stdout + proc.stderr).strip()}")
+    return proc.stdout
+
+
+def running_config(box: Box) -> str:
+    """The running config without vtysh's "Building configuration" banner."""
+    return SHOW_RUN_HEADER.sub("", vtysh(box, "show running-config"), count=1)
+
+
+def syntax_problems(box: Box, path: Path) -> list[str]:
+    """Every line vtysh's parser rejects, as ``line N: message``; empty means the file parses."""
+    proc = subprocess.run(
+        [VTYSH, "-N", box.instance, "--dryrun", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    problems = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    if proc.returncode != 0 and not problems:
+        problems = [f"vtysh --dryrun exited {proc.returncode}: {proc.stdout.strip()}"]
+    return problems
+
+
+def frr_reload(box: Box, path: Path) -> None:
+    """Apply *path* as the whole intended config: frr-reload sends only the differing lines."""
+    argv = [FRR_RELOAD, "--reload", "--pathspace", box.instance, "--stdout", "--log-level", "error"]
+    argv += ["--rundir", str(box.state), "--confdir", FRR_CONF_BASE, str(path)]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        raise AgentError("frr-reload failed to apply the config", detail)
+
+
+def write_memory(box: Box) -> None:
+    """Persist the running config as the startup config."""
+    vtysh(box, "write memory")
+
+
+# --------------------------------------------------------------------------- state files
+
+
+def read_pending(box: Box) -> dict[str, Any] | None:
+    """The pending (unconfirmed) commit, if any."""
+    try:
+        data: dict[str, Any] = json.loads(box.pending.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise AgentError(f"unreadable {box.pending}: {exc}") from exc
+    return data
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a crash never leaves half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def record(box: Box, event: str, **fields: Any) -> None:
+    """Append one line to the instance's local history (what happened, when, by whom)."""
+    entry = {"time": time.time(), "event": event, "user": _user(), **fields}
+    with open(box.history, "a") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+
+
+def _user() -> str:
+    """Who asked: the SSH login, for the local history."""
+    return os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
+
+
+def pid_alive(pid: int | None, token: str) -> bool:
+    """Is *pid* still our timer (and not a recycled pid of some other process)?"""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return token.encode() in cmdline
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def save_checkpoint(box: Box) -> None:
+    """Keep the running config as the point a rollback or an expired timer returns to."""
+    write_atomic(box.checkpoint, running_config(box))
+
+
+def restore_checkpoint(box: Box) -> None:
+    """Apply the checkpoint with frr-reload (only the differing lines are sent)."""
+    if not box.checkpoint.exists():
+        raise AgentError(f"no checkpoint for {box.instance}: nothing to roll back to")
+    frr_reload(box, box.checkpoint)
+
+
+def arm(box: Box, seconds: int, message: str) -> dict[str, Any]:
+    """Start the detached revert timer for the current checkpoint."""
+    if not box.checkpoint.exists():
+        raise AgentError("arm needs a checkpoint first (run checkpoint or replace)")
+    token = secrets.token_hex(8)
+    pending = {
+        "token": token,
+        "armed_at": time.time(),
+        "deadline": time.time() + seconds,
+        "seconds": seconds,
+        "message": message,
+        "pid": None,
+    }
+    write_atomic(box.pending, json.dumps(pending))
+    pending["pid"] = spawn_timer(box, token)
+    write_atomic(box.pending, json.dumps(pending))
+    record(box, "arm", seconds=seconds, message=message)
+    return pending
+
+
+def spawn_timer(box: Box, token: str) -> int:
+    """Fork the timer into its own session so closing SSH (SIGHUP) or killing the caller spares it."""
+    log = open(box.timer_log, "a")  # noqa: SIM115 - handed to the child, closed below
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), box.instance, "_timer", token],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            cwd="/",
+            start_new_session=True,
+            close_fds=True,
+            env={**os.environ, "GOVNET_ONBOX_DIR": str(box.state.parent)},
+        )
+    finally:
+        log.close()
+    return proc.pid
+
+
+def disarm(box: Box) -> dict[str, Any] | None:
+    """Forget the pending commit and stop its timer; return what was pending."""
+    pending = read_pending(box)
+    if pending is None:
+        return None
+    box.pending.unlink(missing_ok=True)
+    if pid_alive(pending.get("pid"), pending["token"]):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pending["pid"]), signal.SIGTERM)
+    return pending
+
+
+def revert(box: Box, reason: str) -> None:
+    """Roll back to the checkpoint and close the pending commit (timer expiry, lost timer)."""
+    restore_checkpoint(box)
+    box.pending.unlink(missing_ok=True)
+    record(box, "revert", reason=reason)
+
+
+def reap_lost_timer(box: Box) -> None:
+    """A pending commit whose deadline passed with no timer alive (e.g. after a reboot): revert now."""
+    pending = read_pending(box)
+    if pending is None or time.time() < pending["deadline"] + LOST_TIMER_GRACE:
+        return
+    if not pid_alive(pending.get("pid"), pending["token"]):
+        revert(box, "deadline passed and the revert timer was not running")
+
+
+def apply_candidate(box: Box, candidate: str, revert_in: int | None, message: str) -> dict[str, Any]:
+    """Check, checkpoint, arm, apply: the heart of ``replace`` and ``merge``."""
+    if read_pending(box) is not None:
+        raise AgentError("a commit is pending confirmation: confirm or roll back first")
+    with tempfile.NamedTemporaryFile("w", dir=box.state, prefix="candidate.", suffix=".conf", delete=False) as fh:
+        fh.write(candidate if candidate.endswith("\n") else candidate + "\n")
+        path = Path(fh.name)
+    try:
+        problems = syntax_problems(box, path)
+        if problems:
+            raise AgentError("candidate rejected, nothing applied", problems)
+        save_checkpoint(box)
+        pending = arm(box, revert_in, message) if revert_in else None
+        try:
+            frr_reload(box, path)
+        except AgentError as exc:
+            _undo_failed_apply(box, exc)
+        record(box, "commit", message=message, revert_in=revert_in)
+        return {"applied": True, "pending": pending is not None, "deadline": pending["deadline"] if pending else None}
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _undo_failed_apply(box: Box, exc: AgentError) -> NoReturn:
+    """frr-reload stopped half way: put the checkpoint back before reporting the failure."""
+    disarm(box)
+    try:
+        restore_checkpoint(box)
+        outcome = "checkpoint restored"
+    except AgentError as restore_exc:
+        outcome = f"restoring the checkpoint failed too: {restore_exc}"
+    record(box, "apply-failed", outcome=outcome)
+    raise AgentError(f"{exc}; {outcome}", exc.problems) from exc
+
+
+def timer_main(box: Box, token: str) -> int:
+    """The detached timer: sleep to the deadline, then revert unless confirmed meanwhile."""
+    while True:
+        pending = read_pending(box)
+        if pending is None or pending["token"] != token:
+            return 0
+        left = pending["deadline"] - time.time()
+        if left <= 0:
+            break
+        time.sleep(min(left, 1.0))
+    with locked(box):
+        pending = read_pending(box)
+        if pending is None or pending["token"] != token:
+            return 0
+        revert(box, f"not confirmed within {pending['seconds']} s")
+    return 0
+
+
+# --------------------------------------------------------------------------- facts for getters
+
+
+def instance_uptime(box: Box) -> float:
+    """Seconds since zebra started: FRR's own notion of how long this router has been up."""
+    try:
+        pid = int(Path(FRR_RUN_BASE, box.instance, "zebra.pid").read_text().split()[0])
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot_uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1.0
+    start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+    return round(boot_uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 1)
+
+
+NTP_LINE = re.compile(r"^\s*(server|pool|peer)\s+(\S+)(.*)$")
+
+
+def ntp_servers(etc: Path) -> dict[str, dict[str, Any]]:
+    """NTP sources from the box's chrony or ntpd config: FRR itself has no NTP client."""
+    files = [etc / "chrony/chrony.conf", etc / "ntp.conf", etc / "ntpsec/ntp.conf"]
+    files += sorted((etc / "chrony/sources.d").glob("*.sources")) + sorted((etc / "chrony/conf.d").glob("*.conf"))
+    servers: dict[str, dict[str, Any]] = {}
+    for path in files:
+        with contextlib.suppress(OSError):
+            for line in path.read_text().splitlines():
+                match = NTP_LINE.match(line)
+                if match:
+                    kind, address, options = match.group(1), match.group(2), match.group(3).split()
+                    servers[address] = {
+                        "address": address,
+                        "association_type": kind,
+                        "iburst": "iburst" in options,
+                        "prefer": "prefer" in options,
+                    }
+    return servers
+
+
+# --------------------------------------------------------------------------- verbs
+
+
+def verb_status(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    pending = read_pending(box)
+    result: dict[str, Any] = {
+        "instance": box.instance,
+        "pending": pending is not None,
+        "checkpoint": box.checkpoint.exists(),
+    }
+    if pending:
+        result.update(
+            deadline=pending["deadline"],
+            remaining=round(max(0.0, pending["deadline"] - time.time()), 1),
+            message=pending["message"],
+            timer_alive=pid_alive(pending.get("pid"), pending["token"]),
+        )
+    return result
+
+
+def verb_checkpoint(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    with locked(box):
+        save_checkpoint(box)
+        record(box, "checkpoint")
+    return {"checkpoint": True}
+
+
+def verb_check(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", dir=box.state, prefix="check.", suffix=".conf") as fh:
+        fh.write(read_stdin())
+        fh.flush()
+        problems = syntax_problems(box, Path(fh.name))
+    if problems:
+        raise AgentError("candidate rejected", problems)
+    return {"valid": True}
+
+
+def verb_replace(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+    candidate = read_stdin()
+    if not candidate.strip():
+        raise AgentError("empty candidate: refusing to replace the config with nothing")
+    with locked(box):
+        return apply_candidate(box, candidate, args.revert_in, args.message)
+
+
+def verb_merge(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+    lines = read_stdin()
+    with locked(box):
+        return apply_candidate(box, running_config(box) + "\n" + lines, args.revert_in, args.message)
+
+
+def verb_arm(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+    with locked(box):
+        if read_pending(box) is not None:
+            raise AgentError("a revert timer is already armed")
+        pending = arm(box, args.seconds, args.message)
+    return {"pending": True, "deadline": pending["deadline"]}
+
+
+def verb_confirm(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    with locked(box):
+        pending = disarm(box)
+        if pending is None:
+            raise AgentError("no commit is pending confirmation")
+        write_memory(box)
+        record(box, "confirm", message=pending["message"])
+    return {"confirmed": True}
+
+
+def verb_rollback(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    with locked(box):
+        disarm(box)
+        restore_checkpoint(box)
+        record(box, "rollback")
+    return {"rolled_back": True}
+
+
+def verb_startup(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    path = Path(FRR_CONF_BASE, box.instance, "frr.conf")
+    try:
+        return {"startup": path.read_text()}
+    except FileNotFoundError:
+        return {"startup": ""}
+    except OSError as exc:
+        raise AgentError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def verb_facts(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    return {"hostname": os.uname().nodename, "uptime": instance_uptime(box), "kernel": os.uname().release}
+
+
+def verb_ntp(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    return {"servers": ntp_servers(Path(os.environ.get("GOVNET_ONBOX_ETC", "/etc")))}
+
+
+def read_stdin() -> str:
+    """The candidate config the controller streamed over the SSH channel."""
+    return sys.stdin.read()
+
+
+VERBS = {
+    "status": verb_status,
+    "checkpoint": verb_checkpoint,
+    "check": verb_check,
+    "replace": verb_replace,
+    "merge": verb_merge,
+    "arm": verb_arm,
+    "confirm": verb_confirm,
+    "rollback": verb_rollback,
+    "startup": verb_startup,
+    "facts": verb_facts,
+    "ntp": verb_ntp,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``govnet-agent VERB [options]``."""
+    parser = _Parser(prog="govnet-agent", add_help=False)
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    for name in VERBS:
+        verb = sub.add_parser(name, add_help=False)
+        if name in ("replace", "merge"):
+            verb.add_argument("--revert-in", type=_seconds, default=None)
+            verb.add_argument("--message", default="")
+        if name == "arm":
+            verb.add_argument("seconds", type=_seconds)
+            verb.add_argument("--message", default="")
+    timer = sub.add_parser("_timer", add_help=False)
+    timer.add_argument("token")
+    return parser
+
+
+def _seconds(text: str) -> int:
+    """A revert delay: whole seconds, 1 s to 24 h."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_REVERT_SECONDS:
+        raise argparse.ArgumentTypeError(f"seconds must be 1..{MAX_REVERT_SECONDS}, got {text!r}")
+    return int(text)
+
+
+def main(instance: str, argv: list[str]) -> int:
+    """Entry point from the device's SSH shell: ``govnet-agent VERB ...`` for *instance*."""
+    if argv and argv[0] == "govnet-agent":
+        argv = argv[1:]
+    try:
+        args = build_parser().parse_args(argv)
+        box = open_box(instance)
+        if args.verb == "_timer":
+            return timer_main(box, args.token)
+        with locked(box):
+            reap_lost_timer(box)
+        result = VERBS[args.verb](box, args)
+    except UsageError as exc:
+        _emit({"ok": False, "error": f"usage: {exc}"})
+        return 2
+    except AgentError as exc:
+        _emit({"ok": False, "error": str(exc), "problems": exc.problems})
+        return 1
+    _emit({"ok": True, **result})
+    return 0
+
+
+def _emit(result: dict[str, Any]) -> None:
+    print(json.dumps(result, sort_keys=True), flush=True)
+
+
+if __name__ == "__main__":
+    # Run as a script by the revert timer (and usable by hand): onbox.py INSTANCE VERB ...
+    if len(sys.argv) < 2:
+        print("usage: onbox.py INSTANCE VERB [ARGS]", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1], sys.argv[2:]))

@@ -1,0 +1,339 @@
+"""NAPALM driver for FRRouting (``napalm.get_network_driver("frr")``).
+
+Reads come from FRR's JSON show commands over the interactive vtysh session. Writes never type
+config lines into vtysh: the whole candidate goes to the on-box agent (``govnet-agent``, see
+docs/napalm_frr.md), which checks it, keeps a checkpoint, applies it with ``frr-reload.py`` and,
+for ``commit_config(revert_in=N)``, runs a revert timer on the box itself, so a controller that
+dies after committing cannot leave an unconfirmed change behind.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import shlex
+from typing import Any
+
+from napalm.base import NetworkDriver, models
+from napalm.base import constants as c
+from napalm.base.exceptions import (
+    CommandErrorException,
+    CommitConfirmException,
+    CommitError,
+    ConnectionClosedException,
+    MergeConfigException,
+    ReplaceConfigException,
+)
+from napalm.base.helpers import sanitize_configs
+
+from napalm_frr import config_diff, parsers
+from napalm_frr.connection import Connection, ExecResult, SSHSettings, connect
+
+AGENT = "govnet-agent"
+HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
+INTERFACE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+MESSAGE_MAX = 200
+
+
+class FRRDriver(NetworkDriver):
+    """FRRouting over SSH: vtysh for reads, the on-box agent for commits."""
+
+    platform = "frr"
+
+    def __init__(
+        self,
+        hostname: str,
+        username: str,
+        password: str,
+        timeout: int = 60,
+        optional_args: dict | None = None,
+    ) -> None:
+        """Store settings only; ``open()`` connects (NAPALM's contract)."""
+        args = optional_args or {}
+        self.hostname = hostname
+        self.username = username or os.environ.get("GOVNET_USERNAME", "govnet")
+        self.password = password or os.environ.get("GOVNET_PASSWORD", "")
+        self.timeout = timeout
+        self.force_no_enable = True
+        self.use_canonical_interface = False
+        known_hosts = str(args.get("known_hosts_file", ""))
+        self.settings = SSHSettings(
+            host=hostname,
+            username=self.username,
+            password=self.password,
+            port=int(args.get("port", 22)),
+            timeout=timeout,
+            known_hosts_file=known_hosts,
+            ssh_strict=bool(args.get("ssh_strict", True)),
+        )
+        self.device: Connection | None = None
+        self._candidate: str | None = None
+        self._merge = False
+
+    # ------------------------------------------------------------------ session
+
+    def open(self) -> None:
+        """Log in to the router's vtysh (host key checked against the known_hosts file)."""
+        self.device = connect(self.settings)
+
+    def close(self) -> None:
+        """Close the session; an unconfirmed commit stays armed on the box (by design)."""
+        if self.device is not None:
+            self.device.close()
+            self.device = None
+
+    def is_alive(self) -> models.AliveDict:
+        """Whether the SSH session is still usable."""
+        return {"is_alive": self.device is not None and self.device.is_alive()}
+
+    def _conn(self) -> Connection:
+        if self.device is None:
+            raise ConnectionClosedException(f"{self.hostname}: not connected (call open() first)")
+        return self.device
+
+    def _show(self, command: str) -> str:
+        """One vtysh command; vtysh's ``% ...`` replies become CommandErrorException."""
+        output = self._conn().send_command(command)
+        if output.lstrip().startswith("%"):
+            raise CommandErrorException(f"{self.hostname}: {command!r}: {output.strip()}")
+        return output
+
+    def _json(self, command: str) -> Any:
+        return parsers.loads(self._show(command), command)
+
+    def _agent(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
+        """Call the on-box agent; its JSON reply, or an exception naming what it refused and why."""
+        command = " ".join([AGENT, verb, *(shlex.quote(a) for a in args)])
+        result = self._conn().run(command, stdin=stdin, timeout=max(self.timeout, 60))
+        reply = _agent_reply(self.hostname, result)
+        if not reply.get("ok"):
+            problems = "; ".join(reply.get("problems") or [])
+            raise AgentRefused(
+                f"{self.hostname}: {reply.get('error', 'agent failed')}" + (f": {problems}" if problems else "")
+            )
+        return reply
+
+    def cli(self, commands: list[str], encoding: str = "text") -> dict[str, str]:
+        """Run vtysh exec commands; text only, as vtysh has no other encoding."""
+        if encoding != "text":
+            raise NotImplementedError(f"{encoding} is not a supported encoding")
+        return {command: self._show(command) for command in commands}
+
+    # ------------------------------------------------------------------ getters
+
+    def get_facts(self) -> models.FactsDict:
+        """Version and hostname from vtysh, uptime of the instance from the agent."""
+        return parsers.facts(self._show("show version"), self._json("show interface json"), self._agent("facts"))
+
+    def get_interfaces(self) -> dict[str, models.InterfaceDict]:
+        """Every interface zebra knows, with NAPALM's fields."""
+        return parsers.interfaces(self._json("show interface json"))
+
+    def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
+        """IPv4 and IPv6 addresses per interface."""
+        return parsers.interfaces_ip(self._json("show interface json"))
+
+    def get_bgp_neighbors(self) -> dict[str, models.BGPStateNeighborsPerVRFDict]:
+        """BGP peers per VRF ("global" is the default VRF)."""
+        return parsers.bgp_neighbors(self._json("show bgp vrf all neighbors json"))
+
+    def get_ospf_neighbors(self) -> dict[str, Any]:
+        """OSPFv2 adjacencies per VRF (not a NAPALM getter; shape in docs/napalm_frr.md)."""
+        return parsers.ospf_neighbors(
+            self._json("show ip ospf vrf all json"), self._json("show ip ospf vrf all neighbor detail json")
+        )
+
+    def get_route_to(
+        self, destination: str = "", protocol: str = "", longer: bool = False
+    ) -> dict[str, models.RouteDict]:
+        """Routes to *destination* (longest match, or the prefix and more specifics with *longer*)."""
+        family = "ipv6" if destination and ipaddress.ip_network(destination, strict=False).version == 6 else "ip"
+        command = f"show {family} route {destination}".rstrip()
+        if longer:
+            if "/" not in destination:
+                raise ValueError("get_route_to(longer=True) needs a prefix, e.g. 198.18.0.0/16")
+            command += " longer-prefixes"
+        table = self._json(command + " json")
+        bgp = self._bgp_attributes(table, family) if _has_protocol(table, "bgp") and protocol in ("", "bgp") else {}
+        return parsers.routes(table, protocol, bgp)
+
+    def _bgp_attributes(self, table: dict[str, Any], family: str) -> dict[str, dict[str, Any]]:
+        """Path attributes of the BGP routes in *table*, keyed by next hop."""
+        afi = "ipv6" if family == "ipv6" else "ipv4"
+        local_as = parsers.bgp_local_as(self._json("show bgp vrf all summary json"))
+        attributes: dict[str, dict[str, Any]] = {}
+        for prefix in table:
+            attributes.update(
+                parsers.bgp_path_attributes(self._json(f"show bgp {afi} unicast {prefix} json"), local_as)
+            )
+        return attributes
+
+    def get_config(
+        self, retrieve: str = "all", full: bool = False, sanitized: bool = False, format: str = "text"
+    ) -> models.ConfigDict:
+        """Running (vtysh), startup (frr.conf, via the agent) and the loaded candidate."""
+        if format != "text":
+            raise NotImplementedError("FRR configs are text only")
+        config: models.ConfigDict = {"running": "", "startup": "", "candidate": ""}
+        if retrieve in ("all", "running"):
+            config["running"] = self._running()
+        if retrieve in ("all", "startup"):
+            config["startup"] = self._agent("startup")["startup"]
+        if retrieve in ("all", "candidate"):
+            config["candidate"] = self._candidate or ""
+        return sanitize_configs(config, parsers.SANITIZE) if sanitized else config
+
+    def _running(self) -> str:
+        return parsers.strip_show_run(self._show("show running-config"))
+
+    def get_ntp_servers(self) -> dict[str, models.NTPServerDict]:
+        """The box's NTP client sources (chrony/ntpd on the host: FRR has no NTP of its own)."""
+        return self._agent("ntp")["servers"]
+
+    def ping(
+        self,
+        destination: str,
+        source: str = c.PING_SOURCE,
+        ttl: int = c.PING_TTL,
+        timeout: int = c.PING_TIMEOUT,
+        size: int = c.PING_SIZE,
+        count: int = c.PING_COUNT,
+        vrf: str = c.PING_VRF,
+        source_interface: str = c.PING_SOURCE_INTERFACE,
+    ) -> models.PingResultDict:
+        """Ping from the router's own network namespace (the device runs iputils ping)."""
+        if vrf:
+            raise NotImplementedError("ping in a VRF is not supported")
+        command = ping_command(destination, source or source_interface, ttl, timeout, size, count)
+        result = self._conn().run(command, timeout=count * max(timeout, 1) + 15)
+        return parsers.ping(result.stdout + result.stderr)
+
+    # ------------------------------------------------------------------ config
+
+    def load_replace_candidate(self, filename: str | None = None, config: str | None = None) -> None:
+        """Keep the full intended config; the box checks every line now, so errors surface early."""
+        text = _read_candidate(filename, config)
+        try:
+            self._agent("check", stdin=text)
+        except AgentRefused as exc:
+            raise ReplaceConfigException(str(exc)) from exc
+        self._candidate, self._merge = text, False
+
+    def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
+        """Keep lines to add to the running config (checked on the box like a replace)."""
+        text = _read_candidate(filename, config)
+        try:
+            self._agent("check", stdin=text)
+        except AgentRefused as exc:
+            raise MergeConfigException(str(exc)) from exc
+        self._candidate, self._merge = text, True
+
+    def compare_config(self) -> str:
+        """The exact commands a commit would send, from frr-reload's offline mode; "" if none."""
+        if self._candidate is None:
+            return ""
+        running = self._running()
+        intended = running + "\n" + self._candidate if self._merge else self._candidate
+        try:
+            return config_diff.diff(running, intended)
+        except config_diff.DiffError as exc:
+            raise CommandErrorException(f"{self.hostname}: {exc}") from exc
+
+    def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
+        """Apply the candidate on the box; with *revert_in*, the box reverts unless confirmed."""
+        if self._candidate is None:
+            raise CommitError(f"{self.hostname}: no candidate loaded")
+        args = ["--message", _clean_message(message)]
+        if revert_in is not None:
+            if not isinstance(revert_in, int) or revert_in < 1:
+                raise CommitError(f"{self.hostname}: revert_in must be a positive number of seconds")
+            args += ["--revert-in", str(revert_in)]
+        try:
+            self._agent("merge" if self._merge else "replace", *args, stdin=self._candidate)
+        except AgentRefused as exc:
+            raise CommitError(str(exc)) from exc
+        self.discard_config()
+
+    def confirm_commit(self) -> None:
+        """Keep the pending commit: stop the box's revert timer and save the config."""
+        try:
+            self._agent("confirm")
+        except AgentRefused as exc:
+            raise CommitConfirmException(str(exc)) from exc
+
+    def has_pending_commit(self) -> bool:
+        """Whether a commit is waiting for confirmation (its timer still running)."""
+        return bool(self._agent("status")["pending"])
+
+    def discard_config(self) -> None:
+        """Forget the candidate; nothing is stored on the box before a commit."""
+        self._candidate, self._merge = None, False
+
+    def rollback(self) -> None:
+        """Return to the config from before the last commit (and cancel a pending one)."""
+        try:
+            self._agent("rollback")
+        except AgentRefused as exc:
+            raise CommitError(str(exc)) from exc
+
+
+class AgentRefused(Exception):
+    """The on-box agent answered ``ok: false``."""
+
+
+def _agent_reply(hostname: str, result: ExecResult) -> dict[str, Any]:
+    """Decode the agent's one-line JSON answer; anything else means the device lacks the agent."""
+    try:
+        reply: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        detail = (result.stdout + result.stderr).strip().splitlines()
+        raise CommandErrorException(
+            f"{hostname}: {AGENT} gave no JSON answer (exit {result.exit_status}): "
+            f"{detail[-1] if detail else 'no output'}"
+        ) from None
+    return reply
+
+
+def ping_command(destination: str, source: str, ttl: int, timeout: int, size: int, count: int) -> str:
+    """``ping -n -c COUNT -s SIZE -t TTL -W TIMEOUT [-I SOURCE] DEST``, every argument validated."""
+    if not _is_host(destination):
+        raise ValueError(f"invalid ping destination {destination!r}")
+    if source and not (_is_host(source) or INTERFACE_RE.match(source)):
+        raise ValueError(f"invalid ping source {source!r}")
+    numbers = {"count": (count, 1, 100), "size": (size, 0, 65507), "ttl": (ttl, 1, 255), "timeout": (timeout, 1, 60)}
+    for name, (value, low, high) in numbers.items():
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"ping {name} must be {low}..{high}, got {value!r}")
+    command = f"ping -n -c {count} -s {size} -t {ttl} -W {timeout}"
+    return f"{command} -I {source} {destination}" if source else f"{command} {destination}"
+
+
+def _is_host(text: str) -> bool:
+    """An IP address or a DNS name: nothing that a shell or ping could read as an option."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return bool(HOSTNAME_RE.match(text))
+    return True
+
+
+def _read_candidate(filename: str | None, config: str | None) -> str:
+    """The candidate text; the file wins when both are given (NAPALM's rule)."""
+    if filename:
+        with open(filename) as fh:
+            return fh.read()
+    if config is None:
+        raise ValueError("give a filename or a config string")
+    return config
+
+
+def _clean_message(message: str) -> str:
+    """Commit messages go into the box's history: one printable line, bounded."""
+    line = " ".join(message.split())
+    return line[:MESSAGE_MAX] if line.isprintable() else "".join(ch for ch in line if ch.isprintable())[:MESSAGE_MAX]
+
+
+def _has_protocol(table: dict[str, Any], protocol: str) -> bool:
+    return any(entry.get("protocol") == protocol for entries in table.values() for entry in entries)
