@@ -65,7 +65,8 @@ def vtysh_json(instance: str, *commands: str) -> list[Any]:
         text = nsexec.vtysh(instance, *commands)
     except LabError:
         return [{} for _ in commands]
-    decoder, docs, pos = json.JSONDecoder(), [], 0
+    decoder, pos = json.JSONDecoder(), 0
+    docs: list[Any] = []
     while len(docs) < len(commands):
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -141,7 +142,9 @@ def ospf_converged(lab: Lab) -> bool:
     """True when every device has all its planned adjacencies in Full."""
     expected = expected_adjacencies(lab)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        full = dict(zip(lab.devices, pool.map(lambda d: ospf_neighbours(d.instance)[0], lab.devices.values())))
+        full = dict(
+            zip(lab.devices, pool.map(lambda d: ospf_neighbours(d.instance)[0], lab.devices.values()), strict=True)
+        )
     return all(full[name] >= want for name, want in expected.items())
 
 

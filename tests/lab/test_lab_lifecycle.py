@@ -1,0 +1,124 @@
+"""Up and down of synthetic labs: nothing left behind, crash safety, and 80 routers.
+
+These labs use their own prefixes, device names and management range, so they run beside the
+session's Karbala lab without touching it.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from govnet.lab import engine, nsexec
+from govnet.lab.footprint import footprint
+from govnet.lab.health import lab_health, ping_pairs
+from govnet.lab.state import StateFile, lab_username
+from govnet.lab.synthetic import synthetic_spec
+from govnet.lab.topology import LabSpec
+
+pytestmark = pytest.mark.lab
+
+
+def _up_down_clean(spec: LabSpec, state_dir: Path) -> None:
+    """Up, check every device works, down, and compare the machine with before."""
+    before = footprint(spec, state_dir, lab_username())
+    lab = engine.up(spec, state_dir)
+    try:
+        during = before.diff(footprint(spec, state_dir, lab_username()))
+        assert len(during["namespaces"]) == len(spec.nodes) + len(spec.endpoints)
+        assert len(during["root_links"]) == len(spec.nodes) + 1
+        assert during["processes"], "no lab processes found: the footprint would miss leftovers"
+        rows = lab_health(lab)
+        assert [r.name for r in rows if not r.ok] == []
+        assert all("FRRouting" in nsexec.vtysh(d.instance, "show version") for d in lab.devices.values())
+        gateways = {e.name: str(e.gateway) for e in spec.endpoints}
+        assert ping_pairs([(ep.netns, gateways[name]) for name, ep in lab.hosts.items()]) == []
+    finally:
+        engine.down(state_dir)
+    assert before.diff(footprint(spec, state_dir, lab_username())) == {}
+
+
+def test_down_leaves_nothing_behind(synthetic_state_dir: Path) -> None:
+    _up_down_clean(synthetic_spec(4, prefix="gvq", names="lc"), synthetic_state_dir)
+
+
+def test_configured_synthetic_lab_converges_and_routes(synthetic_state_dir: Path) -> None:
+    from govnet.lab.health import wait_ospf_full, wait_reachable
+
+    spec = synthetic_spec(6, prefix="gvq", names="cv")
+    lab = engine.up(spec, synthetic_state_dir, configured=True)
+    try:
+        wait_ospf_full(lab, timeout=60)
+        hosts = list(lab.hosts.values())
+        wait_reachable([(a.netns, b.address) for a in hosts for b in hosts if a != b], timeout=60)
+    finally:
+        engine.down(synthetic_state_dir)
+
+
+def test_crash_halfway_then_down_cleans_everything(synthetic_state_dir: Path) -> None:
+    spec = synthetic_spec(16, prefix="gvk", names="cr")
+    before = footprint(spec, synthetic_state_dir, lab_username())
+    script = (
+        "import sys; from pathlib import Path; from govnet.lab import engine; from govnet.lab.synthetic import "
+        "synthetic_spec; engine.up(synthetic_spec(16, prefix='gvk', names='cr'), Path(sys.argv[1]), rollback=False)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(synthetic_state_dir)])
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any((nsexec.FRR_RUN / n.name / "watchfrr.pid").exists() for n in spec.nodes[:4]):
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "up finished before it could be killed halfway"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    state = StateFile.load(synthetic_state_dir)
+    assert state is not None and state.data["phase"] == "building"
+    half = before.diff(footprint(spec, synthetic_state_dir, lab_username()))
+    assert half.get("namespaces") and half.get("processes"), "the kill should leave a half-built lab"
+    assert engine.down(synthetic_state_dir) is True
+    assert before.diff(footprint(spec, synthetic_state_dir, lab_username())) == {}
+
+
+def test_not_root_is_usage_error(lab_machine: None) -> None:
+    """As an unprivileged user the CLI says so and exits 2 (system Python: the venv's may be unreachable)."""
+    command = engine.device_shell_command("x").replace("-m govnet.lab.device_shell x", "")
+    code = "from govnet.lab.cli import lab_app; lab_app(['up'])"
+    proc = subprocess.run(
+        ["/bin/sh", "-c", f'{command} -c "$1"', "sh", code],
+        capture_output=True,
+        text=True,
+        user="nobody",
+        cwd="/",
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "must run as root" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_missing_package_is_named(monkeypatch: pytest.MonkeyPatch, lab_machine: None) -> None:
+    """The real check against the real file system, with two packages that cannot be installed added."""
+    from govnet.lab import deps
+    from govnet.lab.errors import LabUsageError
+
+    monkeypatch.setitem(deps.REQUIRED_PACKAGES, "frr-nonexistent", "/usr/lib/frr/no-such-daemon")
+    monkeypatch.setitem(deps.REQUIRED_PACKAGES, "traceroute", "no-such-traceroute")
+    with pytest.raises(LabUsageError) as exc:
+        deps.check_packages()
+    assert str(exc.value) == (
+        "lab: missing packages: traceroute, frr-nonexistent — install with: sudo scripts/bootstrap"
+    )
+
+
+@pytest.mark.slow
+def test_80_routers_up_and_down_cleanly(synthetic_state_dir: Path) -> None:
+    spec = synthetic_spec(80, prefix="gvx", names="s80")
+    _up_down_clean(spec, synthetic_state_dir)
