@@ -205,7 +205,7 @@ def _claim(plan: Plan, space: Space, req: Request, prefix: IPv4Network, status: 
     lo, hi = int(prefix.network_address), int(prefix.broadcast_address)
     if not prefix.subnet_of(space.network):
         plan.problems.append(
-            (req.key, f"{prefix} is outside pool '{req.within or req.pool}' {space.network}")
+            (req.key, f"pinned {prefix} is outside {req.within or 'pool ' + req.pool} {space.network}")
         )
         return
     if space.overlaps(lo, hi):
@@ -213,7 +213,7 @@ def _claim(plan: Plan, space: Space, req: Request, prefix: IPv4Network, status: 
             (a.key for a in plan.allocations.values() if a.prefix.overlaps(prefix) and a.pool == req.pool),
             "another",
         )
-        plan.problems.append((req.key, f"{prefix} overlaps {other}"))
+        plan.problems.append((req.key, f"{status} {prefix} overlaps {other}"))
         return
     space.use(lo, hi)
     plan.allocations[req.key] = Allocation(req.key, req.pool, prefix, status)

@@ -76,8 +76,11 @@ def build(directory: Path, env: str = "lab") -> Built:
         found = []
         for key, what in plan.problems:
             loc = where.get(key, ("environments", env, "pools"))
-            if "exhausted" in what:
-                loc = ("environments", env, "pools", next(r.pool for r, _ in reqs if r.key == key))
+            req = next((r for r, _ in reqs if r.key == key), None)
+            if "exhausted" in what and req is not None:
+                loc = ("environments", env, "pools", req.pool)
+            elif req is not None and req.pinned is not None:
+                loc = (*loc, "address" if req.within else "prefix", env)
             found.append((loc, what))
         raise InventoryError(_problems(source, found))
     network = Deriver(inventory, env, plan).network()

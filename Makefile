@@ -1,0 +1,55 @@
+# govnet: the Karbala governorate e-governance network as code.  `make help` lists the targets.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+GOVNET := $(VENV)/bin/govnet
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lab lab-down test test-fast lint bench golden clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap
+	scripts/bootstrap
+	@touch $@
+
+setup: $(VENV)/.installed ## install system packages (root) and the virtual environment at .venv/
+
+lab: setup ## validate, plan, render, build the emulated governorate, deploy, verify, report (root)
+	$(GOVNET) validate
+	$(GOVNET) plan >/dev/null
+	$(GOVNET) render
+	$(GOVNET) lab up
+	@if $(GOVNET) --help | grep -q ' deploy '; then $(GOVNET) deploy; else $(GOVNET) lab up --configured; fi
+	@if $(GOVNET) --help | grep -q ' verify '; then $(GOVNET) verify --report build/lab/report.html --json build/lab/verify.json; fi
+	$(GOVNET) lab status
+	@echo "lab is running; 'make lab-down' (or '$(GOVNET) lab down') removes it"
+
+lab-down: ## tear the emulated governorate down
+	$(GOVNET) lab down
+
+test: setup ## run every test (the lab, Ansible/Molecule and Pulumi tests need root, as in CI)
+	$(PY) -m pytest
+
+test-fast: setup ## unit, golden and bad-input tests only (no root needed)
+	$(PY) -m pytest tests/unit tests/golden tests/errors
+
+lint: setup ## ruff (check + format), mypy, yamllint, ansible-lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	@if [ -f .yamllint ]; then $(VENV)/bin/yamllint -s .; fi
+	@if [ -d roles ]; then $(VENV)/bin/ansible-lint; fi
+
+bench: setup ## benchmarks: validate+plan+render at national scale, lab up/down, deploy, verify
+	$(PY) bench/pipeline_bench.py
+	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py; do \
+	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
+
+golden: setup ## regenerate golden configs and bad-inventory messages (review the diff!)
+	$(PY) scripts/golden
+
+clean: ## remove build output (not the lab: use lab-down)
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

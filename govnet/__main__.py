@@ -1,0 +1,3 @@
+from govnet.cli import main
+
+main()

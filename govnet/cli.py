@@ -1,0 +1,153 @@
+"""`govnet` command line: the contract in docs/design.md (exit 0 ok, 1 operation failed, 2 bad input or usage)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from govnet import ipam
+from govnet.model import Built, InventoryError, build
+from govnet.render import render_all, secrets_from_env
+
+app = typer.Typer(
+    help="govnet: the Karbala governorate e-governance network as code.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+@dataclass
+class Context:
+    inventory: Path
+    env: str
+
+
+def fail(lines: list[str], code: int = 2) -> None:
+    for line in lines:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load(ctx: typer.Context) -> Built:
+    """Load, validate and derive, or print every problem and exit 2."""
+    obj: Context = ctx.obj
+    try:
+        return build(obj.inventory, obj.env)
+    except InventoryError as exc:
+        fail([str(p) for p in exc.errors] + [f"{len(exc.errors)} problem(s) found; nothing was changed"])
+        raise  # unreachable: fail() exits
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    inventory: Annotated[Path, typer.Option("--inventory", "-i", help="inventory directory")] = Path(
+        "inventory/karbala"
+    ),
+    env: Annotated[str, typer.Option("--env", "-e", help="environment: lab or production")] = "lab",
+) -> None:
+    ctx.obj = Context(inventory, env)
+
+
+@app.command()
+def validate(ctx: typer.Context) -> None:
+    """Load and validate the inventory; list every problem as file:line: where: what (exit 2)."""
+    built = load(ctx)
+    net = built.network
+    out.print(
+        f"[green]ok[/]: {ctx.obj.inventory} ({net.env}): {len(net.sites)} sites, {len(net.devices)} devices, "
+        f"{len(net.links)} links, {len(net.segments)} segments, {len(net.servers)} servers"
+    )
+
+
+def plan_rows(built: Built) -> list[dict[str, Any]]:
+    rows = [
+        {"key": a.key, "pool": a.pool, "prefix": str(a.prefix), "status": a.status}
+        for a in [*built.plan.allocations.values(), *built.plan.stale.values()]
+    ]
+    return sorted(rows, key=lambda r: (r["pool"], r["key"]))
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    write: Annotated[bool, typer.Option("--write", help="record new allocations in the lock file")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="with --write: free allocations of removed things")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Show the address plan; --write records it in the lock file without moving existing allocations."""
+    if prune and not write:
+        fail(["plan: --prune only makes sense with --write"])
+    built = load(ctx)
+    rows = plan_rows(built)
+    if as_json:
+        print(json.dumps({"env": built.network.env, "lock": str(built.lock), "allocations": rows}, indent=2))
+    else:
+        table = Table(title=f"Address plan: {built.network.name} ({built.network.env})")
+        for col in ("pool", "key", "prefix", "status"):
+            table.add_column(col)
+        style = {"new": "green", "stale": "yellow", "moved": "red"}
+        for r in rows:
+            table.add_row(r["pool"], r["key"], r["prefix"], f"[{style.get(r['status'], '')}]{r['status']}")
+        out.print(table)
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("locked", "pinned", "new", "moved", "stale")}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    if write:
+        ipam.write_lock(built.lock, built.network.env, built.plan, prune=prune)
+        err.print(f"wrote {built.lock} ({summary}{'; stale pruned' if prune and counts['stale'] else ''})")
+    elif not as_json:
+        err.print(f"{summary}; run with --write to record new allocations in {built.lock}")
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="output directory")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Write one configuration per device (default build/<env>/configs/)."""
+    built = load(ctx)
+    target = out_dir or Path("build") / built.network.env / "configs"
+    paths = render_all(built.network, target, secrets_from_env())
+    if as_json:
+        print(json.dumps({"env": built.network.env, "configs": [str(p) for p in paths]}, indent=2))
+    else:
+        out.print(f"rendered {len(paths)} configs into {target}/")
+
+
+def _mount_optional() -> None:
+    """Sub-command groups whose modules may import heavier dependencies are mounted when present."""
+    import importlib
+
+    for module, attr, name in (("govnet.lab.cli", "lab_app", "lab"),):
+        try:
+            sub = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue
+        app.add_typer(sub, name=name)
+    for module, attr in (("govnet.deploy.cli", "register"), ("govnet.verify.cli", "register")):
+        try:
+            getattr(importlib.import_module(module), attr)(app)
+        except (ImportError, AttributeError):
+            continue
+
+
+_mount_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

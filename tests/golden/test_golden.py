@@ -1,0 +1,40 @@
+"""Every device's rendered config in both environments equals its golden file (regenerate with `make golden`)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from govnet.model import load_network
+from govnet.render import render_device
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+NETWORKS = {env: load_network(ROOT / "inventory" / "karbala", env) for env in ("lab", "production")}
+CASES = [(env, name) for env, net in NETWORKS.items() for name in net.devices]
+
+
+def test_every_device_has_a_golden_file() -> None:
+    for env, net in NETWORKS.items():
+        files = {p.stem for p in (HERE / env).glob("*.cfg")}
+        assert files == set(net.devices), f"{env}: golden files and devices differ; run `make golden` after review"
+
+
+@pytest.mark.parametrize(("env", "device"), CASES, ids=[f"{e}-{d}" for e, d in CASES])
+def test_golden(env: str, device: str) -> None:
+    expected = (HERE / env / f"{device}.cfg").read_text()
+    actual = render_device(NETWORKS[env], device)
+    if actual != expected:
+        diff = difflib.unified_diff(
+            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+            f"tests/golden/{env}/{device}.cfg", "rendered",
+        )
+        pytest.fail("rendered config differs from golden (run `make golden` if intended):\n" + "".join(diff))
+
+
+def test_rendering_twice_gives_identical_bytes() -> None:
+    for env, net in NETWORKS.items():
+        for name in net.devices:
+            assert render_device(net, name) == render_device(net, name), f"{env} {name}"

@@ -1,0 +1,78 @@
+"""The Karbala model: what the inventory promises, and the loader's round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+
+from govnet.model import Inventory, build, dump_inventory, load_inventory
+from govnet.model.checks import site_graph
+
+ROOT = Path(__file__).resolve().parents[2]
+KARBALA = ROOT / "inventory" / "karbala"
+
+
+def test_karbala_departments_and_phases() -> None:
+    net = build(KARBALA, "lab").network
+    departments = {s.name: s for s in net.sites.values() if s.kind == "department"}
+    assert len(departments) == 17
+    assert {s.name for s in departments.values() if s.phase == 1} == {"diwan", "krbctr", "hindiya", "aintmr", "hurr"}
+    assert {s.category for s in departments.values() if s.phase == 2} == {"service", "security"}
+    assert all(s.name_ar and s.name_en for s in net.sites.values())
+    assert {s.name for s in departments.values() if s.critical} == {"health", "police", "cdef"}
+
+
+def test_critical_departments_are_dual_homed_to_both_cores() -> None:
+    inv, _ = load_inventory(KARBALA)
+    graph = site_graph(inv)
+    net = build(KARBALA, "lab").network
+    for site in (s for s in net.sites.values() if s.critical):
+        assert nx.maximum_flow_value(graph, site.name, "dc") == 2
+        edge = net.devices[f"{site.name}-r1"]
+        assert {i.peer for i in edge.p2p} >= {"core1", "core2"}
+
+
+def test_lab_addresses_stay_in_the_lab_range() -> None:
+    from ipaddress import IPv4Network
+
+    lab_range = IPv4Network("198.18.0.0/15")
+    net = build(KARBALA, "lab").network
+    for dev in net.devices.values():
+        assert dev.mgmt.ip in lab_range and dev.loopback.ip in lab_range
+        assert all(i.address.ip in lab_range for i in dev.interfaces)
+    assert all(s.address.ip in lab_range for s in net.servers)
+    assert all(h.address.ip in lab_range for h in net.hosts)
+
+
+def test_every_department_segment_gets_a_host_and_servers_sit_in_their_segment() -> None:
+    net = build(KARBALA, "lab").network
+    dept_segments = {sg.key for sg in net.segments if net.sites[sg.site].kind == "department"}
+    assert {f"{h.site}/{h.segment}" for h in net.hosts} == dept_segments
+    for srv in net.servers:
+        seg = net.segment(srv.site, srv.segment)
+        assert srv.address.ip in seg.prefix and srv.address.ip != seg.gateway.ip
+        assert srv.gateway == seg.gateway.ip
+
+
+def test_bgp_route_reflectors_and_announced_lans() -> None:
+    net = build(KARBALA, "lab").network
+    cores = {n for n, d in net.devices.items() if d.role == "core"}
+    for dev in net.devices.values():
+        names = {n.name for n in dev.bgp_neighbors}
+        assert names == (set(net.devices) - {dev.name} if dev.name in cores else cores)
+    announced = {p for d in net.devices.values() for p in d.bgp_networks}
+    assert announced == {sg.prefix for sg in net.segments}
+
+
+def test_policy_isolates_service_and_security() -> None:
+    net = build(KARBALA, "lab").network
+    police_staff = net.segment("police", "staff")
+    first = next(e for e in police_staff.policy if e.dst_zone == "service")
+    assert first.action == "deny"
+
+
+def test_model_round_trip() -> None:
+    inv, _ = load_inventory(KARBALA)
+    again = Inventory.model_validate(dump_inventory(inv))
+    assert again == inv
