@@ -1,0 +1,168 @@
+"""The only module that talks to routers: push, diff and read one configuration stanza through NAPALM.
+
+It uses NAPALM's driver contract directly (`napalm_frr` for FRR, NAPALM's own drivers for production platforms):
+`load_replace_candidate` → `compare_config` → `commit_config(revert_in=…)` → post-check → `confirm_commit`, or
+`rollback` when the post-check fails. Kept small and separate so `RouterConfig` can switch to `govnet deploy`'s
+Python API without touching the Pulumi side: the provider only calls `stanza_diff`, `push_stanza` and
+`read_stanza`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Interface
+from pathlib import Path
+from typing import Any
+
+from govnet_pulumi import sections
+
+#: govnet platform → NAPALM driver name (`napalm.get_network_driver` finds `napalm_frr` for "frr").
+NAPALM_DRIVERS = {"frr": "frr", "cisco_ios": "ios"}
+
+#: A post-check gets the open driver, the stanza header and the intended stanza; it returns problems ([] = ok).
+PostCheck = Callable[[Any, str, str], list[str]]
+
+
+class DeviceError(RuntimeError):
+    """A push that did not converge (the device was rolled back) or a device that could not be reached."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """How to reach one router: its management address and the lab's or the operator's SSH trust."""
+
+    device: str
+    host: str
+    platform: str
+    username: str
+    password: str
+    known_hosts: str = ""
+    timeout: int = 30
+
+    def __repr__(self) -> str:  # never print the password, even in a traceback
+        return f"Target(device={self.device!r}, host={self.host!r}, platform={self.platform!r})"
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What a push did: the diff the device applied ("" when nothing had to change) and the stanza now running."""
+
+    diff: str
+    running: str
+
+
+def open_driver(target: Target) -> Any:
+    """A NAPALM driver for `target`, host keys checked against `known_hosts` when one is given."""
+    import napalm  # imported here: the provider process pays for it only when it talks to a device
+
+    try:
+        name = NAPALM_DRIVERS[target.platform]
+    except KeyError:
+        raise DeviceError(f"{target.device}: no NAPALM driver for platform {target.platform!r}") from None
+    optional: dict[str, Any] = {}
+    if target.known_hosts:
+        # napalm_frr reads known_hosts_file; Netmiko-based drivers (ios) read alt_key_file.
+        kh = target.known_hosts
+        optional = {"ssh_strict": True, "known_hosts_file": kh, "alt_host_keys": True, "alt_key_file": kh}
+    driver_class = napalm.get_network_driver(name)
+    return driver_class(target.host, target.username, target.password, target.timeout, optional_args=optional)
+
+
+@contextlib.contextmanager
+def session(target: Target, connect: Callable[[Target], Any] = open_driver) -> Iterator[Any]:
+    """An open driver, one at a time per device: two links of one router must not commit over each other."""
+    lock = Path(tempfile.gettempdir()) / f"govnet-pulumi-{target.device}.lock"
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        driver = connect(target)
+        try:
+            driver.open()
+        except Exception as exc:
+            raise DeviceError(f"{target.device} ({target.host}): cannot connect: {exc}") from None
+        try:
+            yield driver
+        finally:
+            with contextlib.suppress(Exception):
+                driver.close()
+
+
+def running_config(driver: Any) -> str:
+    """The device's running configuration, banner removed."""
+    return sections.clean_running(driver.get_config(retrieve="running")["running"])
+
+
+def stanza_diff(driver: Any, header: str, intended: str) -> str:
+    """The device's own diff between running and running-with-this-stanza-replaced ("" = in sync)."""
+    candidate = sections.splice(running_config(driver), header, intended)
+    driver.load_replace_candidate(config=candidate)
+    try:
+        return str(driver.compare_config()).strip()
+    finally:
+        driver.discard_config()
+
+
+def push_stanza(driver: Any, header: str, intended: str, revert_in: int, post_check: PostCheck | None = None) -> Pushed:
+    """Commit with a revert timer, post-check, then confirm; roll back and raise when the check fails."""
+    candidate = sections.splice(running_config(driver), header, intended)
+    driver.load_replace_candidate(config=candidate)
+    diff = str(driver.compare_config()).strip()
+    if not diff:
+        driver.discard_config()
+        return Pushed("", sections.extract(running_config(driver), header))
+    driver.commit_config(revert_in=revert_in)
+    try:
+        problems = (post_check or stanza_converged)(driver, header, intended)
+    except Exception as exc:
+        problems = [f"post-check failed to run: {exc}"]
+    if problems:
+        driver.rollback()
+        raise DeviceError(f"{header}: rolled back: " + "; ".join(problems))
+    driver.confirm_commit()
+    return Pushed(diff, sections.extract(running_config(driver), header))
+
+
+def read_stanza(driver: Any, device: str, header: str, backup_dir: str = "") -> str:
+    """The stanza as running now; with `backup_dir`, the whole running config is saved first (owner-only)."""
+    running = running_config(driver)
+    if backup_dir:
+        path = Path(backup_dir) / f"{device}.{time.strftime('%Y%m%dT%H%M%S')}.cfg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(running)
+    return sections.extract(running, header)
+
+
+def stanza_converged(driver: Any, header: str, intended: str, wait: float = 5.0) -> list[str]:
+    """Default post-check: the running stanza equals intent and the link address is up on the interface.
+
+    The address check uses NAPALM's `get_interfaces_ip` when the driver has it, so it also proves the platform
+    took the address, not only that the text was stored.
+    """
+    problems: list[str] = []
+    running = sections.extract(running_config(driver), header)
+    missing = [ln for ln in sections.body(intended) if ln not in sections.body(running)]
+    extra = [ln for ln in sections.body(running) if ln not in sections.body(intended)]
+    problems += [f"not running: {ln!r}" for ln in missing] + [f"unexpected: {ln!r}" for ln in extra]
+    address = next(("/".join(ln.split()[2:4]) for ln in sections.body(intended) if ln.startswith("ip address ")), None)
+    if address is None or not header.startswith("interface "):
+        return problems
+    iface = header.split(None, 1)[1]
+    want = IPv4Interface(address)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            have = driver.get_interfaces_ip().get(iface, {}).get("ipv4", {})
+        except NotImplementedError:
+            return problems
+        if str(want.ip) in have and have[str(want.ip)].get("prefix_length") == want.network.prefixlen:
+            return problems
+        if time.monotonic() > deadline:
+            return [*problems, f"{iface} does not carry {want}"]
+        time.sleep(0.5)

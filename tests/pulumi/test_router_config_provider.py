@@ -1,0 +1,138 @@
+"""RouterConfigProvider's create/diff/update/read/delete, called directly (as Pulumi's engine would) against a
+fake FRR device built from the real rendered config of health-r1."""
+
+from __future__ import annotations
+
+import functools
+import stat
+from pathlib import Path
+
+import pulumi.dynamic as dyn
+import pytest
+from fake_driver import FakeDevice, FakeDriver
+from govnet_pulumi import devices, sections
+from govnet_pulumi.router_config import RouterConfigProvider
+
+from govnet.model import Network
+from govnet.render import render_device
+
+HEADER = "interface eth2"
+
+
+@pytest.fixture
+def box(lab_network: Network) -> FakeDevice:
+    """health-r1 as rendered, but its eth2 (microwave to core2) never configured: a new link to bring up."""
+    rendered = render_device(lab_network, "health-r1")
+    return FakeDevice(sections.splice(rendered, HEADER, "interface eth2\nexit\n"))
+
+
+@pytest.fixture
+def provider(box: FakeDevice) -> RouterConfigProvider:
+    return RouterConfigProvider(connect=lambda target: FakeDriver(box))
+
+
+@pytest.fixture
+def props(lab_network: Network, tmp_path: Path) -> dict[str, object]:
+    return {
+        "device": "health-r1",
+        "host": "198.19.0.15",
+        "platform": "frr",
+        "header": HEADER,
+        "intended": sections.extract(render_device(lab_network, "health-r1"), HEADER),
+        "username": "govnet",
+        "password": "pw",
+        "known_hosts": "",
+        "revert_in": 60,
+        "backup_dir": str(tmp_path / "backups"),
+    }
+
+
+def test_create_commits_with_revert_timer_and_confirms(provider, box, props) -> None:
+    before = box.running
+    result = provider.create(dict(props))
+    assert result.id == "health-r1:interface eth2"
+    assert sections.extract(box.running, HEADER) == props["intended"]
+    assert box.commits == [("", 60)] and not box.pending
+    assert " ip ospf cost 50" in result.outs["running"]
+    assert "+ ip address 198.18.1.29/31" in result.outs["last_diff"]
+    # nothing outside the stanza moved
+    assert sections.splice(box.running, HEADER, "interface eth2\nexit\n") == before
+
+
+def test_diff_is_empty_when_in_sync_and_create_is_idempotent(provider, box, props) -> None:
+    provider.create(dict(props))
+    assert provider.diff("id", dict(props), dict(props)).changes is False
+    again = provider.create(dict(props))
+    assert again.outs["last_diff"] == "" and len(box.commits) == 1
+
+
+def test_hand_drift_is_detected_and_repaired(provider, box, props) -> None:
+    provider.create(dict(props))
+    drifted = props["intended"].replace("ip ospf cost 50", "ip ospf cost 999").replace("exit", " shutdown\nexit")
+    box.hand_edit(HEADER, drifted)
+    assert provider.diff("id", dict(props), dict(props)).changes is True
+    provider.update("id", dict(props), dict(props))
+    assert sections.extract(box.running, HEADER) == props["intended"]
+    assert provider.diff("id", dict(props), dict(props)).changes is False
+
+
+def test_moving_to_another_device_or_interface_replaces(provider, props) -> None:
+    moved = {**props, "header": "interface eth9"}
+    result = provider.diff("id", dict(props), moved)
+    assert result.changes and result.replaces == ["header"] and result.delete_before_replace
+
+
+def test_read_backs_up_and_reports_the_running_stanza(provider, box, props, tmp_path: Path) -> None:
+    provider.create(dict(props))
+    box.hand_edit(HEADER, props["intended"].replace("cost 50", "cost 7"))
+    read = provider.read("health-r1:interface eth2", dict(props))
+    assert read.id == "health-r1:interface eth2"
+    assert " ip ospf cost 7" in read.outs["running"]
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert backup.name.startswith("health-r1.") and backup.read_text() == box.running
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+def test_failed_post_check_rolls_back(box, props) -> None:
+    box.reject_address = True  # the platform keeps the text but never brings the address up
+    before = box.running
+    check = functools.partial(devices.stanza_converged, wait=0)
+    provider = RouterConfigProvider(connect=lambda target: FakeDriver(box), post_check=check)
+    with pytest.raises(devices.DeviceError, match=r"rolled back: .*eth2 does not carry 198.18.1.29/31"):
+        provider.create(dict(props))
+    assert box.commits == [("", 60)]
+    assert box.running == before and not box.pending
+
+
+def test_custom_post_check_is_used(box, props) -> None:
+    provider = RouterConfigProvider(connect=lambda target: FakeDriver(box), post_check=lambda d, h, i: ["no OSPF"])
+    with pytest.raises(devices.DeviceError, match="no OSPF"):
+        provider.create(dict(props))
+    assert sections.extract(box.running, HEADER) == "interface eth2\nexit\n"
+
+
+def test_delete_leaves_a_bare_interface(provider, box, props) -> None:
+    provider.create(dict(props))
+    provider.delete("id", dict(props))
+    assert sections.extract(box.running, HEADER) == "interface eth2\nexit\n"
+
+
+def test_secret_inputs_arrive_unwrapped(provider, box, props) -> None:
+    from pulumi.runtime import rpc
+
+    seen = []
+    provider.connect = lambda target: seen.append(target) or FakeDriver(box)
+    wrapped = {**props, "password": {rpc._special_sig_key: rpc._special_secret_sig, "value": "pw"}}
+    provider.create(wrapped)
+    assert seen[0].password == "pw" and "pw" not in repr(seen[0])
+
+
+def test_provider_survives_pulumi_serialization() -> None:
+    """Pulumi pickles the provider into the state; the real one must round-trip and hold no credential."""
+    import base64
+
+    import dill
+
+    blob = dyn.dynamic.serialize_provider(RouterConfigProvider())
+    back = dill.loads(base64.b64decode(blob))
+    assert isinstance(back, RouterConfigProvider) and back.connect is devices.open_driver
