@@ -297,7 +297,10 @@ def _agent_reply(hostname: str, result: ExecResult) -> dict[str, Any]:
 
 
 def ping_command(destination: str, source: str, ttl: int, timeout: int, size: int, count: int) -> str:
-    """``ping -n -c COUNT -s SIZE -t TTL -W TIMEOUT [-I SOURCE] DEST``, every argument validated."""
+    """``ping -c COUNT -s SIZE -W TIMEOUT [-t TTL] [-I SOURCE] DEST``, every argument validated.
+
+    ``-t`` is only sent for a non-default TTL: the lab's device shell accepts -c -s -W -I only.
+    """
     if not _is_host(destination):
         raise ValueError(f"invalid ping destination {destination!r}")
     if source and not (_is_host(source) or INTERFACE_RE.match(source)):
@@ -306,7 +309,7 @@ def ping_command(destination: str, source: str, ttl: int, timeout: int, size: in
     for name, (value, low, high) in numbers.items():
         if not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"ping {name} must be {low}..{high}, got {value!r}")
-    command = f"ping -n -c {count} -s {size} -t {ttl} -W {timeout}"
+    command = f"ping -c {count} -s {size} -W {timeout}" + (f" -t {ttl}" if ttl != c.PING_TTL else "")
     return f"{command} -I {source} {destination}" if source else f"{command} {destination}"
 
 

@@ -88,12 +88,29 @@ class Box:
         return self.state / "timer.log"
 
 
+def state_dir(instance: str) -> Path:
+    """Where the agent keeps an instance's state.
+
+    ``/var/lib/govnet/onbox/<instance>`` when the operator provisioned it (a packaged white box);
+    otherwise a ``govnet-onbox`` directory inside the instance's FRR pathspace directory, which the
+    login user can write through group ``frr`` (how the lab runs). ``GOVNET_ONBOX_DIR`` overrides
+    the base; ``GOVNET_ONBOX_STATE`` (set for the revert timer) names the exact directory.
+    """
+    if os.environ.get("GOVNET_ONBOX_STATE"):
+        return Path(os.environ["GOVNET_ONBOX_STATE"])
+    if os.environ.get("GOVNET_ONBOX_DIR"):
+        return Path(os.environ["GOVNET_ONBOX_DIR"]) / instance
+    provisioned = Path(DEFAULT_STATE_BASE) / instance
+    if provisioned.is_dir():
+        return provisioned
+    return Path(FRR_CONF_BASE) / instance / "govnet-onbox"
+
+
 def open_box(instance: str) -> Box:
     """Validate the instance name and make sure its state directory exists."""
     if not INSTANCE_RE.match(instance):
         raise UsageError(f"invalid FRR instance name {instance!r}")
-    base = Path(os.environ.get("GOVNET_ONBOX_DIR", DEFAULT_STATE_BASE))
-    state = base / instance
+    state = state_dir(instance)
     try:
         state.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
@@ -253,7 +270,7 @@ def spawn_timer(box: Box, token: str) -> int:
             cwd="/",
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, "GOVNET_ONBOX_DIR": str(box.state.parent)},
+            env={**os.environ, "GOVNET_ONBOX_STATE": str(box.state)},
         )
     finally:
         log.close()
@@ -305,6 +322,11 @@ def apply_candidate(box: Box, candidate: str, revert_in: int | None, message: st
             frr_reload(box, path)
         except AgentError as exc:
             _undo_failed_apply(box, exc)
+        if pending is not None:
+            # Armed before applying (an agent killed mid-apply still reverts), but the caller's
+            # confirmation window starts when the change is in place, as with Junos.
+            pending["deadline"] = time.time() + pending["seconds"]
+            write_atomic(box.pending, json.dumps(pending))
         record(box, "commit", message=message, revert_in=revert_in)
         return {"applied": True, "pending": pending is not None, "deadline": pending["deadline"] if pending else None}
     finally:

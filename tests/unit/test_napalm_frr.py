@@ -1,0 +1,338 @@
+"""Unit tests of the FRR NAPALM driver, its Netmiko type and the on-box agent, without a device.
+
+Device answers come from tests/fixtures/frr/<method>/<case>/ (recorded from FRR 8.4 with
+``python -m napalm_frr.recorded``); diffs use the real frr-reload.py installed on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from napalm.base.exceptions import CommandErrorException, CommitError, ConnectionException
+from netmiko.exceptions import NetmikoTimeoutException
+
+from govnet.lab import onbox
+from napalm_frr import config_diff, parsers
+from napalm_frr.connection import ExecResult, SSHSettings, _connect_error, connect
+from napalm_frr.frr import FRRDriver, _agent_reply, ping_command
+from napalm_frr.netmiko_frr import DEVICE_TYPE, ERROR_PATTERN, FRRVtyshSSH
+from napalm_frr.recorded import RecordedConnection, fixture_name
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"
+CASES = sorted(p for p in FIXTURES.glob("*/*") if (p / "expected.json").exists())
+
+
+def driver_for(case: Path) -> FRRDriver:
+    driver = FRRDriver("198.19.250.2", "govnet", "govnet-lab")
+    driver.device = RecordedConnection(case)
+    return driver
+
+
+def resolve(case: Path, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Candidate files are stored next to the recording; make their names absolute."""
+    if "filename" in kwargs:
+        kwargs = {**kwargs, "filename": str(case / kwargs["filename"])}
+    return kwargs
+
+
+def call(driver: FRRDriver, method: str, kwargs: dict[str, Any]) -> Any:
+    """The method's result, or the refusal as recorded: {"error": class name, "message": text}."""
+    try:
+        return getattr(driver, method)(**kwargs)
+    except Exception as exc:
+        return {"error": type(exc).__name__, "message": str(exc)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_recorded_case(case: Path) -> None:
+    """Replay a recorded case: the driver must return exactly what was recorded and reviewed."""
+    driver = driver_for(case)
+    for method, kwargs in json.loads((case / "steps.json").read_text()) if (case / "steps.json").exists() else []:
+        getattr(driver, method)(**resolve(case, kwargs))
+    args = json.loads((case / "args.json").read_text()) if (case / "args.json").exists() else {}
+    result = call(driver, case.parent.name, resolve(case, args))
+    assert json.loads(json.dumps(result)) == json.loads((case / "expected.json").read_text())
+
+
+# ----------------------------------------------------------------------------- config operations
+
+
+def test_commit_confirmed_streams_candidate_and_arms_timer() -> None:
+    case = FIXTURES / "commit_config" / "confirmed"
+    driver = driver_for(case)
+    driver.load_replace_candidate(filename=str(case / "candidate.conf"))
+    driver.commit_config(message="describe mgmt0", revert_in=120)
+    command, stdin = driver.device.calls[-1]  # type: ignore[union-attr]
+    assert command == "govnet-agent replace --message 'describe mgmt0' --revert-in 120"
+    assert stdin == (case / "candidate.conf").read_text()
+    assert driver.get_config(retrieve="candidate")["candidate"] == "", "a commit consumes the candidate"
+
+
+def test_merge_commit_uses_merge_verb() -> None:
+    case = FIXTURES / "commit_config" / "merge_now"
+    driver = driver_for(case)
+    driver.load_merge_candidate(filename=str(case / "candidate.conf"))
+    driver.commit_config()
+    assert driver.device.calls[-1][0].startswith("govnet-agent merge ")  # type: ignore[union-attr]
+
+
+def test_commit_without_candidate_refused_before_touching_device() -> None:
+    driver = driver_for(FIXTURES / "commit_config" / "confirmed")
+    with pytest.raises(CommitError, match="no candidate loaded"):
+        driver.commit_config()
+    assert driver.device.calls == []  # type: ignore[union-attr]
+
+
+def test_bad_revert_in_refused() -> None:
+    case = FIXTURES / "commit_config" / "confirmed"
+    driver = driver_for(case)
+    driver.load_replace_candidate(filename=str(case / "candidate.conf"))
+    with pytest.raises(CommitError, match="revert_in"):
+        driver.commit_config(revert_in=0)
+
+
+def test_discard_forgets_candidate() -> None:
+    case = FIXTURES / "load_replace_candidate" / "valid"
+    driver = driver_for(case)
+    driver.load_replace_candidate(filename=str(case / "candidate.conf"))
+    driver.discard_config()
+    assert driver.compare_config() == ""
+    assert driver.get_config(retrieve="candidate")["candidate"] == ""
+
+
+def test_commit_message_is_one_quoted_argument() -> None:
+    case = FIXTURES / "commit_config" / "confirmed"
+    driver = driver_for(case)
+    driver.load_replace_candidate(filename=str(case / "candidate.conf"))
+    with pytest.raises(OSError, match="no recorded output"):  # a different command than recorded
+        driver.commit_config(message="x'; reboot\n", revert_in=120)
+    assert driver.device.calls[-1][0] == "govnet-agent replace --message 'x'\"'\"'; reboot' --revert-in 120"  # type: ignore[union-attr]
+
+
+def test_agent_reply_without_json_is_a_clear_error() -> None:
+    with pytest.raises(CommandErrorException, match="gave no JSON answer .exit 127.: govnet-agent: on-box agent"):
+        _agent_reply("r1", ExecResult(127, "", "govnet-agent: on-box agent not available\n"))
+
+
+def test_compare_config_reports_bad_candidate(tmp_path: Path) -> None:
+    with pytest.raises(config_diff.DiffError, match="could not compare"):
+        config_diff.diff("hostname r1\n", "hostname r1\ninterface eth1\n ip adress 198.18.0.1/31\n")
+
+
+def test_compare_config_round_trip() -> None:
+    """running + diff = intended: the diff of a config against itself is empty, a change is exact."""
+    running = "hostname r1\n!\ninterface eth1\n description old\nexit\n!\n"
+    assert config_diff.diff(running, running) == ""
+    changed = config_diff.diff(running, running.replace("old", "new"))
+    assert changed.splitlines() == [
+        "Lines To Delete", "===============", "interface eth1", " no description old", "",
+        "Lines To Add", "============", "interface eth1", " description new",
+    ]  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- ping
+
+
+def test_ping_command_uses_only_options_the_device_shell_accepts() -> None:
+    assert ping_command("198.18.0.1", "", 255, 2, 100, 5) == "ping -c 5 -s 100 -W 2 198.18.0.1"
+    assert ping_command("198.18.0.1", "lo", 255, 1, 56, 2) == "ping -c 2 -s 56 -W 1 -I lo 198.18.0.1"
+    assert ping_command("198.18.0.1", "", 7, 1, 56, 2).endswith("-t 7 198.18.0.1")
+
+
+@pytest.mark.parametrize(
+    ("destination", "count"), [("198.18.0.1;reboot", 5), ("-f", 5), ("198.18.0.1 -f", 5), ("198.18.0.1", 0)]
+)
+def test_ping_command_rejects_injection_and_nonsense(destination: str, count: int) -> None:
+    with pytest.raises(ValueError):
+        ping_command(destination, "", 255, 2, 100, count)
+
+
+def test_every_ping_shares_one_fixture_name() -> None:
+    assert fixture_name("ping -c 5 -s 100 -W 2 198.18.0.1") == "ping"
+    assert fixture_name("show ip route 1.0.4.0/24 json") == "show_ip_route_1_0_4_0_24_json"
+
+
+# ----------------------------------------------------------------------------- parsers
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("00:03:19", 199), ("1d02h03m", 93780), ("01w2d03h", 788400)])
+def test_route_age_formats(text: str, seconds: int) -> None:
+    assert parsers.age_seconds(text) == seconds
+
+
+def test_unnumbered_bgp_peer_as_is_unknown() -> None:
+    peer = parsers.bgp_peer({"remoteAs": "external", "localAs": 65000, "bgpState": "Connect"})
+    assert (peer["remote_as"], peer["is_up"], peer["uptime"]) == (-1, False, -1)
+
+
+def test_ospf_two_way_is_a_working_adjacency() -> None:
+    adj = parsers.ospf_adjacency({"nbrState": "2-Way/DROther", "nbrPriority": 1})
+    assert (adj["state"], adj["role"], adj["is_up"]) == ("2-Way", "DROther", True)
+    assert parsers.ospf_adjacency({"nbrState": "Init/-"})["is_up"] is False
+
+
+def test_not_json_is_a_parse_error() -> None:
+    with pytest.raises(parsers.ParseError, match="did not return JSON"):
+        parsers.loads("% Unknown command: show bogus json", "show bogus json")
+
+
+def test_show_version_must_be_frr() -> None:
+    with pytest.raises(parsers.ParseError):
+        parsers.version("Cisco IOS Software, Version 15.2")
+
+
+def test_vtysh_error_reply_raises(tmp_path: Path) -> None:
+    (tmp_path / "show_bogus.txt").write_text("% Unknown command: show bogus\n")
+    driver = driver_for(tmp_path)
+    with pytest.raises(CommandErrorException, match="Unknown command"):
+        driver.cli(["show bogus"])
+
+
+# ----------------------------------------------------------------------------- Netmiko type
+
+
+def test_frr_vtysh_is_registered_with_netmiko() -> None:
+    from netmiko import platforms
+    from netmiko.ssh_dispatcher import ssh_dispatcher
+
+    assert DEVICE_TYPE in platforms
+    assert ssh_dispatcher(DEVICE_TYPE) is FRRVtyshSSH
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "% Unknown command: bogus",
+        "% Command incomplete: router",
+        "% Ambiguous command: sh",
+        "BGP is already running; AS is 65000",
+        "  % Unknown command:  ip address 300.1.1.1/24",
+    ],
+)
+def test_error_pattern_catches_vtysh_rejections(reply: str) -> None:
+    import re
+
+    assert re.search(ERROR_PATTERN, f"r1(config)# something\n{reply}\nr1(config)#", flags=re.M)
+
+
+def test_error_pattern_ignores_normal_echo() -> None:
+    import re
+
+    echo = "r1(config)# interface eth1\nr1(config-if)# description 50% of uplink\nr1(config-if)# end\nr1#"
+    assert not re.search(ERROR_PATTERN, echo, flags=re.M)
+
+
+# ----------------------------------------------------------------------------- connection errors
+
+
+def _settings(tmp_path: Path) -> SSHSettings:
+    return SSHSettings("198.19.0.9", "govnet", "x", known_hosts_file=str(tmp_path / "known_hosts"))
+
+
+def test_host_key_mismatch_is_named(tmp_path: Path) -> None:
+    exc = NetmikoTimeoutException(
+        "\nA paramiko SSHException occurred during connection creation:\n\n"
+        "Host key for server '198.19.0.9' does not match: got 'AAAA', expected 'BBBB'\n"
+    )
+    error = _connect_error(_settings(tmp_path), str(tmp_path / "known_hosts"), exc)
+    assert "host key mismatch" in str(error) and "known_hosts" in str(error)
+
+
+def test_unknown_host_key_is_named(tmp_path: Path) -> None:
+    exc = NetmikoTimeoutException("Server '198.19.0.9' not found in known_hosts")
+    assert "host key unknown" in str(_connect_error(_settings(tmp_path), "kh", exc))
+
+
+def test_missing_known_hosts_file_refused_before_connecting(tmp_path: Path) -> None:
+    with pytest.raises(ConnectionException, match="does not exist"):
+        connect(_settings(tmp_path))
+
+
+def test_credentials_default_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVNET_USERNAME", "ops")
+    monkeypatch.setenv("GOVNET_PASSWORD", "from-env")
+    driver = FRRDriver("r1", "", "")
+    assert (driver.settings.username, driver.settings.password) == ("ops", "from-env")
+
+
+# ----------------------------------------------------------------------------- on-box agent
+
+
+@pytest.fixture
+def agent_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GOVNET_ONBOX_DIR", str(tmp_path))
+    monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
+    return tmp_path
+
+
+def run_agent(capsys: pytest.CaptureFixture[str], instance: str, *argv: str) -> tuple[int, dict[str, Any]]:
+    code = onbox.main(instance, list(argv))
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("argv", [["bogus"], ["arm", "0"], ["arm", "90000"], ["replace", "--revert-in", "ten"], []])
+def test_agent_bad_usage_exits_2_with_one_json_line(
+    agent_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, reply = run_agent(capsys, "r1", *argv)
+    assert code == 2 and reply["ok"] is False and reply["error"].startswith("usage:")
+
+
+def test_agent_rejects_bad_instance_name(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, reply = run_agent(capsys, "../etc", "status")
+    assert code == 2 and "instance" in reply["error"]
+
+
+def test_agent_status_without_state(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, reply = run_agent(capsys, "r1", "govnet-agent", "status")
+    assert code == 0
+    assert reply == {"ok": True, "instance": "r1", "pending": False, "checkpoint": False}
+    assert (agent_dir / "r1").is_dir()
+
+
+def test_agent_will_not_arm_without_checkpoint(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, reply = run_agent(capsys, "r1", "arm", "30")
+    assert code == 1 and "checkpoint" in reply["error"]
+
+
+def test_agent_confirm_without_pending(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, reply = run_agent(capsys, "r1", "confirm")
+    assert code == 1 and reply["error"] == "no commit is pending confirmation"
+
+
+def test_timer_exits_quietly_once_confirmed(agent_dir: Path) -> None:
+    """The timer only reverts the commit it was armed for (confirm = pending file gone)."""
+    box = onbox.open_box("r1")
+    onbox.write_atomic(box.pending, json.dumps({"token": "other", "deadline": 0, "seconds": 1, "message": ""}))
+    assert onbox.timer_main(box, "mine") == 0
+    assert box.pending.exists(), "a stale timer must not touch another commit's state"
+
+
+def test_pid_alive_checks_the_token() -> None:
+    assert onbox.pid_alive(os.getpid(), "pytest") or onbox.pid_alive(os.getpid(), "python")
+    assert not onbox.pid_alive(os.getpid(), "no-such-token-9f3a")
+    assert not onbox.pid_alive(None, "x")
+
+
+def test_state_dir_prefers_frr_pathspace_when_not_provisioned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOVNET_ONBOX_DIR", raising=False)
+    monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
+    monkeypatch.setattr(onbox, "DEFAULT_STATE_BASE", "/nonexistent/govnet/onbox")
+    assert onbox.state_dir("r1") == Path("/etc/frr/r1/govnet-onbox")
+
+
+def test_ntp_servers_from_chrony_and_ntpd(tmp_path: Path) -> None:
+    (tmp_path / "chrony" / "sources.d").mkdir(parents=True)
+    (tmp_path / "chrony" / "chrony.conf").write_text("# c\nserver 198.18.0.10 iburst prefer\n")
+    (tmp_path / "chrony" / "sources.d" / "dc.sources").write_text("pool 198.18.0.11\n")
+    (tmp_path / "ntp.conf").write_text("server 198.18.0.12\n")
+    servers = onbox.ntp_servers(tmp_path)
+    assert sorted(servers) == ["198.18.0.10", "198.18.0.11", "198.18.0.12"]
+    assert servers["198.18.0.10"] == {
+        "address": "198.18.0.10", "association_type": "server", "iburst": True, "prefer": True,
+    }  # fmt: skip
+    assert onbox.ntp_servers(tmp_path / "empty") == {}
