@@ -114,7 +114,7 @@ def test_commit_message_is_one_quoted_argument() -> None:
 
 
 def test_agent_reply_without_json_is_a_clear_error() -> None:
-    with pytest.raises(CommandErrorException, match="gave no JSON answer .exit 127.: govnet-agent: on-box agent"):
+    with pytest.raises(CommandErrorException, match=r"gave no JSON answer \(exit 127\): govnet-agent: on-box agent"):
         _agent_reply("r1", ExecResult(127, "", "govnet-agent: on-box agent not available\n"))
 
 
