@@ -1,0 +1,297 @@
+"""The FRR NAPALM driver and the ``frr_vtysh`` Netmiko type against the running lab, every method.
+
+Two adjacent routers get their full rendered configs through the driver (replace, diff, commit
+confirmed, confirm), then OSPF/BGP/route getters are checked against what converged; the fault
+drills follow: a bad line is refused with nothing applied, an unconfirmed commit whose controller
+is killed reverts on the box by itself, wrong password and wrong host key are refused clearly.
+Each router's starting config is restored at the end for the other lab tests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from napalm import get_network_driver
+from napalm.base.exceptions import (
+    CommitConfirmException,
+    ConnectAuthError,
+    ConnectionException,
+    ReplaceConfigException,
+)
+from netmiko import ConnectHandler
+from netmiko.exceptions import ConfigInvalidException
+
+from govnet.lab import onbox
+from govnet.lab.nsexec import vtysh
+from govnet.lab.state import Lab, LabDevice
+from govnet.render import render_device
+from napalm_frr import NETMIKO_DEVICE_TYPE
+from napalm_frr.frr import AgentRefused, FRRDriver
+
+pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[2]
+
+
+def open_driver(lab: Lab, dev: LabDevice, **optional: Any) -> FRRDriver:
+    driver_class = get_network_driver("frr")
+    args = {"known_hosts_file": str(lab.known_hosts), **optional}
+    driver = driver_class(dev.mgmt_ip, lab.username, lab.password, timeout=60, optional_args=args)
+    driver.open()
+    return driver  # type: ignore[no-any-return]
+
+
+def running(dev: LabDevice) -> str:
+    """The running config read on the box itself (not through the driver under test)."""
+    return vtysh(dev.instance, "show running-config")
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
+    """Poll until *check* holds; return how long it took."""
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > seconds:
+            pytest.fail(f"{what}: not within {seconds:.0f} s")
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def pair(lab: Lab) -> tuple[LabDevice, LabDevice, dict[str, Any]]:
+    """Two routers joined by a link (core1 and its first neighbour) and that link."""
+    link = next(lk for lk in lab.links if lk["a"][0] == "core1")
+    return lab.devices["core1"], lab.devices[link["b"][0]], link
+
+
+@pytest.fixture(scope="module")
+def deployed(lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]]) -> Iterator[dict[str, FRRDriver]]:
+    """Both routers running their full configs (pushed through the driver); restored afterwards."""
+    before = {dev.name: running(dev) for dev in pair[:2]}
+    drivers = {dev.name: open_driver(lab, dev) for dev in pair[:2]}
+    for name, driver in drivers.items():
+        driver.load_replace_candidate(config=render_device(lab.network, name))
+        driver.commit_config(message="napalm_frr live test: full config", revert_in=300)
+        driver.confirm_commit()
+    try:
+        yield drivers
+    finally:
+        for dev in pair[:2]:
+            driver = drivers[dev.name]
+            if not driver.is_alive()["is_alive"]:
+                driver.open()
+            driver.load_replace_candidate(config=before[dev.name].split("Current configuration:", 1)[-1])
+            driver.commit_config(message="napalm_frr live test: restore")
+            driver.close()
+
+
+# ----------------------------------------------------------------------------- session and getters
+
+
+def test_open_is_alive_close(lab: Lab, pair: Any) -> None:
+    driver = open_driver(lab, pair[0])
+    assert driver.is_alive() == {"is_alive": True}
+    driver.close()
+    assert driver.is_alive() == {"is_alive": False}
+
+
+def test_get_facts(lab: Lab, pair: Any) -> None:
+    dev = pair[0]
+    driver = open_driver(lab, dev)
+    facts = driver.get_facts()
+    driver.close()
+    assert facts["hostname"] == dev.name and facts["vendor"] == "FRRouting"
+    assert facts["os_version"].startswith("8.") and facts["uptime"] > 0
+    assert "mgmt0" in facts["interface_list"]
+
+
+def test_get_interfaces_match_the_namespace(lab: Lab, pair: Any) -> None:
+    dev = pair[0]
+    driver = open_driver(lab, dev)
+    interfaces = driver.get_interfaces()
+    driver.close()
+    links = json.loads(subprocess.run(["ip", "-n", dev.netns, "-j", "link"], capture_output=True, check=True).stdout)
+    assert set(interfaces) == {link["ifname"] for link in links}
+    assert interfaces["mgmt0"]["is_up"] and interfaces["mgmt0"]["is_enabled"]
+
+
+def test_get_interfaces_ip_has_mgmt_and_link_addresses(lab: Lab, pair: Any) -> None:
+    dev, _, link = pair
+    driver = open_driver(lab, dev)
+    addresses = driver.get_interfaces_ip()
+    driver.close()
+    assert dev.mgmt_ip in addresses["mgmt0"]["ipv4"]
+    iface = ipaddress.ip_interface(link["a"][2])
+    assert addresses[link["a"][1]]["ipv4"][str(iface.ip)] == {"prefix_length": iface.network.prefixlen}
+
+
+def test_ping_from_the_device(lab: Lab, pair: Any) -> None:
+    dev, _, link = pair
+    driver = open_driver(lab, dev)
+    ok = driver.ping(link["b"][2].split("/")[0], count=2, timeout=2)
+    refused = driver.ping("192.0.2.1", count=1)
+    driver.close()
+    assert ok["success"]["probes_sent"] == 2 and ok["success"]["packet_loss"] == 0
+    assert "outside the lab range" in refused["error"]
+
+
+def test_get_config(lab: Lab, pair: Any) -> None:
+    dev = pair[0]
+    driver = open_driver(lab, dev)
+    config = driver.get_config()
+    driver.close()
+    assert f"hostname {dev.name}" in config["running"] and "Building configuration" not in config["running"]
+    assert f"hostname {dev.name}" in config["startup"] and config["candidate"] == ""
+
+
+def test_get_ntp_servers_reads_the_box(lab: Lab, pair: Any) -> None:
+    driver = open_driver(lab, pair[0])
+    servers = driver.get_ntp_servers()
+    driver.close()
+    assert servers == onbox.ntp_servers(Path("/etc"))  # lab routers share the machine's /etc
+
+
+def test_ospf_bgp_and_routes_after_deploy(deployed: dict[str, FRRDriver], pair: Any) -> None:
+    first, second, link = pair
+    driver = deployed[first.name]
+    peer_rid = deployed[second.name].get_ospf_neighbors()["global"]["router_id"]
+
+    def adjacency_full() -> bool:
+        adjs = driver.get_ospf_neighbors()["global"]["neighbors"].get(peer_rid, [])
+        return any(a["state"] == "Full" and a["interface"] == link["a"][1] for a in adjs)
+
+    wait_for(adjacency_full, 40, f"OSPF adjacency {first.name}–{second.name}")
+    routes = driver.get_route_to(f"{peer_rid}/32")
+    assert routes and all(r["protocol"] in ("ospf", "connected", "bgp") for r in routes[f"{peer_rid}/32"])
+    bgp = driver.get_bgp_neighbors()
+    assert all(isinstance(p["is_up"], bool) for vrf in bgp.values() for p in vrf["peers"].values())
+
+
+def test_compare_config_is_empty_after_deploy(lab: Lab, deployed: dict[str, FRRDriver], pair: Any) -> None:
+    driver = deployed[pair[0].name]
+    driver.load_replace_candidate(config=render_device(lab.network, pair[0].name))
+    assert driver.compare_config() == ""
+    driver.discard_config()
+
+
+def test_merge_diff_commit_and_rollback(deployed: dict[str, FRRDriver], pair: Any) -> None:
+    dev = pair[0]
+    driver = deployed[dev.name]
+    before = running(dev)
+    driver.load_merge_candidate(config="interface mgmt0\n description merged by napalm_frr test\nexit\n")
+    assert "description merged by napalm_frr test" in driver.compare_config()
+    driver.commit_config(message="merge")
+    assert "merged by napalm_frr test" in running(dev)
+    assert not driver.has_pending_commit()
+    driver.rollback()
+    assert running(dev) == before
+
+
+def test_confirm_without_pending_commit(deployed: dict[str, FRRDriver], pair: Any) -> None:
+    with pytest.raises(CommitConfirmException, match="no commit is pending"):
+        deployed[pair[0].name].confirm_commit()
+
+
+# ----------------------------------------------------------------------------- fault drills
+
+
+def test_bad_line_is_refused_and_nothing_applied(deployed: dict[str, FRRDriver], pair: Any) -> None:
+    dev = pair[0]
+    driver = deployed[dev.name]
+    before = running(dev)
+    bad = before.split("Current configuration:", 1)[-1].replace("\nend", "")
+    bad = bad.replace("interface mgmt0\n", "interface mgmt0\n description must not appear\n", 1)
+    bad += "\ninterface mgmt0\n ip adress 198.19.0.1/24\nexit\n"
+    with pytest.raises(ReplaceConfigException, match=r"line \d+: .*Unknown command.*ip adress"):
+        driver.load_replace_candidate(config=bad)
+    with pytest.raises(AgentRefused, match="candidate rejected, nothing applied"):
+        driver._agent("replace", "--revert-in", "60", stdin=bad)  # straight to the box, past the driver
+    assert running(dev) == before and not driver.has_pending_commit()
+
+
+def test_unconfirmed_commit_reverts_after_controller_is_killed(lab: Lab, deployed: Any, pair: Any) -> None:
+    """The controller commits with revert_in, is SIGKILLed; the box restores the config alone."""
+    dev = pair[0]
+    before = running(dev)
+    script = f"""
+import sys
+from napalm import get_network_driver
+d = get_network_driver("frr")({dev.mgmt_ip!r}, {lab.username!r}, {lab.password!r},
+    optional_args={{"known_hosts_file": {str(lab.known_hosts)!r}}})
+d.open()
+d.load_merge_candidate(config="interface mgmt0\\n description unconfirmed change\\nexit\\n")
+d.commit_config(message="never confirmed", revert_in=8)
+print("committed", flush=True)
+import time; time.sleep(600)
+"""
+    controller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert controller.stdout is not None and controller.stdout.readline().strip() == "committed"
+        assert "unconfirmed change" in running(dev)
+        os.kill(controller.pid, signal.SIGKILL)
+    finally:
+        controller.kill()
+        controller.wait()
+    took = wait_for(lambda: running(dev) == before, 30, "revert of the unconfirmed commit")
+    assert took <= 8 + 10
+    driver = open_driver(lab, dev)
+    assert not driver.has_pending_commit()
+    driver.close()
+
+
+def test_wrong_password_is_refused(lab: Lab, pair: Any) -> None:
+    driver = get_network_driver("frr")(
+        pair[0].mgmt_ip, lab.username, "not-the-password", optional_args={"known_hosts_file": str(lab.known_hosts)}
+    )
+    with pytest.raises(ConnectAuthError, match="authentication failed"):
+        driver.open()
+
+
+def test_host_key_mismatch_is_refused(lab: Lab, pair: Any, tmp_path: Path) -> None:
+    first, second, _ = pair
+    other_key = next(line for line in lab.known_hosts.read_text().splitlines() if second.mgmt_ip in line)
+    forged = tmp_path / "known_hosts"
+    forged.write_text(f"{first.mgmt_ip} {' '.join(other_key.split()[1:])}\n")
+    driver = get_network_driver("frr")(
+        first.mgmt_ip, lab.username, lab.password, optional_args={"known_hosts_file": str(forged)}
+    )
+    with pytest.raises(ConnectionException, match="host key mismatch"):
+        driver.open()
+    (tmp_path / "empty").write_text("")
+    unknown = get_network_driver("frr")(
+        first.mgmt_ip, lab.username, lab.password, optional_args={"known_hosts_file": str(tmp_path / "empty")}
+    )
+    with pytest.raises(ConnectionException, match="host key unknown"):
+        unknown.open()
+
+
+# ----------------------------------------------------------------------------- Netmiko frr_vtysh
+
+
+def test_netmiko_frr_vtysh_raises_on_bad_line_and_saves(lab: Lab, pair: Any) -> None:
+    dev = pair[0]
+    before = running(dev)
+    conn = ConnectHandler(
+        device_type=NETMIKO_DEVICE_TYPE, host=dev.mgmt_ip, username=lab.username, password=lab.password,
+        ssh_strict=True, alt_host_keys=True, alt_key_file=str(lab.known_hosts),
+    )  # fmt: skip
+    try:
+        assert conn.find_prompt() == f"{dev.name}#"
+        with pytest.raises(ConfigInvalidException, match="Unknown command"):
+            conn.send_config_set(["interface mgmt0", "bogus command"])
+        assert not conn.check_config_mode(), "the session is back in exec mode after an error"
+        conn.send_config_set(["interface mgmt0", "description via netmiko"])
+        assert "[OK]" in conn.save_config()
+        conn.send_config_set(["interface mgmt0", "no description via netmiko"])
+        conn.save_config()
+    finally:
+        conn.disconnect()
+    assert running(dev) == before
