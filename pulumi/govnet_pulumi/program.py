@@ -70,36 +70,39 @@ def department_of(network: Network, link: Link) -> str:
     return next((s.name for s in sites if s.kind == "department"), sites[0].name)
 
 
+def router_config_args(
+    network: Network, settings: Settings, device: str, interface: str, rendered: str
+) -> RouterConfigArgs:
+    """One link end: its interface stanza cut from the device's full render (what `govnet deploy` pushes)."""
+    dev = network.devices[device]
+    header = f"interface {interface}"
+    return RouterConfigArgs(
+        device=device,
+        host=str(dev.mgmt.ip),
+        platform=dev.platform,
+        header=header,
+        intended=sections.extract(rendered, header),
+        username=settings.router_username,
+        password=settings.router_password.output(),
+        known_hosts=settings.known_hosts,
+        revert_in=settings.revert_in,
+        backup_dir=settings.backup_dir,
+    )
+
+
 def declare_links(
     network: Network, settings: Settings, provider: RouterConfigProvider | None = None
 ) -> dict[str, DepartmentLink]:
-    """One DepartmentLink per link; each end's stanza is cut from the same render `govnet deploy` pushes."""
+    """One DepartmentLink per link, with a RouterConfig for each end."""
     rendered = {name: render_device(network, name) for name in network.devices}
-
-    def end(device: str, interface: str) -> RouterConfigArgs:
-        dev = network.devices[device]
-        header = f"interface {interface}"
-        return RouterConfigArgs(
-            device=device,
-            host=str(dev.mgmt.ip),
-            platform=dev.platform,
-            header=header,
-            intended=sections.extract(rendered[device], header),
-            username=settings.router_username,
-            password=settings.router_password.output(),
-            known_hosts=settings.known_hosts,
-            revert_in=settings.revert_in,
-            backup_dir=settings.backup_dir,
-        )
-
     return {
         link.name: DepartmentLink(
             resource_name(link.name),
             DepartmentLinkArgs(
                 link=link,
                 department=department_of(network, link),
-                a=end(link.a.device, link.a.interface),
-                b=end(link.b.device, link.b.interface),
+                a=router_config_args(network, settings, link.a.device, link.a.interface, rendered[link.a.device]),
+                b=router_config_args(network, settings, link.b.device, link.b.interface, rendered[link.b.device]),
             ),
             provider=provider,
         )

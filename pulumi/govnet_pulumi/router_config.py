@@ -40,6 +40,21 @@ class RouterConfigArgs:
     revert_in: int = 120
     backup_dir: str = ""
 
+    def props(self) -> dict[str, Any]:
+        """The inputs as the provider receives them (RouterConfig wraps the password as a secret first)."""
+        return {
+            "device": self.device,
+            "host": self.host,
+            "platform": self.platform,
+            "header": self.header,
+            "intended": self.intended,
+            "username": self.username,
+            "password": self.password,
+            "known_hosts": self.known_hosts,
+            "revert_in": self.revert_in,
+            "backup_dir": self.backup_dir,
+        }
+
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:
     """Inputs as plain values: the engine may hand secrets to the provider still wrapped."""
@@ -117,19 +132,6 @@ class RouterConfig(dyn.Resource, module="govnet", name="RouterConfig"):
         opts: pulumi.ResourceOptions | None = None,
         provider: RouterConfigProvider | None = None,
     ) -> None:
-        props: dict[str, Any] = {
-            "device": args.device,
-            "host": args.host,
-            "platform": args.platform,
-            "header": args.header,
-            "intended": args.intended,
-            "username": args.username,
-            "password": pulumi.Output.secret(args.password),
-            "known_hosts": args.known_hosts,
-            "revert_in": args.revert_in,
-            "backup_dir": args.backup_dir,
-            "running": None,
-            "last_diff": None,
-        }
+        props = {**args.props(), "password": pulumi.Output.secret(args.password), "running": None, "last_diff": None}
         secret = pulumi.ResourceOptions(additional_secret_outputs=["password"])
         super().__init__(provider or RouterConfigProvider(), name, props, pulumi.ResourceOptions.merge(opts, secret))
