@@ -169,8 +169,20 @@ def test_ospf_bgp_and_routes_after_deploy(deployed: dict[str, FRRDriver], pair: 
         return any(a["state"] == "Full" and a["interface"] == link["a"][1] for a in adjs)
 
     wait_for(adjacency_full, 40, f"OSPF adjacency {first.name}–{second.name}")
-    routes = driver.get_route_to(f"{peer_rid}/32")
-    assert routes and all(r["protocol"] in ("ospf", "connected", "bgp") for r in routes[f"{peer_rid}/32"])
+    link_net = str(ipaddress.ip_interface(link["a"][2]).network)
+    connected = driver.get_route_to(link_net)[link_net]
+    assert any(r["protocol"] == "connected" and r["current_active"] for r in connected)
+    loopbacks = deployed[second.name].get_interfaces_ip().get("lo", {}).get("ipv4", {})
+    assert loopbacks, f"{second.name} has no IPv4 loopback address"
+    for address in loopbacks:
+
+        def learned(address: str = address) -> bool:
+            routes = driver.get_route_to(f"{address}/32")
+            return any(r["current_active"] for r in routes.get(f"{address}/32", []))
+
+        wait_for(learned, 40, f"{first.name} route to {second.name} loopback {address}")
+        route = driver.get_route_to(f"{address}/32")[f"{address}/32"][0]
+        assert route["protocol"] in ("ospf", "bgp") and route["outgoing_interface"]
     bgp = driver.get_bgp_neighbors()
     assert all(isinstance(p["is_up"], bool) for vrf in bgp.values() for p in vrf["peers"].values())
 
@@ -178,8 +190,9 @@ def test_ospf_bgp_and_routes_after_deploy(deployed: dict[str, FRRDriver], pair: 
 def test_compare_config_is_empty_after_deploy(lab: Lab, deployed: dict[str, FRRDriver], pair: Any) -> None:
     driver = deployed[pair[0].name]
     driver.load_replace_candidate(config=render_device(lab.network, pair[0].name))
-    assert driver.compare_config() == ""
+    diff = driver.compare_config()
     driver.discard_config()
+    assert diff == "", f"a second deploy would change:\n{diff}"
 
 
 def test_merge_diff_commit_and_rollback(deployed: dict[str, FRRDriver], pair: Any) -> None:
@@ -288,9 +301,10 @@ def test_netmiko_frr_vtysh_raises_on_bad_line_and_saves(lab: Lab, pair: Any) -> 
         with pytest.raises(ConfigInvalidException, match="Unknown command"):
             conn.send_config_set(["interface mgmt0", "bogus command"])
         assert not conn.check_config_mode(), "the session is back in exec mode after an error"
-        conn.send_config_set(["interface mgmt0", "description via netmiko"])
+        conn.send_config_set(["ip prefix-list GVNET-NETMIKO-TEST seq 5 permit 198.18.0.0/15"])
+        assert "GVNET-NETMIKO-TEST" in running(dev)
         assert "[OK]" in conn.save_config()
-        conn.send_config_set(["interface mgmt0", "no description via netmiko"])
+        conn.send_config_set(["no ip prefix-list GVNET-NETMIKO-TEST"])
         conn.save_config()
     finally:
         conn.disconnect()

@@ -336,3 +336,11 @@ def test_ntp_servers_from_chrony_and_ntpd(tmp_path: Path) -> None:
         "address": "198.18.0.10", "association_type": "server", "iburst": True, "prefer": True,
     }  # fmt: skip
     assert onbox.ntp_servers(tmp_path / "empty") == {}
+
+
+def test_lines_frr_never_shows_are_not_a_change() -> None:
+    """``ip forwarding`` (on) and ``frr version`` never appear in running-config: no eternal diff."""
+    running = "frr version 8.4.4\nhostname r1\n!\ninterface eth1\n description x\nexit\n!\n"
+    intended = "frr version 8.4\nhostname r1\nip forwarding\nipv6 forwarding\n!\ninterface eth1\n description x\nexit\n"
+    assert config_diff.diff(running, intended) == ""
+    assert "no ip forwarding" in config_diff.diff(running, intended + "no ip forwarding\n")
