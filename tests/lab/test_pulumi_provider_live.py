@@ -122,6 +122,10 @@ def test_create_diff_drift_update_read(lab: Lab, ends: list[dict[str, Any]], tmp
     drifted = sections.extract(running(lab, "hurr-r1"), hurr["header"])
     assert " ip ospf cost 999" in drifted and " shutdown" in drifted
     assert provider.diff("id", dict(hurr), dict(hurr)).changes is True
+    checked = provider.check(dict(hurr), dict(hurr))  # what `pulumi preview --diff` shows
+    assert checked.failures == [] and "ip ospf cost 999" in checked.inputs["pending_diff"]
+    assert "shutdown" in checked.inputs["pending_diff"]
+    assert provider.diff("id", dict(hurr), checked.inputs).changes is True
 
     # read (refresh): backup taken, the drifted stanza reported
     read = provider.read(f"hurr-r1:{hurr['header']}", dict(hurr))

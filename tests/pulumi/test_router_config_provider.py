@@ -4,11 +4,15 @@ fake FRR device built from the real rendered config of health-r1."""
 from __future__ import annotations
 
 import functools
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pulumi.dynamic as dyn
 import pytest
+from conftest import ROOT
 from fake_driver import FakeDevice, FakeDriver
 from govnet_pulumi import devices, sections
 from govnet_pulumi.router_config import RouterConfigProvider
@@ -76,6 +80,27 @@ def test_hand_drift_is_detected_and_repaired(provider, box, props) -> None:
     assert provider.diff("id", dict(props), dict(props)).changes is False
 
 
+def test_check_puts_the_device_diff_in_the_preview(provider, box, props) -> None:
+    """`pulumi preview --diff` shows changed inputs: check records the router's own diff as `pending_diff`."""
+    fresh = provider.check({}, dict(props))
+    assert fresh.failures == [] and fresh.inputs["pending_diff"] == "" and box.sessions == 0
+    outs = provider.create(dict(props)).outs
+    assert provider.check(outs, dict(props)).inputs["pending_diff"] == ""
+    box.hand_edit(HEADER, props["intended"].replace("cost 50", "cost 999"))
+    checked = provider.check(outs, dict(props)).inputs
+    assert "- ip ospf cost 999" in checked["pending_diff"] and "+ ip ospf cost 50" in checked["pending_diff"]
+    sessions = box.sessions
+    assert provider.diff("id", outs, checked).changes is True
+    assert box.sessions == sessions, "diff asked the device again instead of using check's answer"
+    assert provider.update("id", outs, checked).outs["pending_diff"] == ""
+
+
+def test_check_refuses_a_stanza_that_is_not_the_header(provider, props) -> None:
+    bad = {**props, "intended": "interface eth3\n ip address 198.18.1.30/31\nexit\n"}
+    failures = provider.check({}, bad).failures
+    assert [(f.property, f.reason) for f in failures] == [("intended", "must be the stanza 'interface eth2'")]
+
+
 def test_moving_to_another_device_or_interface_replaces(provider, props) -> None:
     moved = {**props, "header": "interface eth9"}
     result = provider.diff("id", dict(props), moved)
@@ -127,12 +152,23 @@ def test_secret_inputs_arrive_unwrapped(provider, box, props) -> None:
     assert seen[0].password == "pw" and "pw" not in repr(seen[0])
 
 
-def test_provider_survives_pulumi_serialization() -> None:
-    """Pulumi pickles the provider into the state; the real one must round-trip and hold no credential."""
-    import base64
-
-    import dill
-
+def test_provider_loads_in_a_fresh_provider_process() -> None:
+    """Pulumi pickles the provider into the state and unpickles it in its dynamic-provider process, which runs
+    `python -m pulumi.dynamic` in the project directory: it must load there with nothing but the venv and cwd."""
     blob = dyn.dynamic.serialize_provider(RouterConfigProvider())
-    back = dill.loads(base64.b64decode(blob))
-    assert isinstance(back, RouterConfigProvider) and back.connect is devices.open_driver
+    load = (
+        "import base64, sys, dill\n"
+        "p = dill.loads(base64.b64decode(sys.stdin.read()))\n"
+        "print(type(p).__module__, type(p).__name__, p.connect.__module__, p.connect.__name__)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", load], input=blob, cwd=ROOT / "pulumi", env=env, text=True, capture_output=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [
+        "govnet_pulumi.router_config",
+        "RouterConfigProvider",
+        "govnet_pulumi.devices",
+        "open_driver",
+    ]
