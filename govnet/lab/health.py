@@ -16,6 +16,7 @@ from typing import Any
 from govnet.lab import nsexec
 from govnet.lab.engine import FRR_DAEMONS
 from govnet.lab.errors import LabError
+from govnet.lab.icmp import ping_many
 from govnet.lab.state import Lab, LabDevice
 
 WORKERS = 8
@@ -62,7 +63,7 @@ def pid_alive(pidfile: Path) -> bool:
 def vtysh_json(instance: str, *commands: str) -> list[Any]:
     """Run several ``... json`` commands in one vtysh call and split the concatenated JSON answers."""
     try:
-        text = nsexec.vtysh(instance, *commands)
+        text = nsexec.vtysh(instance, *commands, uts=False)
     except LabError:
         return [{} for _ in commands]
     decoder, pos = json.JSONDecoder(), 0
@@ -138,32 +139,45 @@ def expected_adjacencies(lab: Lab) -> dict[str, int]:
     return counts
 
 
+def unconverged(lab: Lab, among: Iterable[str] | None = None) -> list[str]:
+    """Devices (of ``among``, default all) that do not yet have every planned adjacency Full."""
+    expected = expected_adjacencies(lab)
+    names = list(lab.devices if among is None else among)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        full = list(pool.map(lambda n: ospf_neighbours(lab.devices[n].instance)[0], names))
+    return [n for n, f in zip(names, full, strict=True) if f < expected.get(n, 0)]
+
+
 def ospf_converged(lab: Lab) -> bool:
     """True when every device has all its planned adjacencies in Full."""
-    expected = expected_adjacencies(lab)
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        full = dict(
-            zip(lab.devices, pool.map(lambda d: ospf_neighbours(d.instance)[0], lab.devices.values()), strict=True)
-        )
-    return all(full[name] >= want for name, want in expected.items())
+    return not unconverged(lab)
 
 
 def wait_ospf_full(lab: Lab, timeout: float = 120, interval: float = 0.5) -> float:
-    """Seconds until every planned adjacency is Full; LabError after ``timeout``."""
+    """Seconds until every planned adjacency is Full; LabError after ``timeout``.
+
+    Only devices not yet converged are asked again: polling every router of a large lab would take
+    the CPU the routers need to converge.  A final pass over all devices confirms the result.
+    """
     start = time.monotonic()
-    while not ospf_converged(lab):
+    pending = unconverged(lab)
+    while pending or unconverged(lab):
         if time.monotonic() - start > timeout:
-            raise LabError(f"lab: OSPF not converged after {timeout:.0f} s")
+            raise LabError(f"lab: OSPF not converged after {timeout:.0f} s: {', '.join(sorted(pending)[:8])}")
         time.sleep(interval)
+        pending = unconverged(lab, pending) if pending else unconverged(lab)
     return time.monotonic() - start
 
 
-def ping_pairs(pairs: Iterable[tuple[str, str]], *, wait: float = 1) -> list[tuple[str, str]]:
-    """Ping each (namespace, address) once, in parallel; return the pairs that got no answer."""
-    todo = list(pairs)
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        answered = list(pool.map(lambda p: nsexec.ping(p[0], p[1], wait=wait), todo))
-    return [p for p, ok in zip(todo, answered, strict=True) if not ok]
+def ping_pairs(pairs: Iterable[tuple[str, str]], *, wait: float = 1, tries: int = 2) -> list[tuple[str, str]]:
+    """Ping each (namespace, address), all at once, retrying the silent ones; return those never answered."""
+    todo = list(dict.fromkeys(pairs))
+    for _ in range(tries):
+        if not todo:
+            break
+        answered = ping_many(todo, timeout=wait)
+        todo = [p for p in todo if p not in answered]
+    return todo
 
 
 def host_server_pairs(lab: Lab) -> list[tuple[str, str]]:
@@ -176,7 +190,7 @@ def wait_reachable(pairs: list[tuple[str, str]], timeout: float = 120) -> float:
     start = time.monotonic()
     todo = pairs
     while todo:
-        todo = ping_pairs(todo)
+        todo = ping_pairs(todo, tries=1)
         if todo and time.monotonic() - start > timeout:
             sample = ", ".join(f"{ns}→{addr}" for ns, addr in todo[:5])
             raise LabError(f"lab: {len(todo)} of {len(pairs)} pings unanswered after {timeout:.0f} s: {sample}")

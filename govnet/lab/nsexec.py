@@ -56,16 +56,17 @@ def watchfrr_pid(instance: str) -> int | None:
     return pid if Path(f"/proc/{pid}").exists() else None
 
 
-def vtysh(instance: str, *commands: str, timeout: float = 30, check: bool = True) -> str:
+def vtysh(instance: str, *commands: str, timeout: float = 30, check: bool = True, uts: bool = True) -> str:
     """Run vtysh commands against an instance, inside the device's UTS and network namespaces.
 
     Inside the UTS namespace so ``show running-config`` carries the device's hostname, not the
-    machine's; FRR under ``-N`` takes the hostname from the OS.
+    machine's; FRR under ``-N`` takes the hostname from the OS.  ``uts=False`` saves a process
+    for read-only probes that do not print the hostname.
     """
     argv = ["vtysh", "-N", instance]
     for cmd in commands:
         argv += ["-c", cmd]
-    pid = watchfrr_pid(instance)
+    pid = watchfrr_pid(instance) if uts else None
     if pid is not None:
         argv = ["nsenter", "-t", str(pid), "-u", "-n", "--", *argv]
     return run(argv, timeout=timeout, check=check)

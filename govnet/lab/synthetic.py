@@ -22,6 +22,10 @@ LANS = IPv4Network("198.18.64.0/18")
 MGMT = IPv4Network("198.18.240.0/20")
 ASN = 65000
 LAN_IF = "lan0"
+#: Defaults hold a new router LSA back 5 s after the previous one and ignore LSAs arriving within
+#: 1 s; with every router booting at once that, and the 5 s retransmit interval (set per interface
+#: below), delayed routes by ~10 s after adjacencies were Full.
+LAB_OSPF_TIMERS = (" timers throttle lsa all 100", " timers lsa min-arrival 50", " timers throttle spf 0 50 1000")
 
 
 def synthetic_spec(count: int, *, prefix: str = "gvx", names: str = "syn") -> LabSpec:
@@ -95,18 +99,21 @@ def _routing(name: str, index: int, links: list[LinkSpec], routers: list[str]) -
             " ip ospf network point-to-point",
             " ip ospf hello-interval 1",
             " ip ospf dead-interval 4",
+            " ip ospf retransmit-interval 1",
             "exit",
             "!",
         ]
     lines += [f"interface {LAN_IF}", " ip ospf area 0", " ip ospf passive", "exit", "!"]
-    lines += ["router ospf", f" ospf router-id {rid}", "exit", "!"]
+    lines += ["router ospf", f" ospf router-id {rid}", *LAB_OSPF_TIMERS, "exit", "!"]
     lines += [f"router bgp {ASN}", f" bgp router-id {rid}", " no bgp ebgp-requires-policy"]
     if index == 0:
         lines += [
             " neighbor CLIENTS peer-group",
             f" neighbor CLIENTS remote-as {ASN}",
             " neighbor CLIENTS update-source lo",
+            " neighbor CLIENTS timers connect 2",
             f" bgp listen range {LOOPBACKS} peer-group CLIENTS",
+            f" bgp listen limit {max(100, len(routers))}",
             " address-family ipv4 unicast",
             "  neighbor CLIENTS route-reflector-client",
         ]
@@ -115,6 +122,7 @@ def _routing(name: str, index: int, links: list[LinkSpec], routers: list[str]) -
         lines += [
             f" neighbor {rr} remote-as {ASN}",
             f" neighbor {rr} update-source lo",
+            f" neighbor {rr} timers connect 2",
             " address-family ipv4 unicast",
         ]
     lan = IPv4Network(f"{LANS.network_address + 8 * index}/29")
