@@ -42,7 +42,7 @@ class StateFile:
     def create(cls, state_dir: Path, **facts: Any) -> StateFile:
         """A fresh state for a lab about to be built."""
         state = cls(state_dir / STATE_NAME, {"version": STATE_VERSION, "phase": "building", "records": []})
-        state.data.update(facts)
+        state.data.update(owner=[os.getpid(), _start_time(os.getpid())], **facts)
         state.flush()
         return state
 
@@ -73,10 +73,23 @@ class StateFile:
         """Recorded objects of one kind, in creation order."""
         return [r for r in self.data["records"] if r["kind"] == kind]
 
+    def owner_alive(self) -> bool:
+        """True while the process that ran ``up`` still lives (a test session holding its lab)."""
+        pid, started = self.data.get("owner") or (0, None)
+        return bool(pid) and started is not None and _start_time(pid) == started
+
     def set(self, **facts: Any) -> None:
         """Update lab facts (phase, device table) and flush."""
         self.data.update(facts)
         self.flush()
+
+
+def _start_time(pid: int) -> int | None:
+    """Kernel start time of a process (tells a live owner from a reused PID), None when gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Skips only when not root; a missing package is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,9 +46,25 @@ def synthetic_state_dir(request: pytest.FixtureRequest) -> Path:
     """A state directory for a test's own lab, reachable by the frr user (pytest's tmp_path is root-only)."""
     require_lab_machine()
     path = REPO / "build" / "lab-test-synthetic" / request.node.name
-    if StateFile.load(path) is not None:
-        engine.down(path)
+    _clear_leftover(path)
     return path
+
+
+def _clear_leftover(state_dir: Path, wait: float = 900) -> None:
+    """Tear down a lab left by an interrupted session; wait (up to ``wait`` s) while a live session holds it."""
+    deadline = time.monotonic() + wait
+    while (state := StateFile.load(state_dir)) is not None:
+        if "owner" not in state.data:
+            pytest.fail(
+                f"lab in {state_dir} has no owner record; if unused: GOVNET_LAB_DIR={state_dir} govnet lab down"
+            )
+        if not state.owner_alive():
+            engine.down(state_dir)
+            return
+        if time.monotonic() > deadline:
+            pid = state.data["owner"][0]
+            pytest.fail(f"lab in {state_dir} is still held by another test session (pid {pid})", False)
+        time.sleep(2)
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +77,7 @@ def lab_spec() -> LabSpec:
 @pytest.fixture(scope="session")
 def lab(lab_spec: LabSpec) -> Iterator[Lab]:
     """The running Karbala lab (bootstrap configs); after ``down`` nothing of it may remain."""
-    if StateFile.load(STATE_DIR) is not None:
-        engine.down(STATE_DIR)  # left over from an interrupted session
+    _clear_leftover(STATE_DIR)
     before = footprint(lab_spec, STATE_DIR, lab_username())
     running = engine.up(lab_spec, STATE_DIR, configured=False)
     running.network = lab_spec.network
