@@ -11,8 +11,8 @@ the password as a Pulumi secret.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi.dynamic as dyn
@@ -25,7 +25,7 @@ from govnet_pulumi import devices, sections
 IDENTITY = ("device", "header")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class RouterConfigArgs:
     """One router's share of a link: the stanza it must run and how to reach the router."""
 
@@ -116,7 +116,9 @@ class RouterConfigProvider(dyn.ResourceProvider):
         if drift is None:  # not checked by this provider (an engine that skips check): ask the device now
             with devices.session(self._target(news), self.connect) as driver:
                 drift = devices.stanza_diff(driver, news["header"], news["intended"])
-        changed = bool(drift) or any(olds.get(k) != news.get(k) for k in ("host", "revert_in", "known_hosts"))
+        # A changed input the device already matches (govnet deploy got there first) still updates the state.
+        inputs = (f.name for f in dataclasses.fields(RouterConfigArgs) if f.name not in IDENTITY)
+        changed = bool(drift) or any(olds.get(k) != news.get(k) for k in inputs)
         return dyn.DiffResult(changes=changed, replaces=[], stables=list(IDENTITY))
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dyn.UpdateResult:

@@ -101,6 +101,15 @@ def test_check_refuses_a_stanza_that_is_not_the_header(provider, props) -> None:
     assert [(f.property, f.reason) for f in failures] == [("intended", "must be the stanza 'interface eth2'")]
 
 
+def test_new_intent_the_device_already_runs_still_updates_the_state(provider, box, props) -> None:
+    outs = provider.create(dict(props)).outs
+    news = {**props, "revert_in": 90}
+    assert provider.diff("id", outs, provider.check(outs, news).inputs).changes is True
+    assert provider.diff("id", outs, provider.check(outs, dict(props)).inputs).changes is False
+    updated = provider.update("id", outs, news)
+    assert updated.outs["revert_in"] == 90 and updated.outs["last_diff"] == "" and len(box.commits) == 1
+
+
 def test_moving_to_another_device_or_interface_replaces(provider, props) -> None:
     moved = {**props, "header": "interface eth9"}
     result = provider.diff("id", dict(props), moved)
