@@ -19,6 +19,8 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: Lines FRR accepts but never prints in ``show running-config`` (informational, or the default
 #: state zebra only reports when it is off). Left in, they would show as a change after every deploy.
 NEVER_SHOWN = re.compile(r"^(?:frr version .*|ip forwarding|ipv6 forwarding)\s*$", re.M)
+#: An empty ``line vty`` block: vtysh prints it only when it holds something.
+EMPTY_LINE_VTY = re.compile(r"^line vty[ \t]*\n(?![ \t])", re.M)
 
 
 class DiffError(RuntimeError):
@@ -36,7 +38,7 @@ def diff(running: str, intended: str) -> str:
         raise DiffError(f"compare_config needs {FRR_RELOAD} and vtysh on the controller (frr-pythontools)")
     if not intended.strip():
         raise DiffError("the candidate config is empty")
-    running, intended = NEVER_SHOWN.sub("!", running), NEVER_SHOWN.sub("!", intended)
+    running, intended = (EMPTY_LINE_VTY.sub("", NEVER_SHOWN.sub("!", text)) for text in (running, intended))
     with tempfile.TemporaryDirectory(prefix="napalm-frr-") as tmp:
         work = Path(tmp)
         (work / "vtysh.conf").write_text("service integrated-vtysh-config\n")

@@ -342,5 +342,7 @@ def test_lines_frr_never_shows_are_not_a_change() -> None:
     """``ip forwarding`` (on) and ``frr version`` never appear in running-config: no eternal diff."""
     running = "frr version 8.4.4\nhostname r1\n!\ninterface eth1\n description x\nexit\n!\n"
     intended = "frr version 8.4\nhostname r1\nip forwarding\nipv6 forwarding\n!\ninterface eth1\n description x\nexit\n"
+    intended += "!\nline vty\n!\n"
     assert config_diff.diff(running, intended) == ""
     assert "no ip forwarding" in config_diff.diff(running, intended + "no ip forwarding\n")
+    assert "exec-timeout 5" in config_diff.diff(running, intended + "line vty\n exec-timeout 5\n")
