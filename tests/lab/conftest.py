@@ -17,7 +17,7 @@ from govnet.lab import engine
 from govnet.lab.deps import missing_packages
 from govnet.lab.footprint import footprint
 from govnet.lab.from_model import load_spec
-from govnet.lab.state import Lab, StateFile, lab_username
+from govnet.lab.state import REGISTRY, Lab, StateFile, lab_username
 from govnet.lab.topology import LabSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +67,22 @@ def _clear_leftover(state_dir: Path, wait: float = 900) -> None:
         time.sleep(2)
 
 
+def _wait_for_prefix(prefix: str, wait: float = 900) -> None:
+    """Another session's Karbala lab (other state dir, same names) is waited for, an engineer's is not touched."""
+    deadline = time.monotonic() + wait
+    entry = REGISTRY / f"{prefix}.lab"
+    while entry.exists():
+        other = Path(entry.read_text().strip()).parent
+        state = StateFile.load(other)
+        if state is None or other == STATE_DIR:
+            return
+        if not state.owner_alive():
+            pytest.fail(f"a lab is up in {other}: stop it first with GOVNET_LAB_DIR={other} govnet lab down", False)
+        if time.monotonic() > deadline:
+            pytest.fail(f"the lab in {other} is still held by another test session", False)
+        time.sleep(2)
+
+
 @pytest.fixture(scope="session")
 def lab_spec() -> LabSpec:
     """The Karbala lab spec (model → lab), rendered once."""
@@ -78,6 +94,7 @@ def lab_spec() -> LabSpec:
 def lab(lab_spec: LabSpec) -> Iterator[Lab]:
     """The running Karbala lab (bootstrap configs); after ``down`` nothing of it may remain."""
     _clear_leftover(STATE_DIR)
+    _wait_for_prefix(lab_spec.prefix)
     before = footprint(lab_spec, STATE_DIR, lab_username())
     running = engine.up(lab_spec, STATE_DIR, configured=False)
     running.network = lab_spec.network
