@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
+from govnet.lab.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
-#: The lab's documented login (docs/lab.md); used only when the stack's environment is `lab`.
-LAB_USERNAME = "govnet"
-LAB_PASSWORD = "govnet-lab"
+#: The lab's documented login (docs/lab.md), from the lab itself; used only when the stack's environment is `lab`.
+LAB_USERNAME = DEFAULT_USERNAME
+LAB_PASSWORD = DEFAULT_PASSWORD
 #: Config keys that hold secrets: set with `pulumi config set --secret`, never declared with a default.
 SECRET_KEYS = ("routerPassword", "proxmoxApiToken")
 
