@@ -317,15 +317,18 @@ def device_shell_command(instance: str) -> str:
     Python of the same version runs the module with this checkout and its venv on PYTHONPATH.
     """
     module = f"-m govnet.lab.device_shell {instance}"
-    if _world_executable(Path(os.path.realpath(sys.executable))):
+    import govnet
+
+    package = Path(govnet.__file__).resolve().parent
+    if not all(os.stat(d).st_mode & stat.S_IXOTH for d in (package, *package.parents)):
+        raise LabError(f"lab: {package} is not reachable by the login user (a parent directory lacks o+x)")
+    if _world_executable(Path(sys.executable)) and _world_executable(Path(os.path.realpath(sys.executable))):
         return f"{sys.executable} {module}"
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     system = next((p for p in (f"/usr/bin/python{version}", "/usr/bin/python3") if os.access(p, os.X_OK)), None)
     if system is None:
         raise LabError(f"lab: {sys.executable} is not usable by the login user and no /usr/bin/python3 exists")
-    import govnet
-
-    paths = [str(Path(govnet.__file__).resolve().parents[1]), *site.getsitepackages()]
+    paths = [str(package.parent), *site.getsitepackages()]
     return f"PYTHONPATH={':'.join(paths)} {system} {module}"
 
 
