@@ -13,7 +13,8 @@ guarantees:
 * ``status`` says whether a commit is pending; ``rollback`` restores the checkpoint now.
 
 Every verb prints one JSON object on stdout. Exit codes: 0 ok, 1 the operation failed, 2 bad
-usage. State lives in ``$GOVNET_ONBOX_DIR/<instance>/`` (default ``/var/lib/govnet/onbox``).
+usage. State lives in ``/var/lib/govnet/onbox/<instance>/`` when provisioned, else in the
+instance's FRR pathspace directory (see :func:`state_dir`).
 The module uses the standard library only: it must run on a router with nothing else installed.
 """
 
