@@ -100,15 +100,26 @@ def namespaces(spec: LabSpec) -> list[str]:
     return [spec.netns(n.name) for n in spec.nodes] + [spec.endpoint_netns(e) for e in spec.endpoints]
 
 
+def wait_until_free(spec: LabSpec, timeout: float = 1800) -> None:
+    """Other people's test sessions may hold a lab with the same names: wait for them to finish."""
+    deadline = time.monotonic() + timeout
+    probe = [Path(f"/run/netns/{ns}") for ns in namespaces(spec)[:3]]
+    while any(p.exists() for p in probe):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"lab_bench: {probe[0].name} still in use after {timeout:.0f} s")
+        time.sleep(5)
+
+
 def bench_karbala(results: dict[str, Any]) -> None:
     from govnet.lab.from_model import load_spec
 
     spec = load_spec(REPO / "inventory" / "karbala")
+    wait_until_free(spec)
     results["karbala_devices"] = len(spec.nodes)
     results["karbala_endpoints"] = len(spec.endpoints)
     results["karbala_up_s"], _ = timed(lambda: govnet("lab", "up"))
     results["karbala_down_s"], _ = timed(lambda: govnet("lab", "down"))
-
+    wait_until_free(spec)
     with RssSampler(namespaces(spec)) as rss:
         start = time.monotonic()
         govnet("lab", "up", "--configured")

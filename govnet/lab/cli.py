@@ -83,7 +83,7 @@ def up(
     except LabUsageError as exc:
         _fail(str(exc), 2)
     except LabError as exc:
-        _fail(f"{exc}\nlab: up failed; what was built has been removed", 1)
+        _fail(f"{exc}\nlab: up failed; anything it had built has been removed", 1)
     kind = "full configs" if configured else "bootstrap configs"
     out.print(
         f"lab [bold]{lab.name}[/] up in {time.monotonic() - start:.1f} s: {len(lab.devices)} devices ({kind}), "

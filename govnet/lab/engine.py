@@ -133,7 +133,8 @@ def _check_conflicts(spec: LabSpec) -> None:
     ]
     taken += [f"interface {i}" for i in _root_links(spec) if Path(f"/sys/class/net/{i}").exists()]
     if taken:
-        raise LabError(f"lab: already in use: {', '.join(taken)}")
+        more = f" and {len(taken) - 5} more" if len(taken) > 5 else ""
+        raise LabError(f"lab: already in use (another lab?): {', '.join(taken[:5])}{more}")
     routes = nsexec.run(["ip", "-4", "route", "show", "match", str(spec.mgmt_gateway.ip)])
     clash = [r for r in routes.splitlines() if not r.startswith("default")]
     if clash:
