@@ -1,0 +1,313 @@
+"""``govnet deploy | backup | drift | rollback | audit [verify]`` (mounted by govnet.cli when present).
+
+Exit codes: 0 ok, 1 a device or check failed, 2 bad input (one line each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from govnet.deploy import engine, ops
+from govnet.deploy.audit import AuditLog
+from govnet.deploy.inventory import credentials, known_hosts_file
+from govnet.model.derived import Network
+
+out = Console()
+err = Console(stderr=True)
+STYLE = {
+    "changed": "green",
+    "unchanged": "dim",
+    "would-change": "yellow",
+    "failed": "red",
+    "rolled-back": "red",
+    "skipped": "yellow",
+}
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def workdir(env: str) -> Path:
+    """build/<env> (backups/, audit.jsonl); GOVNET_DEPLOY_DIR moves it."""
+    return Path(os.environ.get("GOVNET_DEPLOY_DIR") or Path("build") / env)
+
+
+def _network(ctx: typer.Context) -> Network:
+    from govnet.cli import load
+
+    return load(ctx).network
+
+
+def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOptions:
+    from govnet.render import render_device, secrets_from_env
+
+    env = ctx.obj.env
+    try:
+        creds = credentials(env)
+    except ValueError as exc:
+        _fail(str(exc))
+    known_hosts = known_hosts_file(env)
+    if not known_hosts.is_file():
+        _fail(f"known_hosts file {known_hosts} does not exist (set GOVNET_KNOWN_HOSTS, or bring the lab up)")
+    secret_values = secrets_from_env()
+    return engine.DeployOptions(
+        creds=creds,
+        known_hosts=known_hosts,
+        workdir=workdir(env),
+        render=lambda name: render_device(network, name, secret_values),
+        policy=_policy(network),
+        **kw,
+    )
+
+
+def _policy(network: Network) -> Any:
+    """The nftables zone policy renderer, when the policy module is installed."""
+    try:
+        from govnet import policy  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    render = getattr(policy, "render_nftables", None)
+    return (lambda name: render(network, name)) if render else None
+
+
+def _names(network: Network, limit: str | None, phase: int | None = None) -> list[str]:
+    try:
+        return engine.select(network, _split(limit), phase)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _split(limit: str | None) -> list[str] | None:
+    return [n.strip() for n in limit.split(",") if n.strip()] if limit else None
+
+
+def deploy(
+    ctx: typer.Context,
+    limit: Annotated[str | None, typer.Option("--limit", help="comma-separated device names")] = None,
+    phase: Annotated[int | None, typer.Option("--phase", help="only the devices of this rollout phase")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print every diff, change nothing")] = False,
+    confirm_timeout: Annotated[int, typer.Option("--confirm-timeout", help="revert timer (s)")] = 120,
+    converge_timeout: Annotated[float, typer.Option("--converge-timeout", help="post-check deadline (s)")] = 90,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")] = False,
+    canary: Annotated[bool, typer.Option("--canary", help="first device of each wave alone first")] = False,
+    tolerance: Annotated[int, typer.Option("--tolerance", help="failed devices a wave may have")] = 0,
+) -> None:
+    """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase."""
+    if not 1 <= confirm_timeout <= 86400:
+        _fail(f"--confirm-timeout: must be 1..86400 seconds, got {confirm_timeout}")
+    if tolerance < 0:
+        _fail(f"--tolerance: must be 0 or more, got {tolerance}")
+    network = _network(ctx)
+    names = _names(network, limit, phase)
+    with Progress(
+        TextColumn("[bold]deploy"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=as_json,
+    ) as progress:
+        bar = progress.add_task("", total=len(names))
+
+        def done(r: engine.DeviceResult) -> None:
+            progress.update(bar, advance=1, description=f"{r.device}: {r.status}")
+
+        options = _options(
+            ctx,
+            network,
+            limit=names,
+            dry_run=dry_run,
+            confirm_timeout=confirm_timeout,
+            converge_timeout=converge_timeout,
+            canary=canary,
+            tolerance=tolerance,
+            on_done=done,
+        )
+        report = engine.deploy(network, options)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_report(report, dry_run)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_report(report: engine.DeployReport, dry_run: bool) -> None:
+    for r in report.results:
+        if r.diff and (dry_run or r.status != "unchanged"):
+            out.rule(f"{r.device}")
+            out.print(r.diff, markup=False, highlight=False)
+    table = Table(title=f"deploy {report.run} ({report.revision[:12]})")
+    for col in ("device", "phase", "result", "stage", "backup", "checks", "s", "error"):
+        table.add_column(col)
+    for r in report.results:
+        passed = sum(c.ok for c in r.checks)
+        table.add_row(
+            r.device,
+            str(r.phase),
+            f"[{STYLE.get(r.status, '')}]{r.status}",
+            r.stage,
+            r.backup or "",
+            f"{passed}/{len(r.checks)}" if r.checks else "",
+            f"{r.seconds:.1f}",
+            r.error,
+        )
+    out.print(table)
+    counts: dict[str, int] = {}
+    for r in report.results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    if report.halted:
+        err.print(f"halted: {report.halted}", markup=False)
+    if not dry_run and counts.get("unchanged") == len(report.results):
+        err.print(f"nothing to change: all {len(report.results)} devices already run their intended config")
+    else:
+        err.print(summary)
+
+
+def backup(
+    ctx: typer.Context,
+    limit: Annotated[str | None, typer.Option("--limit", help="comma-separated device names")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Save every device's running config under build/<env>/backups/<device>/<id>.cfg."""
+    network = _network(ctx)
+    names = _names(network, limit)
+    results = ops.backup(network, _options(ctx, network), names)
+    _print_ops(results, as_json, "backup")
+    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+def drift(
+    ctx: typer.Context,
+    limit: Annotated[str | None, typer.Option("--limit", help="comma-separated device names")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every device whose running config differs from the intended one, with the diff (exit 1 if any)."""
+    network = _network(ctx)
+    names = _names(network, limit)
+    results = ops.drift(network, _options(ctx, network), names)
+    if not as_json:
+        for r in results:
+            if r.changed:
+                out.rule(r.device)
+                out.print(r.detail, markup=False, highlight=False)
+    _print_ops(results, as_json, "drift")
+    drifted = [r.device for r in results if r.changed]
+    if not as_json:
+        err.print(
+            f"{len(drifted)} of {len(results)} device(s) drifted" + (f": {', '.join(drifted)}" if drifted else "")
+        )
+    raise typer.Exit(0 if all(r.ok and not r.changed for r in results) else 1)
+
+
+def rollback(
+    ctx: typer.Context,
+    device: Annotated[str, typer.Argument(help="device name")],
+    to: Annotated[str | None, typer.Option("--to", help="backup id (default: the latest)")] = None,
+    confirm_timeout: Annotated[int, typer.Option("--confirm-timeout")] = 120,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Put a device's backup back (commit confirmed)."""
+    network = _network(ctx)
+    if device not in network.devices:
+        _fail(f"rollback: unknown device {device!r}")
+    try:
+        result = ops.rollback(network, _options(ctx, network, confirm_timeout=confirm_timeout), device, to)
+    except ValueError as exc:
+        _fail(f"rollback: {exc}")
+        raise
+    _print_ops([result], as_json, "rollback")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _print_ops(results: list[ops.OpResult], as_json: bool, what: str) -> None:
+    if as_json:
+        print(json.dumps([r.as_dict() for r in results], indent=2))
+        return
+    table = Table(title=what)
+    for col in ("device", "ok", "result", "error"):
+        table.add_column(col)
+    for r in results:
+        shown = (
+            ("differs" if r.changed else "in sync") if what == "drift" else r.detail.splitlines()[0] if r.detail else ""
+        )
+        table.add_row(r.device, "[green]yes" if r.ok else "[red]no", shown, r.error)
+    out.print(table)
+
+
+audit_app = typer.Typer(help="The deploy audit trail.", no_args_is_help=False, pretty_exceptions_enable=False)
+
+
+@audit_app.callback(invoke_without_command=True)
+def audit(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--last", help="show the last N records")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the audit trail (``audit verify`` checks the chain)."""
+    if ctx.invoked_subcommand:
+        return
+    log = AuditLog(workdir(ctx.obj.env) / "audit.jsonl")
+    records = list(log.records())[-limit:] if limit > 0 else []
+    if as_json:
+        print(json.dumps(records, indent=2))
+        return
+    table = Table(title=str(log.path))
+    for col in ("seq", "time", "user", "run", "action", "device", "status", "revision", "error"):
+        table.add_column(col)
+    import time
+
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.get("time", 0)))
+        table.add_row(
+            str(r.get("seq")),
+            when,
+            r.get("user", ""),
+            r.get("run", ""),
+            r.get("action", ""),
+            r.get("device", ""),
+            r.get("status", ""),
+            str(r.get("revision", ""))[:12],
+            r.get("error", ""),
+        )
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the hash chain: any edited, removed or truncated record is reported (exit 1)."""
+    obj = ctx.parent.obj if ctx.parent is not None and ctx.obj is None else ctx.obj
+    log = AuditLog(workdir(obj.env) / "audit.jsonl")
+    problems = log.verify()
+    for p in problems:
+        err.print(f"{log.path}:{p}", markup=False, highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    count = sum(1 for _ in log.records())
+    out.print(f"ok: {log.path}: {count} record(s), chain intact")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the deploy commands to the ``govnet`` application."""
+    app.command("deploy")(deploy)
+    app.command("backup")(backup)
+    app.command("drift")(drift)
+    app.command("rollback")(rollback)
+    app.add_typer(audit_app, name="audit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(0)

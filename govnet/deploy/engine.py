@@ -1,0 +1,333 @@
+"""The deploy engine: waves of devices, each device backup → check → diff → commit confirmed → post-check.
+
+Per device (a Nornir task, devices of one step in parallel):
+
+1. connect (host key checked against known_hosts) and back up the running config;
+2. load the rendered config as a replace candidate: the device checks every line first, so a bad
+   line is refused before anything is applied;
+3. diff with the driver's ``compare_config``; nothing to change → done ("unchanged");
+   ``dry_run`` → stop and report the diff;
+4. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
+5. post-checks from the model until they pass or the convergence deadline; pass → confirm,
+   fail → roll back to the backup at once.
+
+Waves follow the model's phases (phase 1, with the DC, first). A wave with more failed devices than
+``tolerance`` rolls back every device it changed and halts the rollout. With ``canary`` the first
+device of each wave goes alone first. Every device's outcome is appended to the audit trail.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from govnet.deploy import checks as post
+from govnet.deploy.audit import AuditLog, git_revision, redact, who
+from govnet.deploy.backups import BackupStore
+from govnet.deploy.inventory import Credentials, build_inventory, nornir_for
+from govnet.model.derived import Network
+
+UNCHANGED, WOULD_CHANGE, CHANGED = "unchanged", "would-change", "changed"
+FAILED, ROLLED_BACK, SKIPPED = "failed", "rolled-back", "skipped"
+OK_STATUSES = (UNCHANGED, WOULD_CHANGE, CHANGED)
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class DeviceResult:
+    """What happened to one device in one deploy (also the audit record's body)."""
+
+    device: str
+    phase: int
+    status: str = FAILED
+    stage: str = ""  # where it stopped: connect, backup, check, diff, commit, post-check, confirm, wave
+    diff: str = ""
+    backup: str | None = None
+    checks: list[post.Check] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+    committed: bool = False  # the device ran the new config at some point (rollback needed on wave halt)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_STATUSES
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "phase": self.phase,
+            "status": self.status,
+            "stage": self.stage,
+            "diff": self.diff,
+            "backup": self.backup,
+            "checks": [c.as_dict() for c in self.checks],
+            "error": self.error,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+@dataclass
+class DeployOptions:
+    """Everything a deploy needs besides the model."""
+
+    creds: Credentials
+    known_hosts: Path
+    workdir: Path  # build/<env>: backups/ and audit.jsonl live here
+    limit: Sequence[str] | None = None
+    phase: int | None = None
+    dry_run: bool = False
+    confirm_timeout: int = 120
+    converge_timeout: float = 90.0
+    canary: bool = False
+    tolerance: int = 0
+    workers: int = 40
+    connect_timeout: int = 30
+    configs: Mapping[str, str] = field(default_factory=dict)  # device → config; rendered when absent
+    render: Callable[[str], str] | None = None
+    on_done: Callable[[DeviceResult], None] | None = None  # progress display hook
+    policy: Callable[[str], str | None] | None = None  # frr device → nftables ruleset
+
+
+@dataclass
+class Wave:
+    phase: int
+    devices: list[str]
+
+
+@dataclass
+class DeployReport:
+    run: str
+    revision: str
+    results: list[DeviceResult]
+    halted: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results) and not self.halted
+
+    @property
+    def changed(self) -> int:
+        return sum(r.status == CHANGED for r in self.results)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "revision": self.revision,
+            "ok": self.ok,
+            "halted": self.halted,
+            "changed": self.changed,
+            "devices": [r.as_dict() for r in self.results],
+        }
+
+
+def select(network: Network, limit: Sequence[str] | None, phase: int | None) -> list[str]:
+    """Devices to deploy; ValueError naming an unknown device or phase."""
+    if phase is not None and phase not in {p.id for p in network.phases}:
+        known = ", ".join(str(p.id) for p in network.phases)
+        raise ValueError(f"--phase: no phase {phase} (phases: {known})")
+    names = list(network.devices)
+    if limit:
+        unknown = [n for n in limit if n not in network.devices]
+        if unknown:
+            raise ValueError(f"--limit: unknown device(s): {', '.join(unknown)}")
+        names = [n for n in names if n in set(limit)]
+    if phase is not None:
+        names = [n for n in names if network.devices[n].phase == phase]
+    return names
+
+
+def waves(network: Network, names: Sequence[str]) -> list[Wave]:
+    """One wave per phase in the model's order; within a wave, the model's device order (DC first)."""
+    order = [p.id for p in network.phases]
+    extra = sorted({network.devices[n].phase for n in names} - set(order))
+    return [
+        Wave(pid, [n for n in names if network.devices[n].phase == pid])
+        for pid in order + extra
+        if any(network.devices[n].phase == pid for n in names)
+    ]
+
+
+def steps(wave: Wave, canary: bool) -> list[list[str]]:
+    """The canary alone first (when asked and the wave has more than one device), then the rest."""
+    if canary and len(wave.devices) > 1:
+        return [wave.devices[:1], wave.devices[1:]]
+    return [wave.devices]
+
+
+class Deployer:
+    """One deploy run."""
+
+    def __init__(self, network: Network, options: DeployOptions) -> None:
+        self.network = network
+        self.opt = options
+        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+        self.revision = git_revision(REPO)
+        self.store = BackupStore(options.workdir / "backups")
+        self.audit = AuditLog(options.workdir / "audit.jsonl")
+        self.lock = threading.Lock()
+
+    def config_for(self, name: str) -> str:
+        if name in self.opt.configs:
+            return self.opt.configs[name]
+        if self.opt.render is None:
+            raise ValueError(f"{name}: no config given and no renderer")
+        return self.opt.render(name)
+
+    def run(self, names: Sequence[str]) -> DeployReport:
+        """Deploy *names* wave by wave; halts after a wave that failed beyond the tolerance."""
+        report = DeployReport(self.run_id, self.revision, [])
+        plan = waves(self.network, names)
+        nr = nornir_for(
+            build_inventory(self.network, names, self.opt.creds, self.opt.known_hosts, self.opt.connect_timeout),
+            self.opt.workers,
+        )
+        try:
+            for index, wave in enumerate(plan):
+                if report.halted:
+                    report.results += [self._skipped(n, report.halted) for n in wave.devices]
+                    continue
+                later = {n for w in plan[index + 1 :] for n in w.devices}
+                results = self._wave(nr, wave, later)
+                report.results += results
+                failed = [r for r in results if not r.ok]
+                if len(failed) > self.opt.tolerance:
+                    report.halted = (
+                        f"phase {wave.phase}: {len(failed)} device(s) failed (tolerance {self.opt.tolerance})"
+                    )
+                    self._roll_back_wave(nr, results, report.halted)
+        finally:
+            nr.close_connections()
+        for result in report.results:
+            self._record(result)
+        return report
+
+    def _wave(self, nr: Any, wave: Wave, later: set[str]) -> list[DeviceResult]:
+        results: list[DeviceResult] = []
+        parts = steps(wave, self.opt.canary)
+        for i, part in enumerate(parts):
+            pending = later | {n for p in parts[i + 1 :] for n in p}
+            failed = sum(not r.ok for r in results)
+            if failed > self.opt.tolerance:
+                results += [self._skipped(n, "canary failed") for n in part]
+                continue
+            expected = {n for n, d in self.network.devices.items() if d.phase <= wave.phase and n not in pending}
+            targets = nr.filter(filter_func=lambda h, part=tuple(part): h.name in part)
+            outcome = targets.run(task=self._device_task, expected=frozenset(expected), on_failed=True)
+            results += [outcome[n][0].result for n in part]
+        return results
+
+    def _skipped(self, name: str, why: str) -> DeviceResult:
+        return DeviceResult(name, self.network.devices[name].phase, SKIPPED, "wave", error=why)
+
+    def _device_task(self, task: Task, expected: frozenset[str]) -> Result:
+        """Nornir task: the whole per-device flow; never raises (the result says what happened)."""
+        name = task.host.name
+        result = DeviceResult(name, self.network.devices[name].phase)
+        start = time.monotonic()
+        try:
+            self._deploy_one(task, result, expected)
+        except Exception as exc:
+            result.error = redact(_one_line(exc), (self.opt.creds.password,))
+            if result.committed:
+                self._rollback(task, result, f"{result.stage} failed")
+            else:
+                result.status = FAILED
+        result.seconds = time.monotonic() - start
+        if self.opt.on_done is not None:
+            with self.lock:
+                self.opt.on_done(result)
+        return Result(host=task.host, result=result, failed=not result.ok)
+
+    def _deploy_one(self, task: Task, result: DeviceResult, expected: frozenset[str]) -> None:
+        name = result.device
+        result.stage = "connect"
+        driver = task.host.get_connection("napalm", task.nornir.config)
+        result.stage = "backup"
+        running = driver.get_config(retrieve="running")["running"]
+        result.backup = self.store.save(name, running).id
+        result.stage = "check"
+        driver.load_replace_candidate(config=self.config_for(name))
+        result.stage = "diff"
+        diff = driver.compare_config()
+        result.diff = redact(diff, (self.opt.creds.password,))
+        if not diff.strip():
+            driver.discard_config()
+            result.status = UNCHANGED
+            return
+        if self.opt.dry_run:
+            driver.discard_config()
+            result.status = WOULD_CHANGE
+            return
+        result.stage = "commit"
+        driver.commit_config(message=f"govnet deploy {self.run_id}", revert_in=self.opt.confirm_timeout)
+        result.committed = True
+        result.stage = "post-check"
+        plan = post.plan_for(self.network, self.network.devices[name], expected)
+        deadline = time.monotonic() + self.opt.converge_timeout
+        result.checks = post.wait_checks(driver, plan, deadline)
+        bad = [c for c in result.checks if not c.ok]
+        if bad:
+            result.error = "post-check failed: " + "; ".join(f"{c.kind} {c.subject}: {c.detail}" for c in bad[:5])
+            self._rollback(task, result, "post-check failed")
+            return
+        result.stage = "confirm"
+        driver.confirm_commit()
+        result.status = CHANGED
+        result.stage = "done"
+
+    def _rollback(self, task: Task, result: DeviceResult, why: str) -> None:
+        """Back to the pre-change config now (the device's own timer would do it too, later)."""
+        try:
+            task.host.get_connection("napalm", task.nornir.config).rollback()
+            result.status = ROLLED_BACK
+            if not result.error:
+                result.error = why
+        except Exception as exc:
+            result.status = FAILED
+            result.error = f"{why}; rollback failed ({_one_line(exc)}): the device reverts at its timer"
+
+    def _roll_back_wave(self, nr: Any, results: list[DeviceResult], why: str) -> None:
+        """Undo every device of a halted wave that runs the new config."""
+        changed = {r.device: r for r in results if r.status == CHANGED}
+        if not changed:
+            return
+        targets = nr.filter(filter_func=lambda h: h.name in changed)
+
+        def undo(task: Task) -> Result:
+            self._rollback(task, changed[task.host.name], f"wave halted: {why}")
+            return Result(host=task.host)
+
+        targets.run(task=undo, on_failed=True)
+        for r in changed.values():
+            r.stage = "wave"
+
+    def _record(self, result: DeviceResult) -> None:
+        action = "dry-run" if self.opt.dry_run else "deploy"
+        self.audit.append(
+            run=self.run_id,
+            action=action,
+            user=who(),
+            env=self.network.env,
+            revision=self.revision,
+            **result.as_dict(),
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())[:500]
+
+
+def deploy(network: Network, options: DeployOptions) -> DeployReport:
+    """Select, then deploy wave by wave (ValueError for bad selections, before any connection)."""
+    names = select(network, options.limit, options.phase)
+    if not names:
+        raise ValueError("nothing selected: no device matches --limit/--phase")
+    return Deployer(network, options).run(names)

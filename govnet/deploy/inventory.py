@@ -1,0 +1,115 @@
+"""The Nornir inventory, built in code from the addressed model (no YAML of its own).
+
+Each model device becomes a Nornir host: its management address, the NAPALM driver of its platform,
+credentials from the environment and the known_hosts file its SSH host key is checked against.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from nornir.core import Nornir
+from nornir.core.inventory import ConnectionOptions, Defaults, Groups, Host, Hosts, Inventory
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.plugins.runners import RunnersPluginRegister
+from nornir.plugins.runners import ThreadedRunner
+from nornir_napalm.plugins.connections import CONNECTION_NAME, Napalm
+
+from govnet.model.derived import Device, Network
+
+#: Model platform → NAPALM driver name. cisco_ios goes through NAPALM's own ``ios`` driver.
+NAPALM_DRIVERS = {"frr": "frr", "cisco_ios": "ios"}
+DEFAULT_USERNAME = "govnet"
+#: Documented lab-only default (docs/lab.md); production sets GOVNET_PASSWORD.
+LAB_PASSWORD = "govnet-lab"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Login for every device; never written to logs, backups or the audit trail."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(username={self.username!r}, password=<hidden>)"
+
+
+def credentials(env: str, environ: Mapping[str, str] | None = None) -> Credentials:
+    """GOVNET_USERNAME / GOVNET_PASSWORD; the lab default password only in the lab environment."""
+    environ = os.environ if environ is None else environ
+    password = environ.get("GOVNET_PASSWORD") or (LAB_PASSWORD if env == "lab" else "")
+    if not password:
+        raise ValueError(f"GOVNET_PASSWORD is not set (required for the {env} environment)")
+    return Credentials(environ.get("GOVNET_USERNAME") or DEFAULT_USERNAME, password)
+
+
+def known_hosts_file(env: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where host keys are checked: GOVNET_KNOWN_HOSTS, else the lab's file, else the user's own."""
+    environ = os.environ if environ is None else environ
+    if environ.get("GOVNET_KNOWN_HOSTS"):
+        return Path(environ["GOVNET_KNOWN_HOSTS"])
+    if env == "lab":
+        return Path(environ.get("GOVNET_LAB_DIR") or "build/lab") / "known_hosts"
+    return Path("~/.ssh/known_hosts").expanduser()
+
+
+def napalm_driver(device: Device) -> str:
+    """The NAPALM driver name for a model platform."""
+    try:
+        return NAPALM_DRIVERS[device.platform]
+    except KeyError:
+        raise ValueError(f"{device.name}: no NAPALM driver for platform {device.platform!r}") from None
+
+
+def optional_args(device: Device, known_hosts: Path, timeout: int) -> dict[str, object]:
+    """Driver arguments: strict host-key checking against *known_hosts* on every platform."""
+    if device.platform == "frr":
+        return {"known_hosts_file": str(known_hosts), "ssh_strict": True}
+    return {
+        "ssh_strict": True,
+        "alt_host_keys": True,
+        "alt_key_file": str(known_hosts),
+        "allow_agent": False,
+        "use_keys": False,
+        "conn_timeout": min(timeout, 15),
+    }
+
+
+def host(device: Device, creds: Credentials, known_hosts: Path, timeout: int = 30) -> Host:
+    """One Nornir host for one model device."""
+    extras = {"timeout": timeout, "optional_args": optional_args(device, known_hosts, timeout)}
+    return Host(
+        name=device.name,
+        hostname=str(device.mgmt.ip),
+        username=creds.username,
+        password=creds.password,
+        platform=napalm_driver(device),
+        data={"site": device.site, "role": device.role, "phase": device.phase, "platform": device.platform},
+        connection_options={CONNECTION_NAME: ConnectionOptions(extras=extras)},
+    )
+
+
+def build_inventory(
+    network: Network, names: Iterable[str], creds: Credentials, known_hosts: Path, timeout: int = 30
+) -> Inventory:
+    """A Nornir inventory holding the named devices of *network*."""
+    hosts = Hosts({n: host(network.devices[n], creds, known_hosts, timeout) for n in names})
+    return Inventory(hosts=hosts, groups=Groups(), defaults=Defaults())
+
+
+def register_plugins() -> None:
+    """Nornir finds plugins by name; registering twice is harmless."""
+    if CONNECTION_NAME not in ConnectionPluginRegister.available:
+        ConnectionPluginRegister.register(CONNECTION_NAME, Napalm)
+    if "threaded" not in RunnersPluginRegister.available:
+        RunnersPluginRegister.register("threaded", ThreadedRunner)
+
+
+def nornir_for(inventory: Inventory, workers: int = 20) -> Nornir:
+    """A Nornir object running tasks on up to *workers* devices at once."""
+    register_plugins()
+    return Nornir(inventory=inventory, runner=ThreadedRunner(num_workers=max(1, workers)))

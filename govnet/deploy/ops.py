@@ -1,0 +1,123 @@
+"""Backup, drift and rollback: the deploy engine's connections without a full deploy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from govnet.deploy.audit import redact
+from govnet.deploy.engine import Deployer, DeployOptions, _one_line
+from govnet.model.derived import Network
+
+
+@dataclass
+class OpResult:
+    device: str
+    ok: bool
+    detail: str = ""  # backup id, diff, …
+    error: str = ""
+    changed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "ok": self.ok,
+            "changed": self.changed,
+            "detail": self.detail,
+            "error": self.error,
+        }
+
+
+def _run(
+    network: Network, options: DeployOptions, names: Sequence[str], body: Callable[[Deployer, Any, str], OpResult]
+) -> list[OpResult]:
+    """Run *body(deployer, driver, name)* on every device in parallel; failures become results."""
+    from govnet.deploy.inventory import build_inventory, nornir_for
+
+    deployer = Deployer(network, options)
+    nr = nornir_for(
+        build_inventory(network, names, options.creds, options.known_hosts, options.connect_timeout), options.workers
+    )
+
+    def task(t: Task) -> Result:
+        try:
+            res = body(deployer, t.host.get_connection("napalm", t.nornir.config), t.host.name)
+        except Exception as exc:
+            res = OpResult(t.host.name, False, error=redact(_one_line(exc), (options.creds.password,)))
+        return Result(host=t.host, result=res, failed=not res.ok)
+
+    try:
+        out = nr.run(task=task, on_failed=True)
+    finally:
+        nr.close_connections()
+    return [out[n][0].result for n in names]
+
+
+def backup(network: Network, options: DeployOptions, names: Sequence[str]) -> list[OpResult]:
+    """Save every device's running config (a new file only when it changed since the last one)."""
+
+    def body(d: Deployer, driver: Any, name: str) -> OpResult:
+        saved = d.store.save(name, driver.get_config(retrieve="running")["running"])
+        return OpResult(name, True, detail=saved.id)
+
+    return _run(network, options, names, body)
+
+
+def drift(network: Network, options: DeployOptions, names: Sequence[str]) -> list[OpResult]:
+    """Running vs intended per device: ``changed`` with the diff when they differ."""
+
+    def body(d: Deployer, driver: Any, name: str) -> OpResult:
+        driver.load_replace_candidate(config=d.config_for(name))
+        diff = driver.compare_config()
+        driver.discard_config()
+        return OpResult(name, True, detail=redact(diff, (options.creds.password,)), changed=bool(diff.strip()))
+
+    return _run(network, options, names, body)
+
+
+def rollback(network: Network, options: DeployOptions, name: str, backup_id: str | None) -> OpResult:
+    """Put a backup back (latest by default), commit confirmed, confirm once the device answers again."""
+    deployer = Deployer(network, options)
+    target = deployer.store.get(name, backup_id)  # ValueError before any connection
+
+    def body(d: Deployer, driver: Any, dev: str) -> OpResult:
+        before = driver.get_config(retrieve="running")["running"]
+        saved = d.store.save(dev, before)
+        driver.load_replace_candidate(config=target.text())
+        diff = driver.compare_config()
+        if not diff.strip():
+            driver.discard_config()
+            result = OpResult(dev, True, detail=f"already running backup {target.id}")
+        else:
+            driver.commit_config(message=f"govnet rollback to {target.id}", revert_in=options.confirm_timeout)
+            if not driver.is_alive().get("is_alive"):
+                raise RuntimeError("device stopped answering after the rollback; it reverts at its timer")
+            driver.confirm_commit()
+            result = OpResult(dev, True, detail=redact(diff, (options.creds.password,)), changed=True)
+        d.audit.append(
+            run=d.run_id,
+            action="rollback",
+            user=_who(),
+            env=network.env,
+            revision=d.revision,
+            device=dev,
+            status="changed" if result.changed else "unchanged",
+            to=target.id,
+            backup=saved.id,
+            diff=result.detail if result.changed else "",
+            error="",
+            time_done=time.time(),
+        )
+        return result
+
+    return _run(network, options, [name], body)[0]
+
+
+def _who() -> str:
+    from govnet.deploy.audit import who
+
+    return who()
