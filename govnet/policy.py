@@ -2,9 +2,10 @@
 
 IOS enforces `Segment.policy` with an inbound ACL per SVI (network_templates/cisco_ios/acl.j2); an FRR box has no
 ACLs, so the same ordered entries become one nftables table in the switch's network namespace.  Only traffic a
-segment *starts* is filtered, in the forward hook and matched on the segment's interface: the router's own
-traffic (OSPF, BGP, SSH on mgmt0, pings to the gateway) never enters these chains, and replies are accepted by
-connection state.  The script replaces the whole table in one nft transaction, so the box never runs half a policy.
+segment *starts* towards another interface is filtered, in the forward hook (traffic inside the segment is
+bridged and never judged): the router's own traffic (OSPF, BGP, SSH on mgmt0, pings to the gateway) never enters
+these chains, and replies are accepted by connection state.
+The script replaces the whole table in one nft transaction, so the box never runs half a policy.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def render_nftables(network: Network, device_name: str) -> str | None:
         "\t\tct state invalid drop",
     ]
     for seg in segments:
-        out.append(f'\t\tiifname "{seg.interface}" jump {chain_name(seg.interface)}')
+        # oifname: frames bridged inside the segment reach this hook too when br_netfilter is loaded
+        out.append(f'\t\tiifname "{seg.interface}" oifname != "{seg.interface}" jump {chain_name(seg.interface)}')
     out.append("\t}")
     for seg in segments:
         out += [f"\tchain {chain_name(seg.interface)} {{", f"\t\t# {seg.key} ({seg.prefix}, zone {seg.zone})"]

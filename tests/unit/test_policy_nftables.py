@@ -34,7 +34,8 @@ def test_every_segment_has_its_rules_in_policy_order_then_default_drop(network: 
         script = render_nftables(network, device)
         assert script is not None
         for seg in held_segments(network, device):
-            assert f'iifname "{seg.interface}" jump {chain_name(seg.interface)}' in script
+            jump = f'iifname "{seg.interface}" oifname != "{seg.interface}" jump {chain_name(seg.interface)}'
+            assert jump in script
             body = script.split(f"chain {chain_name(seg.interface)} {{", 1)[1].split("\n\t}", 1)[0]
             lines = [ln.strip() for ln in body.splitlines() if ln.strip() and not ln.strip().startswith("#")]
             assert len(lines) == len(seg.policy) + 1, seg.key

@@ -1,0 +1,50 @@
+"""The topology as a graphviz picture: one cluster per site (Arabic and English names), links with speed and cost.
+
+Arabic labels need a font with Arabic shaping (Noto Sans Arabic from fonts-noto-core); graphviz shapes them with
+pango when the font is installed, so the label text is given as-is, never reversed by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import graphviz
+
+from govnet.model.derived import Network
+
+FONT = "Noto Sans, Noto Sans Arabic"
+COLOURS = {"datacentre": "#dbe9f6", "local-admin": "#e6f4e1", "service": "#fdf1d8", "security": "#f9dede"}
+
+
+def build(network: Network) -> graphviz.Graph:
+    g = graphviz.Graph(network.name, engine="dot")
+    g.attr(rankdir="LR", fontname=FONT, label=f"{network.name} — {network.name_ar} ({network.env})", labelloc="t")
+    g.attr("node", fontname=FONT, shape="box", style="rounded,filled", fillcolor="white")
+    g.attr("edge", fontname=FONT, fontsize="9")
+    for site in network.sites.values():
+        with g.subgraph(name=f"cluster_{site.name}") as c:
+            critical = " (dual-homed)" if site.critical else ""
+            c.attr(
+                label=f"{site.name_en}{critical}\n{site.name_ar}",
+                style="filled",
+                fillcolor=COLOURS.get(site.category, "#eeeeee"),
+                fontname=FONT,
+            )
+            for dev in site.devices:
+                d = network.devices[dev]
+                c.node(dev, f"{dev}\n{d.role} {d.loopback.ip}")
+    for lk in network.links:
+        g.edge(lk.a.device, lk.b.device, label=f"{lk.bandwidth_mbps} Mb/s\ncost {lk.ospf_cost}")
+    return g
+
+
+def render_file(network: Network, path: Path) -> Path:
+    """Write PNG/SVG/PDF (chosen by the extension) with ``dot``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = build(network).pipe(format=path.suffix.lower().lstrip("."))
+    path.write_bytes(data)
+    return path
+
+
+def svg(network: Network) -> str:
+    return build(network).pipe(format="svg").decode()

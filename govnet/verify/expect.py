@@ -1,0 +1,155 @@
+"""What the network must look like, derived from the model alone (never hand-listed).
+
+Control-plane expectations are NAPALM ``compliance_report`` validation data per device; data-plane expectations
+are flows between endpoints (hosts and DC servers) judged by the zone policy the way the switches enforce it:
+first matching entry wins, anything not allowed is denied, traffic inside one segment is bridged (not filtered).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any
+
+from govnet.model.derived import Device, Network, Segment, Service
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A host or DC server as the data plane sees it."""
+
+    name: str
+    kind: str  # "host" | "server"
+    site: str
+    segment: str
+    zone: str
+    address: IPv4Address
+    services: tuple[Service, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    rule: str  # the policy entry deciding, or "default deny" / "same segment"
+
+
+def endpoints(network: Network) -> list[Endpoint]:
+    """Every department host and DC server of the model."""
+    out = [Endpoint(h.name, "host", h.site, h.segment, h.zone, h.address.ip) for h in network.hosts]
+    out += [Endpoint(s.name, "server", s.site, s.segment, s.zone, s.address.ip, s.services) for s in network.servers]
+    return out
+
+
+def zone_of(network: Network, address: IPv4Address) -> str | None:
+    return next((z for z, prefixes in network.zone_prefixes.items() if any(address in p for p in prefixes)), None)
+
+
+def judge(network: Network, src: Endpoint, dst: Endpoint, proto: str, port: int | None = None) -> Verdict:
+    """Would the policy let ``src`` start this flow to ``dst``? First match wins, default deny."""
+    if (src.site, src.segment) == (dst.site, dst.segment):
+        return Verdict(True, "same segment")
+    seg = network.segment(src.site, src.segment)
+    for entry in seg.policy:
+        if not any(dst.address in p for p in network.zone_prefixes.get(entry.dst_zone, ())):
+            continue
+        if entry.proto != "ip" and entry.proto != proto:
+            continue
+        if entry.port is not None and entry.port != port:
+            continue
+        return Verdict(entry.action == "allow", entry.rule)
+    return Verdict(False, "default deny")
+
+
+# ----------------------------------------------------------------------------------------- control plane
+
+
+def _exact(value: object) -> str:
+    """NAPALM compares strings with re.search: anchor them, or "eth1" would match "eth10"."""
+    return "^" + str(value).replace(".", r"\.") + "$"
+
+
+def expected_neighbours(network: Network, device: Device) -> dict[str, list[tuple[str, str]]]:
+    """OSPF: peer router ID → [(my interface, peer address)] for every planned p2p link."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for iface in device.p2p:
+        if iface.peer is None or iface.ospf_cost is None:
+            continue
+        peer = network.devices[iface.peer]
+        out.setdefault(str(peer.router_id), []).append((iface.name, str(iface.peer_address)))
+    return out
+
+
+def holder_of(network: Network) -> dict[str, Segment]:
+    return {str(s.prefix): s for s in network.segments}
+
+
+def validation_source(network: Network, name: str) -> list[dict[str, Any]]:
+    """The device's expectations as NAPALM validation data (``compliance_report(validation_source=...)``)."""
+    dev = network.devices[name]
+    addressed = [*dev.interfaces]
+    ips: dict[str, Any] = {
+        i.name: {"ipv4": {str(i.address.ip): {"prefix_length": i.address.network.prefixlen}}} for i in addressed
+    }
+    ips[dev.loopback_interface] = {"ipv4": {str(dev.loopback.ip): {"prefix_length": 32}}}
+    ips[dev.mgmt_interface] = {"ipv4": {str(dev.mgmt.ip): {"prefix_length": dev.mgmt.network.prefixlen}}}
+    up = {i.name: {"is_up": True, "is_enabled": True} for i in addressed}
+    up[dev.mgmt_interface] = {"is_up": True, "is_enabled": True}
+    ospf = {
+        rid: {"list": [{"interface": _exact(ifn), "address": _exact(addr), "state": "^Full$"} for ifn, addr in ends]}
+        for rid, ends in expected_neighbours(network, dev).items()
+    }
+    bgp = {str(n.address): {"is_up": True, "is_enabled": True} for n in dev.bgp_neighbors}
+    routes: dict[str, Any] = {}
+    for seg in network.segments:
+        if seg.device == name:
+            hop = {"protocol": "^connected$", "current_active": True, "outgoing_interface": _exact(seg.interface)}
+        else:
+            holder = network.devices[seg.device]
+            hop = {"protocol": "^bgp$", "current_active": True, "next_hop": _exact(holder.loopback.ip)}
+        routes[str(seg.prefix)] = {"list": [hop]}
+    source: list[dict[str, Any]] = [
+        {"get_interfaces_ip": ips},
+        {"get_interfaces": up},
+        {"get_ospf_neighbors": {"global": {"neighbors": ospf}}},
+        {"get_bgp_neighbors": {"global": {"peers": bgp}}},
+    ]
+    for pool in ("lan", "dc"):
+        wanted = {p: r for p, r in routes.items() if network.pools[pool].supernet_of(_net(p))}
+        source.append(
+            {
+                "get_route_table": {
+                    "_name": f"routes in {network.pools[pool]}",
+                    "_kwargs": {"destination": str(network.pools[pool]), "longer": True},
+                    **wanted,
+                }
+            }
+        )
+    return source
+
+
+def _net(prefix: str) -> Any:
+    from ipaddress import IPv4Network
+
+    return IPv4Network(prefix)
+
+
+def primary_core(network: Network, site: str) -> tuple[str, str, list[str]]:
+    """(edge router, its interface towards the primary core, [cores in preference order]) of a department.
+
+    The primary is the core on the cheapest OSPF link (ties: the link listed first), as OSPF itself chooses.
+    """
+    edge = next(network.devices[d] for d in network.sites[site].devices if network.devices[d].role == "edge")
+    uplinks = [i for i in edge.p2p if i.peer and network.devices[i.peer].role == "core"]
+    uplinks.sort(key=lambda i: i.ospf_cost or 0)
+    return edge.name, uplinks[0].name, [str(i.peer) for i in uplinks]
+
+
+def dual_homed(network: Network) -> list[str]:
+    """Departments whose edge router has links to more than one core router."""
+    return [
+        s.name for s in network.sites.values() if s.kind == "department" and len(primary_core(network, s.name)[2]) > 1
+    ]
+
+
+def device_addresses(device: Device) -> set[str]:
+    return {str(i.address.ip) for i in device.interfaces} | {str(device.loopback.ip)}

@@ -1,0 +1,95 @@
+"""Data-plane probes from inside lab namespaces, many at once, without a process per probe.
+
+Like ``govnet.lab.icmp``: each socket is opened inside its source namespace (``setns`` on this thread), then all of
+them are driven by one selector loop, so a few hundred TCP/UDP probes cost one timeout, not hundreds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import selectors
+import socket
+import time
+from collections.abc import Iterable
+
+from govnet.lab.icmp import in_namespace, ping_many
+
+Probe = tuple[str, str, str, int | None]  # (source netns, destination address, proto, port)
+
+
+def _open(netns: str, proto: str) -> socket.socket:
+    with in_namespace(netns):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    return sock
+
+
+ANSWERED, REFUSED, SILENT = "answered", "refused", "silent"
+
+
+def probe_many(probes: Iterable[Probe], timeout: float = 1.0, tries: int = 2) -> dict[Probe, str]:
+    """Per probe: ``answered`` (echo reply, TCP handshake, UDP reply from a listener), ``refused`` (the packet
+    got there but nothing listens: RST or port unreachable) or ``silent`` (dropped or unroutable)."""
+    todo = list(dict.fromkeys(probes))
+    result = dict.fromkeys(todo, SILENT)
+    for _ in range(tries):
+        pending = [p for p in todo if result[p] == SILENT]
+        if not pending:
+            break
+        icmp = [(ns, addr) for ns, addr, proto, _ in pending if proto == "icmp"]
+        answered = ping_many(icmp, timeout=timeout) if icmp else set()
+        for p in pending:
+            if p[2] == "icmp" and (p[0], p[1]) in answered:
+                result[p] = ANSWERED
+        result.update(_sockets([p for p in pending if p[2] in ("tcp", "udp")], timeout))
+    return result
+
+
+def _refused(code: int) -> str:
+    return REFUSED if code == errno.ECONNREFUSED else SILENT
+
+
+def _sockets(probes: list[Probe], timeout: float) -> dict[Probe, str]:
+    sel = selectors.DefaultSelector()
+    result: dict[Probe, str] = {}
+    socks: list[socket.socket] = []
+    try:
+        for p in probes:
+            ns, addr, proto, port = p
+            sock = _open(ns, proto)
+            socks.append(sock)
+            result[p] = SILENT
+            if proto == "tcp":
+                code = sock.connect_ex((addr, port or 0))
+                if code not in (0, errno.EINPROGRESS):
+                    result[p] = _refused(code)
+                    continue
+                sel.register(sock, selectors.EVENT_WRITE, p)
+            else:
+                with contextlib.suppress(OSError):
+                    sock.connect((addr, port or 0))
+                    sock.send(b"govnet-probe\n")
+                    sel.register(sock, selectors.EVENT_READ, p)
+        deadline = time.monotonic() + timeout
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for key, _ in sel.select(left):
+                p, sock = key.data, key.fileobj  # type: ignore[assignment]
+                assert isinstance(sock, socket.socket)
+                sel.unregister(sock)
+                if p[2] == "tcp":
+                    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    result[p] = ANSWERED if code == 0 else _refused(code)
+                else:
+                    try:
+                        result[p] = ANSWERED if sock.recv(2048).startswith(b"govnet ") else SILENT
+                    except OSError as exc:
+                        result[p] = _refused(exc.errno or 0)
+    finally:
+        sel.close()
+        for sock in socks:
+            sock.close()
+    return result

@@ -1,0 +1,101 @@
+"""The verify stage: model + running network → checks.  Control plane (SSH) runs beside the data plane probes."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from govnet.model.derived import Network
+from govnet.verify import control, dataplane, services
+from govnet.verify.dataplane import Matrix
+from govnet.verify.failover import failover as run_failover
+from govnet.verify.result import FAMILIES, Check
+
+
+@dataclass
+class Outcome:
+    network: Network
+    checks: list[Check]
+    matrix: Matrix | None
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def families(self) -> dict[str, tuple[int, int]]:
+        """(passed, total) per family, in the report order."""
+        out: dict[str, tuple[int, int]] = {}
+        for fam in FAMILIES:
+            mine = [c for c in self.checks if c.family == fam]
+            if mine:
+                out[fam] = (sum(c.ok for c in mine), len(mine))
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        fails = [c for c in self.checks if not c.ok]
+        return {
+            "network": self.network.name,
+            "env": self.network.env,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "timings": {k: round(v, 2) for k, v in self.timings.items()},
+            "families": {k: {"passed": p, "total": t} for k, (p, t) in self.families().items()},
+            "failures": [c.as_dict() for c in fails],
+            "checks": [c.as_dict() for c in self.checks],
+            "matrix": self.matrix.as_dict() if self.matrix else None,
+            "failover": {c.name.split(":")[0]: c.data for c in self.checks if c.family == "failover"},
+        }
+
+
+def where_of(lab: Any) -> dataplane.Where:
+    """Endpoint name → (netns, address) of a running lab."""
+    return {
+        **{k: (v.netns, v.address) for k, v in lab.hosts.items()},
+        **{k: (v.netns, v.address) for k, v in lab.servers.items()},
+    }
+
+
+def verify(network: Network, lab: Any, *, failover: bool = False, control_plane: bool = True) -> Outcome:
+    """Run every check family against the running lab; failover only when asked (it cuts links)."""
+    start = time.monotonic()
+    where = where_of(lab)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Any, *args: Any) -> Any:
+        t = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            timings[name] = time.monotonic() - t
+
+    checks: list[Check] = []
+    with ThreadPoolExecutor(max_workers=1) as bg:
+        ctl = None
+        if control_plane:
+            mgmt = {n: d.mgmt_ip for n, d in lab.devices.items()}
+            login = (lab.username, lab.password, str(lab.known_hosts))
+            ctl = bg.submit(timed, "control-plane", control.control_plane, network, mgmt, login)
+        matrix, reach = timed("reachability", dataplane.reachability, network, where)
+        checks += reach
+        checks += timed("services", dataplane.service_checks, network, where)
+        checks += timed("segmentation", dataplane.segmentation, network, where)
+        checks += timed("traceroute", dataplane.traceroute_checks, network, where)
+        if ctl is not None:
+            checks = ctl.result() + checks
+    if failover:
+        netns_of = {n: d.netns for n, d in lab.devices.items()}
+        checks += timed("failover", run_failover, network, where, netns_of)
+    return Outcome(network, checks, matrix, time.monotonic() - start, timings)
+
+
+def missing_listeners(network: Network, lab: Any) -> list[str]:
+    """Servers with planned TCP/UDP services but no listener process running in their namespace."""
+    return [
+        name
+        for name, ep in lab.servers.items()
+        if services.specs(network, name) and services.listener_pid(ep.netns) is None
+    ]
