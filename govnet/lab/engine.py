@@ -490,6 +490,7 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
     namespaces = [r["name"] for r in state.records("netns")]
     progress(f"stopping processes in {len(namespaces)} namespaces")
     stop_netns_processes(namespaces)
+    _stop_recorded(state)
     for rec in state.records("frr_etc"):
         if os.path.islink(rec["path"]) and os.readlink(rec["path"]) == rec["target"]:
             os.unlink(rec["path"])
@@ -552,6 +553,37 @@ def stop_netns_processes(namespaces: Iterable[str], timeout: float = 8.0) -> Non
         time.sleep(0.1)
         if time.monotonic() > deadline + 5:
             raise LabError(f"lab: processes would not stop: {sorted(pids)}")
+
+
+def _stop_recorded(state: StateFile) -> None:
+    """Daemons named by recorded pid files that escaped the namespace scan (a namespace deleted by hand).
+
+    A pid only counts when its command line still names the instance or the sshd config, so a
+    recycled pid of someone else's process is never signalled.
+    """
+    targets: list[int] = []
+    for rec in state.records("frr_run"):
+        for pidfile in Path(rec["path"]).glob("*.pid"):
+            targets += _pid_if(pidfile, f"-N\0{rec['instance']}\0".encode())
+    for rec in state.records("sshd"):
+        targets += _pid_if(Path(rec["pidfile"]), str(Path(rec["pidfile"]).with_name("sshd_config")).encode())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in targets:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in targets):
+            time.sleep(0.1)
+
+
+def _pid_if(pidfile: Path, marker: bytes) -> list[int]:
+    """[pid] from a pid file when that process's command line contains ``marker``, else []."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() + b"\0"
+    except (OSError, ValueError):
+        return []
+    return [pid] if marker in cmdline else []
 
 
 def _pids_in(inodes: set[int]) -> list[int]:

@@ -7,7 +7,7 @@ one host.  Addresses come only from 198.18.0.0/15:
 - loopbacks      198.18.0.0/20   (router i → .i)
 - p2p links /31  198.18.16.0/20
 - LANs /29       198.18.64.0/18  (gateway .1, host .2)
-- management     198.18.240.0/20 (gateway .1) — not 198.19/16, so it can run beside the Karbala lab
+- management     198.18.240.0/20 by default (gateway .1) — not 198.19/16, so it runs beside Karbala
 """
 
 from __future__ import annotations
@@ -28,8 +28,14 @@ LAN_IF = "lan0"
 LAB_OSPF_TIMERS = (" timers throttle lsa all 100", " timers lsa min-arrival 50", " timers throttle spf 0 50 1000")
 
 
-def synthetic_spec(count: int, *, prefix: str = "gvx", names: str = "syn") -> LabSpec:
-    """Build the spec of ``count`` routers; ``names`` prefixes device names (= FRR instance names)."""
+def synthetic_spec(count: int, *, prefix: str = "gvx", names: str = "syn", mgmt: IPv4Network = MGMT) -> LabSpec:
+    """Build the spec of ``count`` routers; ``names`` prefixes device names (= FRR instance names).
+
+    Labs that run at the same time need different ``prefix``, ``names`` and ``mgmt`` ranges (the
+    management bridge of each sits in the root namespace).
+    """
+    if not mgmt.subnet_of(IPv4Network("198.18.128.0/17")) or mgmt.num_addresses < count + 16:
+        raise ValueError(f"synthetic lab: management range {mgmt} must be inside 198.18.128.0/17 and fit {count}")
     if not 2 <= count <= 1000:
         raise ValueError(f"synthetic lab: router count {count} must be between 2 and 1000")
     routers = [f"{names}-r{i:02d}" for i in range(1, count + 1)]
@@ -56,11 +62,13 @@ def synthetic_spec(count: int, *, prefix: str = "gvx", names: str = "syn") -> La
         mine = [lk for lk in links if name in (lk.a.node, lk.b.node)]
         boot = _bootstrap(name, i, mine, gw)
         full = boot + _routing(name, i, mine, routers)
-        nodes.append(NodeSpec(name, "core", IPv4Interface(f"{MGMT.network_address + 10 + i}/20"), boot, full))
+        nodes.append(
+            NodeSpec(name, "core", IPv4Interface(f"{mgmt.network_address + 10 + i}/{mgmt.prefixlen}"), boot, full)
+        )
     return LabSpec(
         name=f"synthetic-{count}",
         prefix=prefix,
-        mgmt_gateway=IPv4Interface(f"{MGMT.network_address + 1}/20"),
+        mgmt_gateway=IPv4Interface(f"{mgmt.network_address + 1}/{mgmt.prefixlen}"),
         nodes=tuple(nodes),
         links=tuple(links),
         segments=tuple(segments),

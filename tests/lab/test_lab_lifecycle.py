@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from ipaddress import IPv4Network
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,16 @@ from govnet.lab import engine, nsexec
 from govnet.lab.footprint import footprint
 from govnet.lab.health import lab_health, ping_pairs
 from govnet.lab.state import StateFile, lab_username
-from govnet.lab.synthetic import synthetic_spec
+from govnet.lab.synthetic import synthetic_spec as _synthetic_spec
 from govnet.lab.topology import LabSpec
 
 pytestmark = pytest.mark.lab
+#: Not the synthetic default, so these tests run while the benchmark's synthetic lab is up.
+TEST_MGMT = IPv4Network("198.18.224.0/20")
+
+
+def synthetic_spec(count: int, *, prefix: str, names: str) -> LabSpec:
+    return _synthetic_spec(count, prefix=prefix, names=names, mgmt=TEST_MGMT)
 
 
 def _up_down_clean(spec: LabSpec, state_dir: Path) -> None:
@@ -65,9 +72,10 @@ def test_crash_halfway_then_down_cleans_everything(synthetic_state_dir: Path) ->
     before = footprint(spec, synthetic_state_dir, lab_username())
     script = (
         "import sys; from pathlib import Path; from govnet.lab import engine; from govnet.lab.synthetic import "
-        "synthetic_spec; engine.up(synthetic_spec(16, prefix='gvk', names='cr'), Path(sys.argv[1]), rollback=False)"
+        "synthetic_spec; from ipaddress import IPv4Network as N; engine.up(synthetic_spec(16, prefix='gvk', "
+        "names='cr', mgmt=N(sys.argv[2])), Path(sys.argv[1]), rollback=False)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script, str(synthetic_state_dir)])
+    proc = subprocess.Popen([sys.executable, "-c", script, str(synthetic_state_dir), str(TEST_MGMT)])
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -122,3 +130,13 @@ def test_missing_package_is_named(monkeypatch: pytest.MonkeyPatch, lab_machine: 
 def test_80_routers_up_and_down_cleanly(synthetic_state_dir: Path) -> None:
     spec = synthetic_spec(80, prefix="gvx", names="s80")
     _up_down_clean(spec, synthetic_state_dir)
+
+
+def test_down_stops_daemons_of_a_namespace_deleted_by_hand(synthetic_state_dir: Path) -> None:
+    spec = synthetic_spec(2, prefix="gvq", names="nd")
+    before = footprint(spec, synthetic_state_dir, lab_username())
+    engine.up(spec, synthetic_state_dir)
+    nsexec.run(["ip", "netns", "del", spec.netns(spec.nodes[0].name)])
+    assert nsexec.watchfrr_pid(spec.nodes[0].name) is not None, "its daemons keep running without the name"
+    engine.down(synthetic_state_dir)
+    assert before.diff(footprint(spec, synthetic_state_dir, lab_username())) == {}
