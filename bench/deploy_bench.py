@@ -1,0 +1,121 @@
+"""Deploy figures on the lab: full deploy to every router, no-change deploy, and the same change via Ansible.
+
+    sudo flock /tmp/govnet-lab.lock .venv/bin/python bench/deploy_bench.py
+
+Brings up its own lab (bootstrap configs, state in build/lab-bench-deploy), measures, tears it down.
+The Ansible comparison pushes one and the same change (a description on every router's mgmt0) with
+``ansible.netcommon.network_cli`` (5 forks) and with ``govnet deploy``; it is reported as "not run"
+with the reason when the Ansible side cannot talk to vtysh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+LAB_DIR = REPO / "build" / "lab-bench-deploy"
+WORK = REPO / "build" / "lab-bench-deploy-work"
+ENV = {**os.environ, "GOVNET_LAB_DIR": str(LAB_DIR), "GOVNET_DEPLOY_DIR": str(WORK)}
+
+
+def govnet(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "govnet", *args], capture_output=True, text=True, env=ENV, cwd=REPO)
+    return time.monotonic() - start, proc
+
+
+def ansible_push(devices: dict[str, str], text: str, tmp: Path) -> tuple[float | None, str]:
+    """The same description pushed with ansible.netcommon.network_cli (cisco.ios.ios_config over vtysh)."""
+    if shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) is None:
+        return None, "ansible-playbook not installed in the venv"
+    inv = {
+        "all": {
+            "hosts": {n: {"ansible_host": ip} for n, ip in devices.items()},
+            "vars": {
+                "ansible_connection": "ansible.netcommon.network_cli",
+                "ansible_network_os": "cisco.ios.ios",
+                "ansible_user": ENV.get("GOVNET_USERNAME", "govnet"),
+                "ansible_password": ENV.get("GOVNET_PASSWORD", "govnet-lab"),
+                "ansible_python_interpreter": sys.executable,
+            },
+        }
+    }
+    (tmp / "inv.json").write_text(json.dumps(inv))
+    (tmp / "play.yml").write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - cisco.ios.ios_config:\n        parents: interface mgmt0\n"
+        f"        lines: ['description {text}']\n"
+    )
+    env = {
+        **ENV,
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_FORKS": "5",
+        "ANSIBLE_PARAMIKO_HOST_KEY_AUTO_ADD": "False",
+        "ANSIBLE_LIBSSH_KNOWN_HOSTS_FILE": str(LAB_DIR / "known_hosts"),
+        "ANSIBLE_SSH_ARGS": f"-o UserKnownHostsFile={LAB_DIR / 'known_hosts'}",
+    }
+    start = time.monotonic()
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(tmp / "inv.json"), str(tmp / "play.yml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp,
+        timeout=900,
+    )
+    took = time.monotonic() - start
+    if proc.returncode != 0:
+        lines = [line for line in proc.stdout.splitlines() if "fatal" in line or "msg" in line]
+        return None, (lines[0] if lines else proc.stderr.strip()[-300:])
+    return took, ""
+
+
+def main() -> int:
+    if os.geteuid() != 0:
+        print("deploy_bench: needs root (the lab)", file=sys.stderr)
+        return 2
+    shutil.rmtree(WORK, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
+    up = subprocess.run(
+        [sys.executable, "-m", "govnet", "lab", "up"], env=ENV, cwd=REPO, capture_output=True, text=True
+    )
+    if up.returncode != 0:
+        print(up.stderr, file=sys.stderr)
+        return 1
+    try:
+        full, proc = govnet("deploy", "--json")
+        ok = proc.returncode == 0
+        nochange, proc2 = govnet("deploy", "--json")
+        print(
+            f"full deploy to all {len(json.loads(proc.stdout)['devices'])} lab devices: {full:.1f} s "
+            f"({'ok' if ok else 'FAILED'}, includes convergence post-checks)"
+        )
+        print(f"no-change deploy: {nochange:.1f} s (exit {proc2.returncode})")
+        # the same small change both ways: an out-of-band description, then put back by govnet
+        from govnet.lab.state import Lab
+
+        lab = Lab.load(LAB_DIR)
+        assert lab is not None
+        devices = {n: d.mgmt_ip for n, d in lab.devices.items()}
+        tmp = WORK / "ansible"
+        tmp.mkdir(parents=True, exist_ok=True)
+        ans, why = ansible_push(devices, "bench change", tmp)
+        change, proc3 = govnet("deploy", "--json")  # reverts the change on every device
+        print(f"same one-line change, govnet deploy: {change:.1f} s (exit {proc3.returncode})")
+        if ans is None:
+            print(f"ansible network_cli (5 forks): not run: {why}")
+        else:
+            print(f"ansible network_cli (5 forks): {ans:.1f} s; govnet is {ans / change:.1f}x faster")
+    finally:
+        subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
