@@ -188,8 +188,11 @@ def _ensure_shared(state: StateFile, username: str, password: str) -> None:
 
 def _release_shared(state: StateFile) -> None:
     """Remove shared objects a lab created once no other lab is registered."""
-    others = [p for p in REGISTRY.glob("*.lab") if Path(p.read_text().strip()).exists()] if REGISTRY.exists() else []
-    if others:
+    entries = list(REGISTRY.glob("*.lab")) if REGISTRY.exists() else []
+    live = [p for p in entries if _registered_state(p).exists()]
+    for stale in set(entries) - set(live):
+        stale.unlink(missing_ok=True)  # its lab's state is gone: a lab removed by hand
+    if live:
         return
     for rec in state.records("shared") + _orphan_markers():
         marker = Path(rec["marker"])
@@ -201,6 +204,16 @@ def _release_shared(state: StateFile) -> None:
             with contextlib.suppress(OSError):
                 RUN_SSHD.rmdir()
         marker.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        REGISTRY.rmdir()  # the last lab out removes it, whichever lab created it
+
+
+def _registered_state(entry: Path) -> Path:
+    """The state file a registry entry points to (a path that does not exist when unreadable)."""
+    try:
+        return Path(entry.read_text().strip())
+    except OSError:
+        return Path("/nonexistent")
 
 
 def _orphan_markers() -> list[dict[str, Any]]:
