@@ -27,7 +27,9 @@ def national(directory: Path, governorates: int = 18, departments: int = 277) ->
     gov["environments"] = {"production": {
         "platform": "cisco_ios",
         "pools": {"loopback": "10.0.0.0/16", "p2p": "10.1.0.0/16", "dc": "10.2.0.0/16", "lan": "10.64.0.0/10",
-                  "mgmt": "10.3.0.0/16"},
+                  "mgmt": "10.3.0.0/16",
+                  "zones": {"local-admin": "10.64.0.0/12", "service": "10.80.0.0/12", "security": "10.96.0.0/12",
+                            "management": "10.112.0.0/12"}},
     }}
     sites, links, phase_sites = [], [], []
     core_if = {"core1": 0, "core2": 0}
@@ -38,12 +40,15 @@ def national(directory: Path, governorates: int = 18, departments: int = 277) ->
     sites.append({
         "name": "dc", "kind": "datacentre", "category": "datacentre", "name_en": "National DC", "name_ar": "مركز",
         "zone": "dc-infra",
-        "devices": [{"name": c, "role": "core", "interfaces": cores[c]} for c in cores],
+        "devices": [{"name": c, "role": "core", "interfaces": cores[c]} for c in cores]
+        + [{"name": "dc-sw1", "role": "dc_switch", "interfaces": ["eth1"]}],
         "segments": [{"name": "infra", "kind": "infra", "vlan": 140, "hosts": 30, "zone": "dc-infra"}],
     })
     links.append({"a": {"device": "core1", "interface": "eth1"}, "b": {"device": "core2", "interface": "eth1"},
                   "medium": "fibre", "bandwidth_mbps": 10000, "ospf_cost": 1})
-    core_if = {"core1": 1, "core2": 1}
+    links.append({"a": {"device": "core1", "interface": "eth2"}, "b": {"device": "dc-sw1", "interface": "eth1"},
+                  "medium": "fibre", "bandwidth_mbps": 10000, "ospf_cost": 1})
+    core_if = {"core1": 2, "core2": 1}
     zones = ["local-admin", "service", "security"]
     for g in range(governorates):
         for k in range(departments):

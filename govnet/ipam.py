@@ -120,6 +120,10 @@ def allocate(
     """Allocate every request: pinned first, then still-valid locked entries, then new ones in request order."""
     requests = list(requests)
     spaces = {name: Space(net) for name, net in pools.items()}
+    for name, net in pools.items():  # a block carved out of a bigger pool (a zone's block of `lan`) is taken there
+        for outer_name, outer in pools.items():
+            if outer_name != name and net != outer and net.subnet_of(outer):
+                spaces[outer_name].use(int(net.network_address), int(net.broadcast_address))
     plan = Plan(allocations={}, stale={})
     wanted = {r.key for r in requests}
     outer = [r for r in requests if r.within is None]

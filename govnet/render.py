@@ -45,12 +45,8 @@ def environment(platform: str) -> jinja2.Environment:
     return env
 
 
-def _policy_zones(segments: Iterable[Interface], network: Network) -> list[str]:
-    return sorted({e.dst_zone for i in segments for e in _segment_of(network, i).policy})
-
-
-def _segment_of(network: Network, iface: Interface):  # type: ignore[no-untyped-def]
-    return next(s for s in network.segments if s.interface == iface.name and s.name == iface.segment)
+def _policy_zones(segments: Iterable[Interface], network: Network, site: str) -> list[str]:
+    return sorted({e.dst_zone for i in segments if i.segment for e in network.segment(site, i.segment).policy})
 
 
 def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -70,7 +70,7 @@ def build(directory: Path, env: str = "lab") -> Built:
     except (ValueError, OSError, AttributeError) as exc:
         raise InventoryError([Problem(str(lock), 1, "lock", f"unreadable IPAM lock file: {exc}")]) from None
     reqs = list(requests(inventory, env))
-    plan = ipam.allocate(dict(inventory.environments[env].pools), (r for r, _ in reqs), locked)
+    plan = ipam.allocate(inventory.environments[env].pools.flat(), (r for r, _ in reqs), locked)
     if plan.problems:
         where = {r.key: loc for r, loc in reqs}
         found = []

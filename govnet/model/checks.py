@@ -209,14 +209,22 @@ def environments(inv: Inventory, platforms: set[str]) -> Found:
                 ("environments", name, "platform"),
                 (f"unknown platform '{env.platform}' (known: {', '.join(sorted(platforms))})"),
             )
-        pools = list(env.pools.model_dump().items())
+        pools = [(k, v) for k, v in env.pools.flat().items() if not k.startswith("zone:")]
         for k, (pool_a, net_a) in enumerate(pools):
             for pool_b, net_b in pools[k + 1 :]:
                 if net_a.overlaps(net_b):
-                    yield (
-                        ("environments", name, "pools", pool_b),
-                        f"pool {net_b} overlaps pool {pool_a} {net_a}",
-                    )
+                    yield ("environments", name, "pools", pool_b), f"pool {net_b} overlaps pool {pool_a} {net_a}"
+        zones = {z.name for z in inv.zones}
+        blocks = list(env.pools.zones.items())
+        for k, (zone, net) in enumerate(blocks):
+            loc = ("environments", name, "pools", "zones", zone)
+            if zone not in zones:
+                yield loc, f"unknown zone '{zone}'"
+            if not net.subnet_of(env.pools.lan):
+                yield loc, f"zone block {net} is outside the lan pool {env.pools.lan}"
+            for other, net_b in blocks[k + 1 :]:
+                if net.overlaps(net_b):
+                    yield ("environments", name, "pools", "zones", other), f"zone block {net_b} overlaps {zone} {net}"
 
 
 CHECKS: tuple[Callable[[Inventory], Found], ...] = (unique_names, references, site_roles, phases, topology)

@@ -59,9 +59,11 @@ def requests(inv: s.Inventory, env: str) -> Iterator[tuple[ipam.Request, Loc]]:
             )
     for i, link in enumerate(inv.links):
         yield ipam.Request(f"p2p/{link_key(link)}", "p2p", 31), ("links", i)
+    zone_blocks = inv.environments[env].pools.zones
     for i, site in enumerate(inv.sites):
-        pool = "dc" if site.kind == "datacentre" else "lan"
         for k, seg in enumerate(site.segments):
+            zone = segment_zone(site, seg)
+            pool = "dc" if site.kind == "datacentre" else (f"zone:{zone}" if zone in zone_blocks else "lan")
             yield (
                 ipam.Request(
                     f"segment/{site.name}/{seg.name}",
@@ -107,7 +109,8 @@ class Deriver:
         self.platform = platform_data(self.environment.platform)
         self.phase = _phase_of(inv)
         self.site_of = {dev.name: site for site in inv.sites for dev in site.devices}
-        self.pools = dict(self.environment.pools)
+        self.pools = self.environment.pools.flat()
+        self.sites = {x.name: x for x in inv.sites}
 
     def ifname(self, logical: str) -> str:
         return str(self.platform["interface"]).format(name=logical, n=int(logical[3:]))
@@ -187,9 +190,12 @@ class Deriver:
         cores = [n for site in self.inv.sites for n in (x.name for x in site.devices if x.role == "core")]
         mgmt_len = self.pools["mgmt"].prefixlen
         out = {}
+        held_by: dict[str, list[d.Segment]] = {}
+        for sg in segments:
+            held_by.setdefault(sg.device, []).append(sg)
         for site in self.inv.sites:
             for dev in site.devices:
-                held = [sg for sg in segments if sg.device == dev.name]
+                held = held_by.get(dev.name, [])
                 seg_ifaces = [
                     d.Interface(
                         sg.interface,
@@ -275,7 +281,7 @@ class Deriver:
         ]
 
     def inv_site(self, name: str) -> s.Site:
-        return next(x for x in self.inv.sites if x.name == name)
+        return self.sites[name]
 
     def network(self) -> d.Network:
         inv, env = self.inv, self.environment

@@ -7,6 +7,7 @@ templates only format it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
@@ -218,8 +219,12 @@ class Network:
     syslog_servers: tuple[IPv4Address, ...] = ()
     zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
 
+    @cached_property
+    def _segment_index(self) -> dict[tuple[str, str], Segment]:
+        return {(s.site, s.name): s for s in self.segments}
+
     def segment(self, site: str, name: str) -> Segment:
-        return next(s for s in self.segments if s.site == site and s.name == name)
+        return self._segment_index[(site, name)]
 
     def server(self, name: str) -> Server:
         return next(s for s in self.servers if s.name == name)

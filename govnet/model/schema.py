@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=12)]
 SiteName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$", max_length=8)]
 ZoneName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=24)]
-InterfaceName = Annotated[str, StringConstraints(pattern=r"^eth[0-9]{1,2}$")]
+InterfaceName = Annotated[str, StringConstraints(pattern=r"^eth[0-9]{1,4}$")]
 Service = Annotated[str, StringConstraints(pattern=r"^(icmp|any|(tcp|udp)/[0-9]{1,5})$")]
 
 Role = Literal["core", "dc_switch", "edge", "access"]
@@ -43,6 +43,16 @@ class Pools(Base):
     lan: IPv4Network
     dc: IPv4Network
     mgmt: IPv4Network
+    zones: dict[ZoneName, IPv4Network] = Field(
+        default_factory=dict,
+        description="per-zone blocks inside `lan`: a zone's segments then summarise to one prefix (small ACLs)",
+    )
+
+    def flat(self) -> dict[str, IPv4Network]:
+        """Every pool by name; zone blocks are named `zone:<zone>`."""
+        out = {k: v for k, v in self if isinstance(v, IPv4Network)}
+        out.update({f"zone:{z}": net for z, net in self.zones.items()})
+        return out
 
 
 class Environment(Base):

@@ -41,8 +41,12 @@ class YamlError(Exception):
         self.file, self.line, self.message = file, line, message
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (a silent overwrite hides mistakes)."""
+# libyaml's parser when present (national-scale inventories parse ~10× faster); same nodes and marks either way.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """Safe loader; duplicate keys are refused while converting (a silent overwrite hides mistakes)."""
 
 
 def _convert(node: yaml.Node, loc: Loc, file: str, marks: dict[Loc, tuple[str, int]], loader: _Loader) -> Any:
