@@ -116,8 +116,12 @@ def test_host_key_mismatch_refused(lab: Lab, work: Path) -> None:
     before = running("diwan-r1")
     ip = lab.devices["diwan-r1"].mgmt_ip
     lines = lab.known_hosts.read_text().splitlines()
-    other_key = next(line for line in lines if line.startswith(lab.devices["core1"].mgmt_ip + " ")).split(" ", 1)[1]
-    tampered = [f"{ip} {other_key}" if line.startswith(ip + " ") else line for line in lines]
+
+    def names(line: str) -> list[str]:
+        return line.split(" ", 1)[0].split(",")
+
+    other_key = next(line for line in lines if lab.devices["core1"].mgmt_ip in names(line)).split(" ", 1)[1]
+    tampered = [f"{line.split(' ', 1)[0]} {other_key}" if ip in names(line) else line for line in lines]
     path = work / "tampered_known_hosts"
     path.write_text("\n".join(tampered) + "\n")
     proc = cli(lab, work, "deploy", "--limit", "diwan-r1", "--json", GOVNET_KNOWN_HOSTS=str(path))
