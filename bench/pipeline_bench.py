@@ -24,30 +24,61 @@ def national(directory: Path, governorates: int = 18, departments: int = 277) ->
     """An inventory shaped like Karbala, scaled: per governorate one core pair, then `departments` sites."""
     karbala = ROOT / "inventory" / "karbala"
     gov = yaml.safe_load((karbala / "governorate.yml").read_text())
-    gov["environments"] = {"production": {
-        "platform": "cisco_ios",
-        "pools": {"loopback": "10.0.0.0/16", "p2p": "10.1.0.0/16", "dc": "10.2.0.0/16", "lan": "10.64.0.0/10",
-                  "mgmt": "10.3.0.0/16",
-                  "zones": {"local-admin": "10.64.0.0/12", "service": "10.80.0.0/12", "security": "10.96.0.0/12",
-                            "management": "10.112.0.0/12"}},
-    }}
+    gov["environments"] = {
+        "production": {
+            "platform": "cisco_ios",
+            "pools": {
+                "loopback": "10.0.0.0/16",
+                "p2p": "10.1.0.0/16",
+                "dc": "10.2.0.0/16",
+                "lan": "10.64.0.0/10",
+                "mgmt": "10.3.0.0/16",
+                "zones": {
+                    "local-admin": "10.64.0.0/12",
+                    "service": "10.80.0.0/12",
+                    "security": "10.96.0.0/12",
+                    "management": "10.112.0.0/12",
+                },
+            },
+        }
+    }
     sites, links, phase_sites = [], [], []
     core_if = {"core1": 0, "core2": 0}
     cores = {"core1": [], "core2": []}
     total_depts = governorates * departments
     for c in cores:
         cores[c] = [f"eth{i}" for i in range(1, 2 + total_depts // 2 + 2)]
-    sites.append({
-        "name": "dc", "kind": "datacentre", "category": "datacentre", "name_en": "National DC", "name_ar": "مركز",
-        "zone": "dc-infra",
-        "devices": [{"name": c, "role": "core", "interfaces": cores[c]} for c in cores]
-        + [{"name": "dc-sw1", "role": "dc_switch", "interfaces": ["eth1"]}],
-        "segments": [{"name": "infra", "kind": "infra", "vlan": 140, "hosts": 30, "zone": "dc-infra"}],
-    })
-    links.append({"a": {"device": "core1", "interface": "eth1"}, "b": {"device": "core2", "interface": "eth1"},
-                  "medium": "fibre", "bandwidth_mbps": 10000, "ospf_cost": 1})
-    links.append({"a": {"device": "core1", "interface": "eth2"}, "b": {"device": "dc-sw1", "interface": "eth1"},
-                  "medium": "fibre", "bandwidth_mbps": 10000, "ospf_cost": 1})
+    sites.append(
+        {
+            "name": "dc",
+            "kind": "datacentre",
+            "category": "datacentre",
+            "name_en": "National DC",
+            "name_ar": "مركز",
+            "zone": "dc-infra",
+            "devices": [{"name": c, "role": "core", "interfaces": cores[c]} for c in cores]
+            + [{"name": "dc-sw1", "role": "dc_switch", "interfaces": ["eth1"]}],
+            "segments": [{"name": "infra", "kind": "infra", "vlan": 140, "hosts": 30, "zone": "dc-infra"}],
+        }
+    )
+    links.append(
+        {
+            "a": {"device": "core1", "interface": "eth1"},
+            "b": {"device": "core2", "interface": "eth1"},
+            "medium": "fibre",
+            "bandwidth_mbps": 10000,
+            "ospf_cost": 1,
+        }
+    )
+    links.append(
+        {
+            "a": {"device": "core1", "interface": "eth2"},
+            "b": {"device": "dc-sw1", "interface": "eth1"},
+            "medium": "fibre",
+            "bandwidth_mbps": 10000,
+            "ospf_cost": 1,
+        }
+    )
     core_if = {"core1": 2, "core2": 1}
     zones = ["local-admin", "service", "security"]
     for g in range(governorates):
@@ -56,20 +87,42 @@ def national(directory: Path, governorates: int = 18, departments: int = 277) ->
             core = "core1" if (g * departments + k) % 2 == 0 else "core2"
             core_if[core] += 1
             zone = zones[k % 3]
-            sites.append({
-                "name": name, "kind": "department", "category": zone, "name_en": name, "name_ar": name,
-                "zone": zone,
-                "devices": [{"name": f"{name}r", "role": "edge", "interfaces": ["eth1", "eth2"]},
-                            {"name": f"{name}s", "role": "access", "interfaces": ["eth1"]}],
-                "segments": [{"name": "staff", "kind": "staff", "vlan": 10, "hosts": 60},
-                             {"name": "mgmt", "kind": "mgmt", "vlan": 99, "hosts": 10}],
-            })
-            links.append({"a": {"device": core, "interface": f"eth{core_if[core]}"},
-                          "b": {"device": f"{name}r", "interface": "eth1"},
-                          "medium": "fibre", "bandwidth_mbps": 1000, "ospf_cost": 10})
-            links.append({"a": {"device": f"{name}r", "interface": "eth2"},
-                          "b": {"device": f"{name}s", "interface": "eth1"},
-                          "medium": "copper", "bandwidth_mbps": 1000, "ospf_cost": 1})
+            sites.append(
+                {
+                    "name": name,
+                    "kind": "department",
+                    "category": zone,
+                    "name_en": name,
+                    "name_ar": name,
+                    "zone": zone,
+                    "devices": [
+                        {"name": f"{name}r", "role": "edge", "interfaces": ["eth1", "eth2"]},
+                        {"name": f"{name}s", "role": "access", "interfaces": ["eth1"]},
+                    ],
+                    "segments": [
+                        {"name": "staff", "kind": "staff", "vlan": 10, "hosts": 60},
+                        {"name": "mgmt", "kind": "mgmt", "vlan": 99, "hosts": 10},
+                    ],
+                }
+            )
+            links.append(
+                {
+                    "a": {"device": core, "interface": f"eth{core_if[core]}"},
+                    "b": {"device": f"{name}r", "interface": "eth1"},
+                    "medium": "fibre",
+                    "bandwidth_mbps": 1000,
+                    "ospf_cost": 10,
+                }
+            )
+            links.append(
+                {
+                    "a": {"device": f"{name}r", "interface": "eth2"},
+                    "b": {"device": f"{name}s", "interface": "eth1"},
+                    "medium": "copper",
+                    "bandwidth_mbps": 1000,
+                    "ospf_cost": 1,
+                }
+            )
             phase_sites.append(name)
     gov["phases"] = [{"id": 1, "name": "All", "sites": ["dc", *phase_sites]}]
     (directory / "governorate.yml").write_text(yaml.safe_dump(gov, allow_unicode=True))
@@ -94,8 +147,10 @@ def measure(label: str, directory: Path, env: str) -> None:
         sys.exit(f"{label}: failed\n{proc.stderr[-3000:]}")
     out = proc.stdout.split()
     devices, load, render, total, rss = out
-    print(f"{label:<28} devices={devices:>6}  validate+plan={load:>6}s  render={render:>6}s  "
-          f"total={total:>6}s  peak_rss={rss} MiB")
+    print(
+        f"{label:<28} devices={devices:>6}  validate+plan={load:>6}s  render={render:>6}s  "
+        f"total={total:>6}s  peak_rss={rss} MiB"
+    )
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import bisect
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, ip_network
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Literal
 
@@ -94,7 +94,7 @@ def read_lock(path: Path) -> dict[str, IPv4Network]:
     if not path.exists():
         return {}
     data = yaml.safe_load(path.read_text()) or {}
-    return {str(k): ip_network(v) for k, v in (data.get("allocations") or {}).items()}
+    return {str(k): IPv4Network(v) for k, v in (data.get("allocations") or {}).items()}
 
 
 def write_lock(path: Path, env: str, plan: Plan, prune: bool) -> None:
@@ -114,15 +114,13 @@ def write_lock(path: Path, env: str, plan: Plan, prune: bool) -> None:
     path.write_text(header + yaml.safe_dump(body, sort_keys=False, width=200))
 
 
-def allocate(
-    pools: dict[str, IPv4Network], requests: Iterable[Request], lock: dict[str, IPv4Network]
-) -> Plan:
+def allocate(pools: dict[str, IPv4Network], requests: Iterable[Request], lock: dict[str, IPv4Network]) -> Plan:
     """Allocate every request: pinned first, then still-valid locked entries, then new ones in request order."""
     requests = list(requests)
     spaces = {name: Space(net) for name, net in pools.items()}
     for name, net in pools.items():  # a block carved out of a bigger pool (a zone's block of `lan`) is taken there
-        for outer_name, outer in pools.items():
-            if outer_name != name and net != outer and net.subnet_of(outer):
+        for outer_name, outer_net in pools.items():
+            if outer_name != name and net != outer_net and net.subnet_of(outer_net):
                 spaces[outer_name].use(int(net.network_address), int(net.broadcast_address))
     plan = Plan(allocations={}, stale={})
     wanted = {r.key for r in requests}
@@ -155,9 +153,7 @@ def _bounds(space: Space, req: Request) -> tuple[int, int]:
 def _fits(prefix: IPv4Network, req: Request, space: Space) -> bool:
     lo, hi = _bounds(space, req)
     return (
-        prefix.prefixlen == req.prefixlen
-        and int(prefix.network_address) >= lo
-        and int(prefix.broadcast_address) <= hi
+        prefix.prefixlen == req.prefixlen and int(prefix.network_address) >= lo and int(prefix.broadcast_address) <= hi
     )
 
 

@@ -1,9 +1,8 @@
 """govnet on Pulumi: the DC's VMs and every link's router config, from the governorate model."""
 
-from govnet_pulumi import program, settings
-
 import pulumi
 from govnet.model import InventoryError, load_network
+from govnet_pulumi import program, settings
 
 config = settings.from_config()
 try:

@@ -58,9 +58,7 @@ def build(directory: Path, env: str = "lab") -> Built:
     if env not in inventory.environments:
         known = ", ".join(inventory.environments)
         file, line = source.where(("environments",))
-        raise InventoryError(
-            [Problem(file, line, "environments", f"no environment '{env}' (known: {known})")]
-        )
+        raise InventoryError([Problem(file, line, "environments", f"no environment '{env}' (known: {known})")])
     found = run_checks(inventory, known_platforms())
     if found:
         raise InventoryError(_problems(source, found))

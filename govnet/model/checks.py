@@ -6,7 +6,7 @@ Each check returns problems with the inventory path they concern; the loader tur
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import networkx as nx
 
@@ -16,7 +16,7 @@ from govnet.model.yamlsrc import Loc
 Found = Iterator[tuple[Loc, str]]
 
 
-def _duplicates(items: list[tuple[Loc, str]], what: str) -> Found:
+def _duplicates(items: Sequence[tuple[Loc, str]], what: str) -> Found:
     seen: dict[str, Loc] = {}
     for loc, key in items:
         if key in seen:
@@ -35,24 +35,18 @@ def unique_names(inv: Inventory) -> Found:
     yield from _duplicates([(("sites", i, "name"), s.name) for i, s in enumerate(inv.sites)], "site name")
     yield from _duplicates([(("zones", i, "name"), z.name) for i, z in enumerate(inv.zones)], "zone name")
     yield from _duplicates([(("phases", i, "id"), str(p.id)) for i, p in enumerate(inv.phases)], "phase id")
-    devices = [
-        (("sites", i, "devices", j, "name"), d.name)
-        for i, s in enumerate(inv.sites)
-        for j, d in enumerate(s.devices)
+    devices: list[tuple[Loc, str]] = [
+        (("sites", i, "devices", j, "name"), d.name) for i, s in enumerate(inv.sites) for j, d in enumerate(s.devices)
     ]
-    servers = [(("servers", i, "name"), s.name) for i, s in enumerate(inv.servers)]
+    servers: list[tuple[Loc, str]] = [(("servers", i, "name"), s.name) for i, s in enumerate(inv.servers)]
     yield from _duplicates(devices + servers, "device or server name")
     for i, site in enumerate(inv.sites):
         for j, dev in enumerate(site.devices):
             ifaces = [(("sites", i, "devices", j, "interfaces", k), n) for k, n in enumerate(dev.interfaces)]
             yield from _duplicates(ifaces, f"interface on {dev.name}")
         segs = list(enumerate(site.segments))
-        yield from _duplicates(
-            [(("sites", i, "segments", k, "name"), s.name) for k, s in segs], "segment name"
-        )
-        yield from _duplicates(
-            [(("sites", i, "segments", k, "vlan"), str(s.vlan)) for k, s in segs], "VLAN ID"
-        )
+        yield from _duplicates([(("sites", i, "segments", k, "name"), s.name) for k, s in segs], "segment name")
+        yield from _duplicates([(("sites", i, "segments", k, "vlan"), str(s.vlan)) for k, s in segs], "VLAN ID")
 
 
 def references(inv: Inventory) -> Found:
@@ -94,9 +88,7 @@ def _link_references(inv: Inventory) -> Found:
             elif (end.device, end.interface) in used:
                 yield (
                     ("links", i, end_name, "interface"),
-                    (
-                        f"{end.device} {end.interface} already used by links[{used[(end.device, end.interface)]}]"
-                    ),
+                    (f"{end.device} {end.interface} already used by links[{used[(end.device, end.interface)]}]"),
                 )
             else:
                 used[(end.device, end.interface)] = i
@@ -138,9 +130,7 @@ def site_roles(inv: Inventory) -> Found:
         if site.segments and holders != 1:
             yield (
                 ("sites", i, "segments"),
-                (
-                    f"segments need exactly one access or dc_switch device at the site to hold them, found {holders}"
-                ),
+                (f"segments need exactly one access or dc_switch device at the site to hold them, found {holders}"),
             )
 
 
@@ -184,9 +174,7 @@ def topology(inv: Inventory) -> Found:
         elif site.critical and nx.maximum_flow_value(graph, site.name, dc) < 2:
             yield (
                 ("sites", i, "critical"),
-                (
-                    f"critical department '{site.name}' needs two link-disjoint paths to the datacentre, has one"
-                ),
+                (f"critical department '{site.name}' needs two link-disjoint paths to the datacentre, has one"),
             )
     yield from _site_internal(inv)
 

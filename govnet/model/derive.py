@@ -176,9 +176,7 @@ class Deriver:
                     )
                 )
                 ends.append(d.LinkEnd(mine.device, self.ifname(mine.interface), addr))
-            links.append(
-                d.Link(key, ends[0], ends[1], prefix, link.medium, link.bandwidth_mbps, link.ospf_cost)
-            )
+            links.append(d.Link(key, ends[0], ends[1], prefix, link.medium, link.bandwidth_mbps, link.ospf_cost))
         return per_device, links
 
     def devices(self, segments: list[d.Segment], p2p: dict[str, list[d.Interface]]) -> dict[str, d.Device]:
@@ -211,9 +209,7 @@ class Deriver:
                 ]
                 is_core = dev.role == "core"
                 peers = [n for n in (loopbacks if is_core else cores) if n != dev.name]
-                neighbors = tuple(
-                    d.BgpNeighbor(loopbacks[n], n, rr_client=is_core and n not in cores) for n in peers
-                )
+                neighbors = tuple(d.BgpNeighbor(loopbacks[n], n, rr_client=is_core and n not in cores) for n in peers)
                 statics = tuple(
                     d.StaticRoute(self.pools[p], "blackhole", f"summary of the {p} pool")
                     for p in ("lan", "dc")
@@ -229,9 +225,7 @@ class Deriver:
                     mgmt=IPv4Interface(f"{self.plan.prefix(f'mgmt/{dev.name}').network_address}/{mgmt_len}"),
                     mgmt_interface=self.platform["mgmt_interface"],
                     loopback_interface=self.platform["loopback_interface"],
-                    interfaces=tuple(
-                        sorted(p2p.get(dev.name, []), key=lambda i: int(i.logical[3:])) + seg_ifaces
-                    ),
+                    interfaces=tuple(sorted(p2p.get(dev.name, []), key=lambda i: int(i.logical[3:])) + seg_ifaces),
                     bgp_neighbors=neighbors,
                     bgp_networks=tuple(sg.prefix for sg in held),
                     route_reflector=is_core,
@@ -331,12 +325,9 @@ class Deriver:
             hosts=tuple(self.hosts(segments)),
             zones=tuple(z.name for z in inv.zones),
             rules=tuple(
-                d.Rule(r.name, r.src, r.dst, r.action, tuple(map(parse_service, r.services)))
-                for r in inv.policy
+                d.Rule(r.name, r.src, r.dst, r.action, tuple(map(parse_service, r.services))) for r in inv.policy
             ),
-            phases=tuple(
-                d.Phase(p.id, p.name, p.name_ar, p.sites) for p in sorted(inv.phases, key=lambda p: p.id)
-            ),
+            phases=tuple(d.Phase(p.id, p.name, p.name_ar, p.sites) for p in sorted(inv.phases, key=lambda p: p.id)),
             ntp_servers=by_role("ntp"),
             dns_servers=by_role("dns"),
             syslog_servers=by_role("syslog"),

@@ -86,11 +86,7 @@ def _pydantic_problems(exc: ValidationError, source: Source) -> list[Problem]:
 def load_inventory(directory: Path) -> tuple[Inventory, Source]:
     """Parse and type-check; raise InventoryError listing every problem."""
     source = read_source(directory)
-    missing = [
-        s
-        for s in ("governorate", "environments", "zones", "phases", "sites", "links")
-        if s not in source.data
-    ]
+    missing = [s for s in ("governorate", "environments", "zones", "phases", "sites", "links") if s not in source.data]
     try:
         inventory = Inventory.model_validate(source.data)
     except ValidationError as exc:

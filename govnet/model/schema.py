@@ -59,9 +59,7 @@ class Environment(Base):
     platform: str
     pools: Pools
     description: str = ""
-    ospf_hello: int = Field(
-        default=10, ge=1, le=65535, description="seconds; the lab uses 1 for fast failover"
-    )
+    ospf_hello: int = Field(default=10, ge=1, le=65535, description="seconds; the lab uses 1 for fast failover")
     ospf_dead: int = Field(default=40, ge=2, le=65535)
 
 
@@ -105,9 +103,7 @@ class Device(Base):
     role: Role
     interfaces: tuple[InterfaceName, ...] = Field(min_length=1)
     model: str = ""
-    router_id: dict[str, IPv4Address] = Field(
-        default_factory=dict, description="pinned router ID per environment"
-    )
+    router_id: dict[str, IPv4Address] = Field(default_factory=dict, description="pinned router ID per environment")
 
 
 class Site(Base):
@@ -144,9 +140,7 @@ class Server(Base):
     memory_mb: int = Field(ge=256)
     disk_gb: int = Field(ge=1)
     services: tuple[Service, ...] = ()
-    address: dict[str, IPv4Address] = Field(
-        default_factory=dict, description="pinned address per environment"
-    )
+    address: dict[str, IPv4Address] = Field(default_factory=dict, description="pinned address per environment")
 
 
 class Inventory(Base):

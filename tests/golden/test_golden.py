@@ -28,8 +28,10 @@ def test_golden(env: str, device: str) -> None:
     actual = render_device(NETWORKS[env], device)
     if actual != expected:
         diff = difflib.unified_diff(
-            expected.splitlines(keepends=True), actual.splitlines(keepends=True),
-            f"tests/golden/{env}/{device}.cfg", "rendered",
+            expected.splitlines(keepends=True),
+            actual.splitlines(keepends=True),
+            f"tests/golden/{env}/{device}.cfg",
+            "rendered",
         )
         pytest.fail("rendered config differs from golden (run `make golden` if intended):\n" + "".join(diff))
 

@@ -15,11 +15,10 @@ import pulumi
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "pulumi"))
 
+from govnet.model import Network, load_network  # noqa: E402
 from govnet_pulumi import program  # noqa: E402
 from govnet_pulumi.policy import Declared  # noqa: E402
 from govnet_pulumi.settings import Proxmox, Secret, Settings  # noqa: E402
-
-from govnet.model import Network, load_network  # noqa: E402
 
 #: Recognisable fake credentials: any of them in clear text in a resource input is a failure.
 ROUTER_PASSWORD = "rtr-pw-7f3a9c21"

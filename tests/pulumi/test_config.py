@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import ROOT, RecordingMocks
-from govnet_pulumi import settings as settings_module
-from govnet_pulumi.settings import LAB_PASSWORD, SECRET_KEYS, from_config
 
 import pulumi
+from govnet_pulumi import settings as settings_module
+from govnet_pulumi.settings import LAB_PASSWORD, SECRET_KEYS, from_config
 
 PROJECT = ROOT / "pulumi"
 TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}

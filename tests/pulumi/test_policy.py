@@ -7,12 +7,12 @@ import dataclasses
 from ipaddress import IPv4Interface
 
 from conftest import ROUTER_PASSWORD, SECRETS, Run, run_program, settings
-from govnet_pulumi import policy
-from govnet_pulumi.policy import Declared
-from govnet_pulumi.router_config import RouterConfig, RouterConfigArgs, RouterConfigProvider
 
 import pulumi
 from govnet.model import Network
+from govnet_pulumi import policy
+from govnet_pulumi.policy import Declared
+from govnet_pulumi.router_config import RouterConfig, RouterConfigArgs, RouterConfigProvider
 
 
 def with_server(network: Network, name: str, **changes: object) -> Network:

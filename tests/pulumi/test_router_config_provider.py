@@ -14,11 +14,11 @@ import pulumi.dynamic as dyn
 import pytest
 from conftest import ROOT
 from fake_driver import FakeDevice, FakeDriver
-from govnet_pulumi import devices, sections
-from govnet_pulumi.router_config import RouterConfigProvider
 
 from govnet.model import Network
 from govnet.render import render_device
+from govnet_pulumi import devices, sections
+from govnet_pulumi.router_config import RouterConfigProvider
 
 HEADER = "interface eth2"
 

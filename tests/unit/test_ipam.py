@@ -37,15 +37,22 @@ def edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 
 def add_department(data: dict) -> None:  # type: ignore[type-arg]
     """A new department inserted FIRST in the file: order must not matter for existing allocations."""
-    data["sites"].insert(1, {
-        "name": "tourism", "kind": "department", "category": "service", "name_en": "Tourism Directorate",
-        "name_ar": "مديرية السياحة", "zone": "service",
-        "devices": [
-            {"name": "tourism-r1", "role": "edge", "interfaces": ["eth1", "eth2"]},
-            {"name": "tourism-sw1", "role": "access", "interfaces": ["eth1"]},
-        ],
-        "segments": [{"name": "staff", "kind": "staff", "vlan": 10, "hosts": 100}],
-    })
+    data["sites"].insert(
+        1,
+        {
+            "name": "tourism",
+            "kind": "department",
+            "category": "service",
+            "name_en": "Tourism Directorate",
+            "name_ar": "مديرية السياحة",
+            "zone": "service",
+            "devices": [
+                {"name": "tourism-r1", "role": "edge", "interfaces": ["eth1", "eth2"]},
+                {"name": "tourism-sw1", "role": "access", "interfaces": ["eth1"]},
+            ],
+            "segments": [{"name": "staff", "kind": "staff", "vlan": 10, "hosts": 100}],
+        },
+    )
     for site in data["sites"]:
         for dev in site["devices"]:
             if dev["name"] == "traffic-r1":
@@ -103,8 +110,12 @@ def remove_agri(data: dict) -> None:  # type: ignore[type-arg]
 def test_removed_department_stays_reserved_until_prune(inventory: Path) -> None:
     before = write(inventory)
     edit(inventory / "sites.yml", remove_agri)
-    edit(inventory / "links.yml", lambda d: d.__setitem__(
-        "links", [lk for lk in d["links"] if "agri" not in lk["a"]["device"] + lk["b"]["device"]]))
+    edit(
+        inventory / "links.yml",
+        lambda d: d.__setitem__(
+            "links", [lk for lk in d["links"] if "agri" not in lk["a"]["device"] + lk["b"]["device"]]
+        ),
+    )
     edit(inventory / "governorate.yml", lambda d: d["phases"][1]["sites"].remove("agri"))
     built = build(inventory, "lab")
     assert built.plan.stale["segment/agri/staff"].prefix == before["segment/agri/staff"]
