@@ -80,6 +80,8 @@ def up(
             configured=configured,
             progress=lambda m: err.print(f"[{time.monotonic() - start:5.1f}s] {m}", markup=False),
         )
+        if configured:
+            _apply_policy_and_services(spec.network, lab)
     except LabUsageError as exc:
         _fail(str(exc), 2)
     except LabError as exc:
@@ -91,6 +93,20 @@ def up(
     )
     out.print(f"log in: ssh {lab_username()}@<mgmt ip> (password: GOVNET_PASSWORD, lab default in docs/lab.md)")
     out.print(f"known_hosts: {lab.known_hosts}   shell into a device: ip netns exec <netns> bash", markup=False)
+
+
+def _apply_policy_and_services(network: Any, lab: Any) -> None:
+    """With full configs: the nftables zone policy on each segment-holding switch (what deploy pushes beside
+    the FRR config) and the DC servers' service listeners, so `govnet verify` can run right away."""
+    from govnet.lab import nsexec
+    from govnet.policy import render_nftables
+    from govnet.verify import services
+
+    for name, dev in lab.devices.items():
+        script = render_nftables(network, name)
+        if script:
+            nsexec.run(nsexec.in_netns(dev.netns, ["nft", "-f", "-"]), stdin=script)
+    services.start(network, {k: (v.netns, v.address) for k, v in lab.servers.items()})
 
 
 @lab_app.command()
