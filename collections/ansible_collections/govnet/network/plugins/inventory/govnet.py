@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
+
 DOCUMENTATION = r"""
 name: govnet
 short_description: Hosts and groups of the governorate from govnet's model
@@ -40,20 +47,13 @@ inventory_dir: karbala
 env: lab
 """
 
-import os
-from pathlib import Path
-from typing import Any
-
-from ansible.errors import AnsibleParserError
-from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
-
 
 def group_name(prefix: str, value: object) -> str:
     """Ansible group names must be identifiers: `dc-dmz` → `zone_dc_dmz`."""
     return f"{prefix}_{str(value).replace('-', '_').replace('.', '_')}"
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable):  # type: ignore[misc]
+class InventoryModule(BaseInventoryPlugin, Constructable):
     NAME = "govnet.network.govnet"
 
     def verify_file(self, path: str) -> bool:
@@ -85,11 +85,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable):  # type: ignore[misc]
         for key, value in self._globals(net).items():
             self.inventory.set_variable("all", key, value)
         for server in net.servers:
-            self._add(server.name, "servers", self._server_vars(server), server.site, server.role, server.zone,
-                      server.phase, net.env)
+            self._add(
+                server.name,
+                "servers",
+                self._server_vars(server),
+                server.site,
+                server.role,
+                server.zone,
+                server.phase,
+                net.env,
+            )
         for device in net.devices.values():
-            self._add(device.name, "network_devices", self._device_vars(device), device.site, device.role,
-                      device.zone, device.phase, net.env)
+            self._add(
+                device.name,
+                "network_devices",
+                self._device_vars(device),
+                device.site,
+                device.role,
+                device.zone,
+                device.phase,
+                net.env,
+            )
         for host in net.hosts:
             hostvars = {
                 "govnet_kind": "endpoint",
@@ -101,16 +117,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable):  # type: ignore[misc]
                 "ansible_connection": "local",
                 "ansible_python_interpreter": "{{ ansible_playbook_python }}",
             }
-            self._add(host.name, "endpoints", hostvars, host.site, "endpoint", host.zone,
-                      phase_of_site[host.site], net.env)
+            self._add(
+                host.name, "endpoints", hostvars, host.site, "endpoint", host.zone, phase_of_site[host.site], net.env
+            )
 
-    def _add(self, name: str, kind: str, hostvars: dict[str, Any], site: str, role: str, zone: str,
-             phase: int, env: str) -> None:
+    def _add(
+        self, name: str, kind: str, hostvars: dict[str, Any], site: str, role: str, zone: str, phase: int, env: str
+    ) -> None:
         self.inventory.add_host(name)
         for key, value in hostvars.items():
             self.inventory.set_variable(name, key, value)
-        for group in (kind, group_name("env", env), group_name("site", site), group_name("role", role),
-                      group_name("zone", zone), group_name("phase", phase)):
+        for group in (
+            kind,
+            group_name("env", env),
+            group_name("site", site),
+            group_name("role", role),
+            group_name("zone", zone),
+            group_name("phase", phase),
+        ):
             self._group(group, name)
         strict = self.get_option("strict")
         self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
@@ -166,8 +190,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):  # type: ignore[misc]
             "govnet_syslog_servers": [str(a) for a in net.syslog_servers],
             "govnet_zone_prefixes": {z: [str(p) for p in ps] for z, ps in net.zone_prefixes.items()},
             "govnet_segments": [
-                {"site": s.site, "name": s.name, "prefix": str(s.prefix), "gateway": str(s.gateway.ip),
-                 "zone": s.zone}
+                {"site": s.site, "name": s.name, "prefix": str(s.prefix), "gateway": str(s.gateway.ip), "zone": s.zone}
                 for s in net.segments
             ],
         }

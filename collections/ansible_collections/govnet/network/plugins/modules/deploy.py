@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sys
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
 DOCUMENTATION = r"""
 module: deploy
 short_description: Push the governorate's router configurations with C(govnet deploy)
@@ -65,14 +73,6 @@ command:
   elements: str
 """
 
-import json
-import os
-import shutil
-import sys
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
-
 
 def find_govnet(module: AnsibleModule) -> str:
     """Prefer the govnet installed with the controller's Python (the project venv), then PATH."""
@@ -110,8 +110,10 @@ def device_results(document: Any) -> list[dict[str, Any]]:
     if isinstance(document, dict) and isinstance(document.get("devices"), list):
         document = document["devices"]
     if isinstance(document, dict):
-        document = [dict(value, name=key) if isinstance(value, dict) else {"name": key, "result": value}
-                    for key, value in document.items()]
+        document = [
+            dict(value, name=key) if isinstance(value, dict) else {"name": key, "result": value}
+            for key, value in document.items()
+        ]
     if not isinstance(document, list):
         return []
     return [item for item in document if isinstance(item, dict)]
@@ -142,13 +144,22 @@ def main() -> None:
         document = None
     results = device_results(document)
     if rc != 0 or document is None:
-        module.fail_json(msg=(err.strip() or out.strip() or f"govnet deploy exited {rc}"),
-                         rc=rc, command=cmd, devices=results, stdout=out, stderr=err)
+        module.fail_json(
+            msg=(err.strip() or out.strip() or f"govnet deploy exited {rc}"),
+            rc=rc,
+            command=cmd,
+            devices=results,
+            stdout=out,
+            stderr=err,
+        )
     changed = any(bool(r.get("changed")) or bool(diff_text(r).strip()) for r in results)
     output: dict[str, Any] = {"changed": changed, "command": cmd, "devices": results}
     if module._diff:
-        parts = [f"--- {r.get('name', '?')} (running)\n+++ {r.get('name', '?')} (intended)\n{diff_text(r)}"
-                 for r in results if diff_text(r).strip()]
+        parts = [
+            f"--- {r.get('name', '?')} (running)\n+++ {r.get('name', '?')} (intended)\n{diff_text(r)}"
+            for r in results
+            if diff_text(r).strip()
+        ]
         output["diff"] = {"prepared": "\n".join(parts)}
     module.exit_json(**output)
 

@@ -1,0 +1,74 @@
+"""govnet.network.deploy: documented, and maps `govnet deploy --json` results to Ansible's changed/diff/check mode.
+
+The module's own contract is exercised against a stand-in `govnet` executable (a small fake that records its
+arguments and prints a deploy report), so the test does not depend on the lab; network.yml's syntax is checked in
+test_playbooks."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from .conftest import run, tail
+
+FAKE = """#!/bin/sh
+echo "$@" > "{log}"
+case " $* " in
+  *" --dry-run "*) echo '{{"devices": [{{"name": "core1", "changed": true, "diff": "+ip route 0.0.0.0/0 Null0"}},
+                                       {{"name": "core2", "changed": false, "diff": ""}}]}}' ;;
+  *) echo '{{"devices": [{{"name": "core1", "changed": false, "diff": ""}}]}}' ;;
+esac
+"""
+
+
+def fake_govnet(tmp_path: Path) -> tuple[Path, Path]:
+    log = tmp_path / "args"
+    exe = tmp_path / "govnet"
+    exe.write_text(FAKE.format(log=log))
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return exe, log
+
+
+def run_module(tmp_path: Path, exe: Path, *flags: str) -> dict[str, object]:
+    args = json.dumps({"devices": ["core1", "core2"], "env": "lab", "executable": str(exe)})
+    proc = run(
+        ["ansible", "localhost", "-m", "govnet.network.deploy", "-a", args, *flags],
+        ANSIBLE_STDOUT_CALLBACK="json",
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+    )
+    assert proc.returncode == 0, tail(proc)
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return dict(result)
+
+
+def test_module_documentation_parses() -> None:
+    proc = run(["ansible-doc", "--json", "govnet.network.deploy"])
+    assert proc.returncode == 0, tail(proc)
+    doc = json.loads(proc.stdout)["govnet.network.deploy"]["doc"]
+    assert {"devices", "phase", "env", "confirm_timeout", "inventory"} <= set(doc["options"])
+
+
+def test_check_mode_is_a_dry_run_with_diff(tmp_path: Path) -> None:
+    exe, log = fake_govnet(tmp_path)
+    result = run_module(tmp_path, exe, "--check", "--diff")
+    assert log.read_text().split() == ["--env", "lab", "deploy", "--json", "--limit", "core1,core2", "--dry-run"]
+    assert result["changed"] is True
+    assert "+ip route 0.0.0.0/0 Null0" in json.dumps(result["diff"])
+
+
+def test_push_without_changes_reports_ok(tmp_path: Path) -> None:
+    exe, log = fake_govnet(tmp_path)
+    result = run_module(tmp_path, exe)
+    assert "--dry-run" not in log.read_text()
+    assert result["changed"] is False
+
+
+def test_failed_deploy_fails_the_task(tmp_path: Path) -> None:
+    exe = tmp_path / "govnet"
+    exe.write_text("#!/bin/sh\necho 'core1: commit refused' >&2\nexit 1\n")
+    exe.chmod(0o755)
+    args = json.dumps({"devices": ["core1"], "executable": str(exe)})
+    proc = run(["ansible", "localhost", "-m", "govnet.network.deploy", "-a", args])
+    assert proc.returncode != 0
+    assert "core1: commit refused" in proc.stdout

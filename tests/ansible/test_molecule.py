@@ -1,0 +1,57 @@
+"""`molecule test` of every role on podman (create, converge, idempotence, verify, destroy). Needs root: the
+containers run with the repository's containers.conf (runc, cgroupfs, host network). In CI they must run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from .conftest import ROLES, ROOT, run, tail
+
+
+def test_every_role_has_a_default_scenario() -> None:
+    roles = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
+    assert roles == ROLES
+    assert set(ROLES) == {"common", "chrony", "nftables", "bind9", "nginx", "postgresql", "monitoring", "rsyslog"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_layout(role: str) -> None:
+    base = ROOT / "roles" / role
+    for part in (
+        "defaults/main.yml",
+        "tasks/main.yml",
+        "tasks/assert.yml",
+        "handlers/main.yml",
+        "meta/main.yml",
+        "README.md",
+        "molecule/default/molecule.yml",
+        "molecule/default/converge.yml",
+        "molecule/default/verify.yml",
+    ):
+        assert (base / part).is_file(), f"roles/{role}/{part} missing"
+    assert any((base / "templates").rglob("*.j2"))
+    defaults = (base / "defaults" / "main.yml").read_text().splitlines()
+    names = [line.split(":")[0] for line in defaults if line and not line.startswith((" ", "#", "-"))]
+    assert names and all(n.startswith(f"{role}__") for n in names), names
+    for i, line in enumerate(defaults):
+        if line.startswith(f"{role}__"):
+            assert defaults[i - 1].startswith("#"), f"{line.split(':')[0]} has no comment"
+    tasks = (base / "tasks" / "main.yml").read_text()
+    first = tasks.split("_tasks: ", 1)[1].split()[0]
+    assert first == "assert.yml", "inputs must be asserted before any change"
+    for template in (base / "templates").rglob("*.j2"):
+        assert "ansible_managed" in template.read_text(), f"{template} lacks the ansible_managed header"
+
+
+@pytest.mark.molecule
+@pytest.mark.slow
+@pytest.mark.parametrize("role", ROLES)
+def test_molecule(role: str, base_image: None) -> None:
+    assert shutil.which("podman"), "podman is required for the Molecule scenarios (scripts/bootstrap installs it)"
+    assert os.geteuid() == 0
+    proc = run(["molecule", "test"], cwd=ROOT / "roles" / role, timeout=1500)
+    assert proc.returncode == 0, tail(proc, 80)
+    assert "idempotence" in proc.stdout + proc.stderr
