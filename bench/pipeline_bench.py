@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -139,8 +140,9 @@ def measure(label: str, directory: Path, env: str) -> None:
         "from govnet.model import build;from govnet.render import render_all;"
         "t=time.perf_counter();b=build(Path(sys.argv[1]),sys.argv[2]);t1=time.perf_counter();"
         "render_all(b.network,Path(tempfile.mkdtemp())/'configs');t2=time.perf_counter();"
+        "s=resource.getrusage(resource.RUSAGE_SELF);c=resource.getrusage(resource.RUSAGE_CHILDREN);"
         "print(len(b.network.devices),round(t1-t,2),round(t2-t1,2),round(t2-t,2),"
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss//1024)"
+        "max(s.ru_maxrss,c.ru_maxrss)//1024,round(s.ru_utime+s.ru_stime+c.ru_utime+c.ru_stime,2))"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(directory), env, str(ROOT)], capture_output=True, text=True)
     if proc.returncode != 0:

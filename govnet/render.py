@@ -6,6 +6,7 @@ Templates only format: every value they print was derived in govnet.model. The f
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -79,12 +80,33 @@ def render_bootstrap(network: Network, name: str) -> str:
 
 
 def render_all(network: Network, out: Path, secrets: Mapping[str, str] | None = None) -> list[Path]:
+    """Write every device's config; large networks render on every core (forked workers share the model)."""
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in network.devices:
-        path = out / f"{name}.cfg"
-        text = render_device(network, name, secrets)
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-        written.append(path)
-    return written
+    names = list(network.devices)
+    workers = min(os.cpu_count() or 1, 8)
+    if len(names) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_write(network, name, out, secrets) for name in names]
+    global _SHARED
+    _SHARED = (network, out, secrets)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_write_shared, names, chunksize=max(1, len(names) // (workers * 4)))
+    finally:
+        _SHARED = None
+
+
+PARALLEL_FROM = 500
+_SHARED: tuple[Network, Path, Mapping[str, str] | None] | None = None
+
+
+def _write_shared(name: str) -> Path:
+    assert _SHARED is not None
+    return _write(_SHARED[0], name, _SHARED[1], _SHARED[2])
+
+
+def _write(network: Network, name: str, out: Path, secrets: Mapping[str, str] | None) -> Path:
+    path = out / f"{name}.cfg"
+    text = render_device(network, name, secrets)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path

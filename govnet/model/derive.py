@@ -124,7 +124,7 @@ class Deriver:
             holder = next((x.name for x in site.devices if x.role in ("access", "dc_switch")), "")
             for seg in site.segments:
                 prefix = self.plan.prefix(f"segment/{site.name}/{seg.name}")
-                gateway = IPv4Interface(f"{ipam.host(prefix, 1)}/{prefix.prefixlen}")
+                gateway = IPv4Interface((ipam.host(prefix, 1), prefix.prefixlen))
                 zone = segment_zone(site, seg)
                 policy = tuple(self.policy_for(zone))
                 out.append(
@@ -159,7 +159,7 @@ class Deriver:
             prefix = self.plan.prefix(f"p2p/{key}")
             ends = []
             for mine, other, idx in ((link.a, link.b, 0), (link.b, link.a, 1)):
-                addr = IPv4Interface(f"{prefix[idx]}/31")
+                addr = IPv4Interface((prefix[idx], 31))
                 peer_addr = prefix[1 - idx]
                 per_device.setdefault(mine.device, []).append(
                     d.Interface(
@@ -220,9 +220,9 @@ class Deriver:
                     site=site.name,
                     role=dev.role,
                     platform=self.platform["name"],
-                    loopback=IPv4Interface(f"{loopbacks[dev.name]}/32"),
+                    loopback=IPv4Interface((loopbacks[dev.name], 32)),
                     router_id=dev.router_id.get(self.env, loopbacks[dev.name]),
-                    mgmt=IPv4Interface(f"{self.plan.prefix(f'mgmt/{dev.name}').network_address}/{mgmt_len}"),
+                    mgmt=IPv4Interface((self.plan.prefix(f"mgmt/{dev.name}").network_address, mgmt_len)),
                     mgmt_interface=self.platform["mgmt_interface"],
                     loopback_interface=self.platform["loopback_interface"],
                     interfaces=tuple(sorted(p2p.get(dev.name, []), key=lambda i: int(i.logical[3:])) + seg_ifaces),
@@ -248,7 +248,7 @@ class Deriver:
                     srv.role,
                     srv.site,
                     srv.segment,
-                    IPv4Interface(f"{addr}/{seg.prefix.prefixlen}"),
+                    IPv4Interface((addr, seg.prefix.prefixlen)),
                     seg.gateway.ip,
                     srv.vcpu,
                     srv.memory_mb,
@@ -266,7 +266,7 @@ class Deriver:
                 f"{sg.site}-{sg.name}",
                 sg.site,
                 sg.name,
-                IPv4Interface(f"{ipam.host(sg.prefix, -2)}/{sg.prefix.prefixlen}"),
+                IPv4Interface((ipam.host(sg.prefix, -2), sg.prefix.prefixlen)),
                 sg.gateway.ip,
                 sg.zone,
             )

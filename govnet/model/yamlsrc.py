@@ -49,19 +49,33 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
     """Safe loader; duplicate keys are refused while converting (a silent overwrite hides mistakes)."""
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
+def _scalar(node: yaml.ScalarNode, loader: _Loader) -> Any:
+    # Plain strings are most of an inventory: skip the constructor's dispatch for them.
+    if node.tag == _STR:
+        return node.value
+    return loader.construct_object(node, deep=True)
+
+
 def _convert(node: yaml.Node, loc: Loc, file: str, marks: dict[Loc, tuple[str, int]], loader: _Loader) -> Any:
     marks[loc] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = (
+                _scalar(key_node, loader)
+                if isinstance(key_node, yaml.ScalarNode)
+                else loader.construct_object(key_node)
+            )
             if key in out:
                 raise YamlError(file, key_node.start_mark.line + 1, f"duplicate key '{key}'")
             out[key] = _convert(value_node, (*loc, key), file, marks, loader)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*loc, i), file, marks, loader) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(node, loader)  # type: ignore[arg-type]
 
 
 def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
