@@ -148,10 +148,10 @@ def measure(label: str, directory: Path, env: str) -> None:
     if proc.returncode != 0:
         sys.exit(f"{label}: failed\n{proc.stderr[-3000:]}")
     out = proc.stdout.split()
-    devices, load, render, total, rss = out
+    devices, load, render, total, rss, cpu = out
     print(
         f"{label:<28} devices={devices:>6}  validate+plan={load:>6}s  render={render:>6}s  "
-        f"total={total:>6}s  peak_rss={rss} MiB"
+        f"total={total:>6}s  cpu={cpu:>6}s  peak_rss={rss} MiB  (load average {os.getloadavg()[0]:.1f})"
     )
 
 
