@@ -22,10 +22,11 @@ lab: setup ## validate, plan, render, build the emulated governorate, deploy, ve
 	$(GOVNET) plan >/dev/null
 	$(GOVNET) render
 	$(GOVNET) lab up
-	@if $(GOVNET) --help | grep -q ' deploy '; then $(GOVNET) deploy; else $(GOVNET) lab up --configured; fi
-	@if $(GOVNET) --help | grep -q ' verify '; then $(GOVNET) verify --report build/lab/report.html --json build/lab/verify.json; fi
+	$(GOVNET) deploy
+	$(GOVNET) verify --json build/lab/verify.json --report build/lab/report.html
 	$(GOVNET) lab status
-	@echo "lab is running; 'make lab-down' (or '$(GOVNET) lab down') removes it"
+	@echo "report: build/lab/report.html (JSON: build/lab/verify.json)"
+	@echo "the lab keeps running for you to explore; 'make lab-down' removes it"
 
 lab-down: ## tear the emulated governorate down
 	$(GOVNET) lab down
@@ -34,7 +35,7 @@ test: setup ## run every test (the lab, Ansible/Molecule and Pulumi tests need r
 	$(PY) -m pytest
 
 test-fast: setup ## unit, golden and bad-input tests only (no root needed)
-	$(PY) -m pytest tests/unit tests/golden tests/errors
+	$(PY) -m pytest tests/unit tests/golden tests/errors tests/napalm_frr tests/pulumi
 
 lint: setup ## ruff (check + format), mypy, yamllint, ansible-lint
 	$(VENV)/bin/ruff check .
