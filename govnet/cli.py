@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 
@@ -60,8 +60,21 @@ def main_options(
 
 
 @app.command()
-def validate(ctx: typer.Context) -> None:
+def validate(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
     """Load and validate the inventory; list every problem as file:line: where: what (exit 2)."""
+    if as_json:
+        try:
+            net = build(ctx.obj.inventory, ctx.obj.env).network
+        except InventoryError as exc:
+            problems = [{"file": p.file, "line": p.line, "where": p.where, "what": p.what} for p in exc.errors]
+            print(json.dumps({"ok": False, "problems": problems}, indent=2, ensure_ascii=False))
+            raise typer.Exit(2) from None
+        counts = {"sites": len(net.sites), "devices": len(net.devices), "links": len(net.links)}
+        print(json.dumps({"ok": True, "env": net.env, **counts}, indent=2))
+        return
     built = load(ctx)
     net = built.network
     out.print(

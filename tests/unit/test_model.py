@@ -76,3 +76,24 @@ def test_model_round_trip() -> None:
     inv, _ = load_inventory(KARBALA)
     again = Inventory.model_validate(dump_inventory(inv))
     assert again == inv
+
+
+def test_validate_json_lists_problems(tmp_path: Path) -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    inv = tmp_path / "inv"
+    shutil.copytree(ROOT / "tests" / "errors" / "_base", inv)
+    (inv / "servers.yml").write_text("servers:\n  - {name: dns1}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "govnet", "--inventory", str(inv), "validate", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    problems = json.loads(result.stdout)["problems"]
+    assert {p["where"] for p in problems} >= {"servers[0].role", "servers[0].vcpu"}
+    assert all(p["file"].endswith("servers.yml") and p["line"] == 2 for p in problems)
