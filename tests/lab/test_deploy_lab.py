@@ -155,11 +155,11 @@ def test_full_deploy_converges(lab: Lab, work: Path) -> None:
 
 
 def test_second_deploy_changes_nothing(lab: Lab, work: Path) -> None:
-    backups = sorted(str(p) for p in (work / "backups").rglob("*.cfg"))
+    before = {name: running(name) for name in lab.network.devices}
     proc = cli(lab, work, "deploy")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "nothing to change" in proc.stderr
-    assert sorted(str(p) for p in (work / "backups").rglob("*.cfg")) == backups
+    assert {name: running(name) for name in lab.network.devices} == before
     assert {r["status"] for r in last_records(work)} == {"unchanged"}
 
 
