@@ -1,0 +1,255 @@
+"""`govnet verify` against the running Karbala lab: a deployed lab passes, and every check family fails when it
+should, naming what broke.
+
+The session's lab boots with bootstrap configs; the module deploys the full rendered configs (frr-reload inside
+each device's namespaces), the nftables zone policy and the DC service listeners, and puts the bootstrap configs
+back at the end for the other lab tests.
+"""
+
+from __future__ import annotations
+
+import html
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from govnet.lab.health import wait_ospf_full
+from govnet.lab.nsexec import vtysh, watchfrr_pid
+from govnet.lab.state import Lab
+from govnet.model.derived import Network
+from govnet.policy import flush_script, render_nftables
+from govnet.render import render_bootstrap, render_device
+from govnet.verify import services
+from govnet.verify.diagram import svg
+from govnet.verify.expect import dual_homed, primary_core
+from govnet.verify.report import render_html
+from govnet.verify.result import FAMILIES, Check
+from govnet.verify.run import Outcome, verify
+
+pytestmark = pytest.mark.lab
+FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
+
+
+def push_config(lab: Lab, name: str, text: str) -> None:
+    """Replace a device's config with frr-reload, inside its UTS and network namespaces (hostname stays right)."""
+    dev = lab.devices[name]
+    with tempfile.TemporaryDirectory(prefix="gv-verify-") as tmp:
+        path = Path(tmp) / "intended.conf"
+        path.write_text(text)
+        argv = [FRR_RELOAD, "--reload", "--pathspace", dev.instance, "--stdout", "--log-level", "error"]
+        argv += ["--rundir", tmp, "--confdir", "/etc/frr", str(path)]
+        pid = watchfrr_pid(dev.instance)
+        assert pid is not None, f"{name}: FRR not running"
+        subprocess.run(["nsenter", "-t", str(pid), "-u", "-n", "--", *argv], check=True, capture_output=True)
+
+
+def nft(lab: Lab, name: str, script: str) -> None:
+    subprocess.run(
+        ["ip", "netns", "exec", lab.devices[name].netns, "nft", "-f", "-"], input=script, text=True, check=True
+    )
+
+
+def servers_of(lab: Lab) -> dict[str, tuple[str, str]]:
+    return {k: (v.netns, v.address) for k, v in lab.servers.items()}
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > seconds:
+            pytest.fail(f"{what}: not within {seconds:.0f} s")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def deployed(lab: Lab) -> Iterator[Lab]:
+    """Full configs, zone policy and service listeners on every device; bootstrap configs again afterwards."""
+    net: Network = lab.network
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda n: push_config(lab, n, render_device(net, n)), net.devices))
+    for name in net.devices:
+        script = render_nftables(net, name)
+        if script:
+            nft(lab, name, script)
+    services.start(net, servers_of(lab))
+    wait_ospf_full(lab, timeout=120)
+    wait_for(lambda: verify(net, lab, only={"reachability"}).ok, 90, "every policy-allowed ping answered")
+    try:
+        yield lab
+    finally:
+        services.stop(servers_of(lab))
+        for name in net.devices:
+            if render_nftables(net, name):
+                nft(lab, name, flush_script())
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda n: push_config(lab, n, render_bootstrap(net, n)), net.devices))
+
+
+def failed(outcome: Outcome, family: str) -> list[Check]:
+    return [c for c in outcome.checks if c.family == family and not c.ok]
+
+
+def settle(lab: Lab, families: set[str], seconds: float = 60) -> None:
+    """After undoing a fault: wait until those families pass again, so the next test starts clean."""
+    wait_for(lambda: verify(lab.network, lab, only=families).ok, seconds, f"{', '.join(sorted(families))} pass again")
+
+
+# --------------------------------------------------------------------------------------------- passing
+
+
+def test_full_verify_passes_on_the_deployed_lab(deployed: Lab, tmp_path: Path) -> None:
+    net = deployed.network
+    outcome = verify(net, deployed)
+    fails = [f"{c.family}: {c.name}: {c.detail}" for c in outcome.checks if not c.ok]
+    assert not fails, "\n".join(fails)
+    fams = outcome.families()
+    assert set(fams) == set(FAMILIES) - {"failover"}
+    # Derived from the model, not hand-listed: a control-plane line per getter per device, a row per host ...
+    cp = [c for c in outcome.checks if c.family == "control-plane"]
+    assert {c.name.split(":")[0] for c in cp} == set(net.devices)
+    assert fams["reachability"][1] == len(net.hosts)
+    assert outcome.matrix is not None and len(outcome.matrix.cells) == len(net.hosts) * (
+        len(net.hosts) + len(net.servers) - 1
+    )
+    # ... denied cells exist (the policy is enforced, not everything open) and every one was blocked.
+    denied = [v for v in outcome.matrix.cells.values() if not v[0]]
+    assert denied and not any(reached for _, reached, _ in denied)
+    seg = [c for c in outcome.checks if c.family == "segmentation"]
+    assert any(c.data["expected"] == "denied" for c in seg) and any(c.data["expected"] == "allowed" for c in seg)
+    doc = outcome.as_dict()
+    assert doc["ok"] is True and doc["families"]["services"]["passed"] == fams["services"][1]
+
+
+def test_cli_verify_writes_json_and_report(deployed: Lab, tmp_path: Path) -> None:
+    import json
+    import os
+
+    env = {**os.environ, "GOVNET_LAB_DIR": str(deployed.state_dir)}
+    out, report = tmp_path / "v.json", tmp_path / "v.html"
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [str(repo / ".venv/bin/govnet"), "verify", "--json", str(out), "--report", str(report)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all checks passed" in proc.stdout
+    doc = json.loads(out.read_text())
+    assert doc["ok"] and doc["checks"] and not doc["failures"]
+    text = report.read_text()
+    for site in deployed.network.sites.values():
+        assert site.name_en in text and site.name_ar in text
+
+
+# --------------------------------------------------------------------------------------------- faults
+
+
+def test_shut_interface_is_named(deployed: Lab) -> None:
+    vtysh("health-sw1", "configure terminal", "interface vlan20", "shutdown")
+    subprocess.run(["ip", "-n", deployed.devices["health-sw1"].netns, "link", "set", "vlan20", "down"], check=True)
+    try:
+        time.sleep(1)
+        outcome = verify(deployed.network, deployed, only={"control-plane"})
+        names = {c.name: c.detail for c in failed(outcome, "control-plane")}
+        assert "health-sw1: interfaces up" in names and "vlan20" in names["health-sw1: interfaces up"]
+    finally:
+        vtysh("health-sw1", "configure terminal", "interface vlan20", "no shutdown")
+        subprocess.run(["ip", "-n", deployed.devices["health-sw1"].netns, "link", "set", "vlan20", "up"], check=True)
+    settle(deployed, {"control-plane"})
+
+
+def test_removed_ospf_interface_statement_is_named(deployed: Lab) -> None:
+    net = deployed.network
+    edge, iface, cores = primary_core(net, "water")
+    vtysh(edge, "configure terminal", f"interface {iface}", "no ip ospf area 0.0.0.0")
+    try:
+        time.sleep(net.ospf_dead + 1)
+        outcome = verify(net, deployed, only={"control-plane"})
+        names = {c.name: c.detail for c in failed(outcome, "control-plane")}
+        core_rid = str(net.devices[cores[0]].router_id)
+        assert f"{edge}: OSPF adjacencies Full" in names and core_rid in names[f"{edge}: OSPF adjacencies Full"]
+        assert f"{cores[0]}: OSPF adjacencies Full" in names
+    finally:
+        vtysh(edge, "configure terminal", f"interface {iface}", "ip ospf area 0.0.0.0")
+    settle(deployed, {"control-plane"})
+
+
+def test_stopped_service_listener_is_named(deployed: Lab) -> None:
+    assert services.stop(servers_of(deployed), only="dns1") == ["dns1"]
+    try:
+        outcome = verify(deployed.network, deployed, only={"services"})
+        names = [c.name for c in failed(outcome, "services")]
+        assert names and all(n.startswith("dns1 ") for n in names)
+        assert {n.split()[1] for n in names} == {"udp/53", "tcp/53"}
+    finally:
+        services.start(deployed.network, servers_of(deployed))
+    settle(deployed, {"services"})
+
+
+def test_dropped_policy_lets_a_denied_flow_pass(deployed: Lab) -> None:
+    nft(deployed, "police-sw1", flush_script())
+    try:
+        outcome = verify(deployed.network, deployed, only={"segmentation", "reachability"})
+        seg = failed(outcome, "segmentation")
+        assert seg and all(c.data["expected"] == "denied" and "passes" in c.detail for c in seg)
+        assert any(c.name.startswith("security → service") for c in seg)
+        rows = {c.name.split()[0] for c in failed(outcome, "reachability")}
+        assert rows and all(r.startswith("police-") for r in rows)
+    finally:
+        nft(deployed, "police-sw1", render_nftables(deployed.network, "police-sw1") or "")
+    settle(deployed, {"segmentation"})
+
+
+def test_broken_route_is_named(deployed: Lab) -> None:
+    net = deployed.network
+    seg = net.segment("edu", "staff")
+    vtysh("core1", "configure terminal", f"ip route {seg.prefix} blackhole")
+    try:
+        time.sleep(1)
+        outcome = verify(net, deployed, only={"control-plane", "reachability"})
+        names = {c.name: c.detail for c in failed(outcome, "control-plane")}
+        key = f"core1: routes in {net.pools['lan']}"
+        assert key in names and str(seg.prefix) in names[key]
+        assert [n for n in names if n != key] == []
+        assert any(c.name.startswith("edu-staff ") for c in failed(outcome, "reachability"))
+    finally:
+        vtysh("core1", "configure terminal", f"no ip route {seg.prefix} blackhole")
+    settle(deployed, {"control-plane", "reachability"})
+
+
+# --------------------------------------------------------------------------------------------- failover
+
+
+def test_failover_every_dual_homed_department(deployed: Lab) -> None:
+    net = deployed.network
+    outcome = verify(net, deployed, only={"failover"})
+    fo = [c for c in outcome.checks if c.family == "failover"]
+    assert {c.name.split(":")[0] for c in fo} == set(dual_homed(net)) and len(fo) >= 1
+    assert all(c.ok for c in fo), [c.detail for c in fo if not c.ok]
+    doc = outcome.as_dict()["failover"]
+    for site in dual_homed(net):
+        assert isinstance(doc[site]["seconds"], float) and 0 < doc[site]["seconds"] < 30
+        assert doc[site]["back_seconds"] is not None
+
+
+# --------------------------------------------------------------------------------------------- report
+
+
+def test_report_and_diagram_name_every_department(deployed: Lab) -> None:
+    net = deployed.network
+    outcome = verify(net, deployed, only={"reachability"})
+    text = render_html(outcome)
+    picture = html.unescape(svg(net))  # graphviz writes '-' as &#45;
+    for site in net.sites.values():
+        for doc in (text, picture):
+            assert site.name_en in doc and site.name_ar in doc, site.name
+    for host in net.hosts:
+        assert f"<th>{host.name}</th>" in text
+    assert 'class="pass-deny"' in text and 'class="pass-allow"' in text
