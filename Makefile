@@ -23,7 +23,7 @@ lab: setup ## validate, plan, render, build the emulated governorate, deploy, ve
 	$(GOVNET) render
 	$(GOVNET) lab up
 	$(GOVNET) deploy
-	$(GOVNET) verify --json build/lab/verify.json --report build/lab/report.html
+	$(GOVNET) verify --start-services --json build/lab/verify.json --report build/lab/report.html
 	$(GOVNET) lab status
 	@echo "report: build/lab/report.html (JSON: build/lab/verify.json)"
 	@echo "the lab keeps running for you to explore; 'make lab-down' removes it"
