@@ -111,7 +111,7 @@ def write_lock(path: Path, env: str, plan: Plan, prune: bool) -> None:
         f"# IPAM lock for environment '{env}': written by `govnet --env {env} plan --write`.\n"
         "# Records every allocation so addresses never move; review changes like code.\n"
     )
-    path.write_text(header + yaml.safe_dump(body, sort_keys=False, width=200))
+    path.write_text("---\n" + header + yaml.safe_dump(body, sort_keys=False, width=200))
 
 
 def allocate(pools: dict[str, IPv4Network], requests: Iterable[Request], lock: dict[str, IPv4Network]) -> Plan:
