@@ -211,8 +211,11 @@ def test_unconfirmed_commit_reverts_on_the_device(lab: Lab, work: Path) -> None:
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    elapsed = wait_for(lambda: "before the unconfirmed commit" in running("diwan-r1"), 30, "the device to revert")
-    assert not pending.exists()
+    elapsed = wait_for(
+        lambda: not pending.exists() and "before the unconfirmed commit" in running("diwan-r1"),
+        30,
+        "the device to revert and close the pending commit",
+    )
     assert elapsed < 20
     proc2 = cli(lab, work, "deploy", "--limit", "diwan-r1")
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
