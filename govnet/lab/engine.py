@@ -52,6 +52,7 @@ def up(
 ) -> Lab:
     """Build the lab described by ``spec``; on failure tear down what was built and re-raise."""
     check_all()
+    state_dir = state_dir.absolute()  # it ends up in /etc/frr links and sshd configs
     problems = spec.problems()
     if problems:
         raise LabUsageError("\n".join(f"lab spec: {p}" for p in problems))
@@ -497,6 +498,7 @@ def _parallel(fn: Callable[[Any], None], items: list[Any]) -> None:
 def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
     """Remove everything the state in ``state_dir`` records; False when no lab is recorded there."""
     check_all()
+    state_dir = state_dir.absolute()
     state = StateFile.load(state_dir)
     if state is None:
         return False

@@ -140,3 +140,16 @@ def test_down_stops_daemons_of_a_namespace_deleted_by_hand(synthetic_state_dir: 
     assert nsexec.watchfrr_pid(spec.nodes[0].name) is not None, "its daemons keep running without the name"
     engine.down(synthetic_state_dir)
     assert before.diff(footprint(spec, synthetic_state_dir, lab_username())) == {}
+
+
+def test_relative_state_dir_works(synthetic_state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/etc/frr links and sshd configs need absolute paths even when the caller passes a relative one."""
+    monkeypatch.chdir(synthetic_state_dir.parent)
+    spec = synthetic_spec(2, prefix="gvq", names="rl")
+    lab = engine.up(spec, Path(synthetic_state_dir.name))
+    try:
+        assert all("FRRouting" in nsexec.vtysh(d.instance, "show version") for d in lab.devices.values())
+        assert lab.known_hosts.is_absolute()
+    finally:
+        engine.down(Path(synthetic_state_dir.name))
+    assert not synthetic_state_dir.exists()
