@@ -81,7 +81,11 @@ def up(
             progress=lambda m: err.print(f"[{time.monotonic() - start:5.1f}s] {m}", markup=False),
         )
         if configured:
-            _apply_policy_and_services(spec.network, lab)
+            try:
+                _apply_policy_and_services(spec.network, lab)
+            except Exception:
+                engine.down(state_dir())  # a half-configured lab is worse than none: keep "up" all or nothing
+                raise
     except LabUsageError as exc:
         _fail(str(exc), 2)
     except LabError as exc:
