@@ -29,8 +29,10 @@ def main() -> int:
     args = parser.parse_args()
     secret = password(args.vault_id)
     if secret is None:
-        print(f"vault-pass-client: set GOVNET_VAULT_PASSWORD_{args.vault_id.upper()} for vault id "
-              f"'{args.vault_id}'", file=sys.stderr)
+        print(
+            f"vault-pass-client: set GOVNET_VAULT_PASSWORD_{args.vault_id.upper()} for vault id '{args.vault_id}'",
+            file=sys.stderr,
+        )
         return 2
     sys.stdout.write(secret + "\n")
     return 0

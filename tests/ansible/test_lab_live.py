@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -101,6 +102,20 @@ def dns_query(server: str, name: str) -> list[str]:
     return found
 
 
+def https_get(address: str, name: str, cafile: str) -> str:
+    """GET / from `address`, validating the certificate for `name` against `cafile` (curl --resolve, in Python)."""
+    context = ssl.create_default_context(cafile=cafile)
+    with (
+        socket.create_connection((address, 443), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name) as tls,
+    ):
+        tls.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := tls.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
 def in_namespace(netns: str, *argv: str, timeout: int = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ip", "netns", "exec", netns, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
@@ -150,20 +165,11 @@ def test_servers_playbook_provisions_the_lab_and_the_portal_answers_a_department
         env={**os.environ, "CONTAINERS_CONF": str(ROOT / "scripts" / "containers.conf")},
     )
     assert copied.returncode == 0, copied.stderr
-    page = in_namespace(
-        f"gvh-{host.name}",
-        "curl",
-        "-sS",
-        "--max-time",
-        "10",
-        "--cacert",
-        str(cert),
-        "--resolve",
-        f"{portal_name}:443:{addresses[0]}",
-        "-D",
-        "-",
-        f"https://{portal_name}/",
+    code = (
+        "from tests.ansible.test_lab_live import https_get; "
+        f"print(https_get('{addresses[0]}', '{portal_name}', '{cert}'))"
     )
+    page = in_namespace(f"gvh-{host.name}", sys.executable, "-c", code)
     assert page.returncode == 0, page.stderr
     assert "strict-transport-security" in page.stdout.lower()
     assert "Karbala e-government portal" in page.stdout
