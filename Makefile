@@ -6,7 +6,7 @@ GOVNET := $(VENV)/bin/govnet
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab lab-down test test-fast lint bench golden clean
+.PHONY: help setup lab lab-down test test-lab test-fast lint bench golden clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lab-down: ## tear the emulated governorate down
 
 test: setup ## run every test (the lab, Ansible/Molecule and Pulumi tests need root, as in CI)
 	$(PY) -m pytest
+
+test-lab: setup ## the lab tests only (root): namespaces, SSH, driver live, deploy drills, verify, 80 routers
+	$(PY) -m pytest -m lab tests/lab
 
 test-fast: setup ## unit, golden and bad-input tests only (no root needed)
 	$(PY) -m pytest tests/unit tests/golden tests/errors tests/napalm_frr tests/pulumi

@@ -301,6 +301,8 @@ class Deriver:
             timezone=inv.governorate.timezone,
             ospf_hello=env.ospf_hello,
             ospf_dead=env.ospf_dead,
+            ospf_retransmit=env.ospf_retransmit,
+            ospf_fast_convergence=env.ospf_fast_convergence,
             pools=self.pools,
             mgmt_prefix=self.pools["mgmt"],
             mgmt_gateway=ipam.host(self.pools["mgmt"], 1),

@@ -202,6 +202,8 @@ class Network:
     timezone: str
     ospf_hello: int
     ospf_dead: int
+    ospf_retransmit: int
+    ospf_fast_convergence: bool
     pools: dict[str, IPv4Network]
     mgmt_prefix: IPv4Network
     mgmt_gateway: IPv4Address

@@ -61,6 +61,10 @@ class Environment(Base):
     description: str = ""
     ospf_hello: int = Field(default=10, ge=1, le=65535, description="seconds; the lab uses 1 for fast failover")
     ospf_dead: int = Field(default=40, ge=2, le=65535)
+    ospf_retransmit: int = Field(default=5, ge=1, le=65535, description="seconds between LSA retransmissions")
+    ospf_fast_convergence: bool = Field(
+        default=False, description="sub-second SPF and LSA throttling (routes follow adjacencies within ~1 s)"
+    )
 
 
 class Zone(Base):
