@@ -9,6 +9,7 @@ dies after committing cannot leave an unconfirmed change behind.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import os
@@ -71,6 +72,8 @@ class FRRDriver(NetworkDriver):
         self.device: Connection | None = None
         self._candidate: str | None = None
         self._merge = False
+        self._policy: str | None = None
+        self._policy_diff = ""
 
     # ------------------------------------------------------------------ session
 
@@ -230,28 +233,55 @@ class FRRDriver(NetworkDriver):
             raise MergeConfigException(str(exc)) from exc
         self._candidate, self._merge = text, True
 
+    def load_policy(self, ruleset: str) -> None:
+        """Add the device's nftables policy (the whole ``inet govnet`` table) to the candidate.
+
+        Not a NAPALM method: FRR has no ACLs, so the zone policy lives in nftables beside it. The box
+        parses the ruleset now (refused → ReplaceConfigException) and reports the table it would
+        give, for :meth:`compare_config`; :meth:`commit_config` applies it in the same commit.
+        """
+        try:
+            reply = self._agent("nft-diff", stdin=ruleset)
+        except AgentRefused as exc:
+            raise ReplaceConfigException(str(exc)) from exc
+        self._policy = ruleset
+        self._policy_diff = policy_diff(reply["running"], reply["intended"])
+
     def compare_config(self) -> str:
-        """The exact commands a commit would send, from frr-reload's offline mode; "" if none."""
-        if self._candidate is None:
-            return ""
+        """The exact commands a commit would send, from frr-reload's offline mode, then the policy diff; "" if none."""
+        frr = self._frr_diff() if self._candidate is not None else ""
+        return frr + ("\n" if frr and self._policy_diff else "") + self._policy_diff
+
+    def _frr_diff(self) -> str:
         running = self._running()
-        intended = running + "\n" + self._candidate if self._merge else self._candidate
+        intended = running + "\n" + (self._candidate or "") if self._merge else (self._candidate or "")
         try:
             return config_diff.diff(running, intended)
         except config_diff.DiffError as exc:
             raise CommandErrorException(f"{self.hostname}: {exc}") from exc
 
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
-        """Apply the candidate on the box; with *revert_in*, the box reverts unless confirmed."""
-        if self._candidate is None:
+        """Apply the candidate (and a loaded policy) on the box as one commit; with *revert_in*, the box
+        reverts both unless confirmed."""
+        if self._candidate is None and self._policy is None:
             raise CommitError(f"{self.hostname}: no candidate loaded")
         args = ["--message", _clean_message(message)]
         if revert_in is not None:
             if not isinstance(revert_in, int) or revert_in < 1:
                 raise CommitError(f"{self.hostname}: revert_in must be a positive number of seconds")
             args += ["--revert-in", str(revert_in)]
+        policy = self._policy if self._policy_diff else None  # an unchanged table is not reloaded
+        if self._candidate is None:
+            verb, stdin = "nft-apply", policy or ""
+        elif policy is not None and not self._merge:
+            verb, stdin = "replace", json.dumps({"config": self._candidate, "nft": policy})
+            args.append("--with-nft")
+        elif policy is not None:
+            raise CommitError(f"{self.hostname}: a policy goes with a replace candidate, not a merge")
+        else:
+            verb, stdin = ("merge" if self._merge else "replace"), self._candidate
         try:
-            self._agent("merge" if self._merge else "replace", *args, stdin=self._candidate)
+            self._agent(verb, *args, stdin=stdin)
         except AgentRefused as exc:
             raise CommitError(str(exc)) from exc
         self.discard_config()
@@ -268,8 +298,9 @@ class FRRDriver(NetworkDriver):
         return bool(self._agent("status")["pending"])
 
     def discard_config(self) -> None:
-        """Forget the candidate; nothing is stored on the box before a commit."""
+        """Forget the candidate and policy; nothing is stored on the box before a commit."""
         self._candidate, self._merge = None, False
+        self._policy, self._policy_diff = None, ""
 
     def rollback(self) -> None:
         """Return to the config from before the last commit (and cancel a pending one)."""
@@ -294,6 +325,16 @@ def _agent_reply(hostname: str, result: ExecResult) -> dict[str, Any]:
             f"{detail[-1] if detail else 'no output'}"
         ) from None
     return reply
+
+
+def policy_diff(running: str, intended: str) -> str:
+    """Unified diff of the policy table (both sides as nft lists them); "" when they are the same."""
+    if running == intended:
+        return ""
+    lines = difflib.unified_diff(
+        running.splitlines(), intended.splitlines(), "nftables (running)", "nftables (intended)", lineterm=""
+    )
+    return "\n".join(lines) + "\n"
 
 
 def ping_command(destination: str, source: str, ttl: int, timeout: int, size: int, count: int) -> str:

@@ -4,7 +4,8 @@ Per device (a Nornir task, devices of one step in parallel):
 
 1. connect (host key checked against known_hosts) and back up the running config;
 2. load the rendered config as a replace candidate: the device checks every line first, so a bad
-   line is refused before anything is applied;
+   line is refused before anything is applied; on frr devices holding segments the nftables zone
+   policy joins the candidate (diffed, committed, reverted and rolled back with the FRR config);
 3. diff with the driver's ``compare_config``; nothing to change → done ("unchanged");
    ``dry_run`` → stop and report the diff;
 4. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
@@ -180,6 +181,14 @@ class Deployer:
             raise ValueError(f"{name}: no config given and no renderer")
         return self.opt.render(name)
 
+    def load_policy(self, driver: Any, name: str) -> None:
+        """Add the device's nftables zone policy to its candidate (frr devices holding segments)."""
+        if self.opt.policy is None or not hasattr(driver, "load_policy"):
+            return
+        ruleset = self.opt.policy(name)
+        if ruleset:
+            driver.load_policy(ruleset)
+
     def run(self, names: Sequence[str]) -> DeployReport:
         """Deploy *names* wave by wave; halts after a wave that failed beyond the tolerance."""
         report = DeployReport(self.run_id, self.revision, [])
@@ -254,6 +263,7 @@ class Deployer:
         result.backup = self.store.save(name, running).id
         result.stage = "check"
         driver.load_replace_candidate(config=self.config_for(name))
+        self.load_policy(driver, name)
         result.stage = "diff"
         diff = driver.compare_config()
         result.diff = redact(diff, (self.opt.creds.password,))

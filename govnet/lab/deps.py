@@ -16,6 +16,7 @@ REQUIRED_PACKAGES: dict[str, str] = {
     "iputils-ping": "ping",
     "traceroute": "traceroute",
     "nftables": "nft",
+    "libcap2-bin": "setcap",
 }
 _SEARCH_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin", "/bin"])
 

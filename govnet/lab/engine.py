@@ -34,6 +34,10 @@ FRR_DAEMONS = ("zebra", "bgpd", "ospfd", "staticd")
 SSHD = "/usr/sbin/sshd"
 FRRINIT = "/usr/lib/frr/frrinit.sh"
 RUN_SSHD = Path("/run/sshd")
+NFT = "/usr/sbin/nft"
+#: The lab's capability-bearing copy of nft (relative to the state directory) and how the agent finds it.
+NFT_TOOL = Path("bin/nft")
+NFT_ENV = "GOVNET_ONBOX_NFT"
 WORKERS = 8
 
 
@@ -92,6 +96,7 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
     _ensure_shared(state, lab_username(), lab_password())
     progress("device files")
     _write_files(spec, state, configured)
+    _nft_tool(state)
     progress(f"{len(spec.nodes)} device namespaces, {len(spec.endpoints)} host/server namespaces, links")
     _create_links(spec, state)
     _configure_namespaces(spec)
@@ -261,6 +266,21 @@ def _write_files(spec: LabSpec, state: StateFile, configured: bool) -> None:
         os.symlink(link["target"], link["path"])
 
 
+def _nft_tool(state: StateFile) -> None:
+    """A copy of nft carrying CAP_NET_ADMIN, runnable by group frr only: how the unprivileged login user's
+    on-box agent applies the zone policy in its device's namespace (nothing else gains the capability;
+    ``down`` removes it with the lab directory)."""
+    tool = state.path.parent / NFT_TOOL
+    state.record("dir", {"path": str(tool.parent)})
+    tool.parent.mkdir(exist_ok=True)
+    os.chmod(tool.parent, 0o755)
+    state.record("file", {"path": str(tool)})
+    shutil.copyfile(NFT, tool)
+    os.chown(tool, 0, grp.getgrnam("frr").gr_gid)
+    os.chmod(tool, 0o750)
+    nsexec.run(["setcap", "cap_net_admin+ep", str(tool)])
+
+
 def _frr_file(path: Path, text: str, uid: int, gid: int) -> None:
     """FRR config files: owner frr, group-readable, like the packaged ones."""
     path.write_text(text)
@@ -302,7 +322,7 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
             f"HostKey {ddir / 'ssh_host_ed25519_key'}",
             f"PidFile {ddir / 'sshd.pid'}",
             f"AllowUsers {username}",
-            f"ForceCommand {device_shell_command(node.name)}",
+            f"ForceCommand {NFT_ENV}={ddir.parent.parent / NFT_TOOL} {device_shell_command(node.name)}",
             "UsePAM no",
             "PasswordAuthentication yes",
             "KbdInteractiveAuthentication no",

@@ -10,7 +10,11 @@ guarantees:
   ``frr-reload.py --reload`` (only the differing lines are sent, so adjacencies do not flap);
 * with ``--revert-in SECONDS`` it also arms a detached timer process that restores the checkpoint
   unless ``confirm`` arrives in time; the timer survives the SSH session and the controller;
-* ``status`` says whether a commit is pending; ``rollback`` restores the checkpoint now.
+* ``status`` says whether a commit is pending; ``rollback`` restores the checkpoint now;
+* the nftables zone policy (one table, ``inet govnet``) is part of the same commit: ``replace
+  --with-nft`` takes the FRR config and the ruleset together, ``nft-apply`` the ruleset alone; both
+  check it with ``nft -c`` first, and the checkpoint keeps the table as it was, so ``rollback`` and
+  the revert timer restore the policy with the FRR config. ``nft-diff`` shows running vs intended.
 
 Every verb prints one JSON object on stdout. Exit codes: 0 ok, 1 the operation failed, 2 bad
 usage. State lives in ``/var/lib/govnet/onbox/<instance>/`` when provisioned, else in the
@@ -27,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +47,9 @@ FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 VTYSH = "vtysh"
 FRR_CONF_BASE = "/etc/frr"
 FRR_RUN_BASE = "/var/run/frr"
+NFT_FAMILY, NFT_TABLE = "inet", "govnet"
+#: nft that may change the device's namespace (the lab sets a capability-bearing copy); plain nft otherwise.
+NFT_ENV = "GOVNET_ONBOX_NFT"
 INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_REVERT_SECONDS = 24 * 3600
 #: A timer that should have fired this long ago but is not running is treated as lost.
@@ -71,6 +79,10 @@ class Box:
     @property
     def checkpoint(self) -> Path:
         return self.state / "checkpoint.conf"
+
+    @property
+    def nft_checkpoint(self) -> Path:
+        return self.state / "checkpoint.nft"
 
     @property
     def pending(self) -> Path:
@@ -228,15 +240,103 @@ def pid_alive(pid: int | None, token: str) -> bool:
 
 
 def save_checkpoint(box: Box) -> None:
-    """Keep the running config as the point a rollback or an expired timer returns to."""
+    """Keep the running config (and the policy table) as the point a rollback or an expired timer returns to.
+
+    The policy is kept only where the agent can read it; a stale policy checkpoint is removed so a
+    rollback never applies an older table than the one running.
+    """
     write_atomic(box.checkpoint, running_config(box))
+    try:
+        write_atomic(box.nft_checkpoint, nft_running())
+    except AgentError as exc:
+        box.nft_checkpoint.unlink(missing_ok=True)
+        record(box, "nft-checkpoint-skipped", reason=str(exc))
 
 
 def restore_checkpoint(box: Box) -> None:
-    """Apply the checkpoint with frr-reload (only the differing lines are sent)."""
+    """Apply the checkpoint with frr-reload (only the differing lines are sent), then its policy table."""
     if not box.checkpoint.exists():
         raise AgentError(f"no checkpoint for {box.instance}: nothing to roll back to")
     frr_reload(box, box.checkpoint)
+    if box.nft_checkpoint.exists():
+        nft_load(box, replace_script(box.nft_checkpoint.read_text()))
+
+
+# --------------------------------------------------------------------------- nftables policy
+
+
+def nft_program() -> str:
+    """The nft that acts on this device's namespace."""
+    return os.environ.get(NFT_ENV) or shutil.which("nft") or "/usr/sbin/nft"
+
+
+def _nft(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False, timeout=60)
+    except OSError as exc:
+        raise AgentError(f"cannot run {argv[0]}: {exc.strerror}") from exc
+
+
+def nft_running() -> str:
+    """The policy table as it runs now (stateless listing: no counter values), "" when there is none."""
+    proc = _nft([nft_program(), "-s", "list", "table", NFT_FAMILY, NFT_TABLE])
+    if proc.returncode == 0:
+        return proc.stdout
+    if "No such file or directory" in proc.stderr:
+        return ""
+    raise AgentError(f"nft list table {NFT_FAMILY} {NFT_TABLE} failed: {proc.stderr.strip()}")
+
+
+def replace_script(table: str) -> str:
+    """An nft script that makes *table* (a listing, possibly empty) the whole policy, in one transaction."""
+    head = f"table {NFT_FAMILY} {NFT_TABLE} {{}}\ndelete table {NFT_FAMILY} {NFT_TABLE}\n"
+    return head + table
+
+
+def nft_problems(box: Box, script: str) -> list[str]:
+    """What ``nft -c`` (parse plus a kernel dry run, nothing applied) says about *script*."""
+    path = _scratch(box, "check.", ".nft", script)
+    try:
+        proc = _nft([nft_program(), "-c", "-f", str(path)])
+    finally:
+        path.unlink(missing_ok=True)
+    if proc.returncode == 0:
+        return []
+    lines = [line.strip() for line in proc.stderr.splitlines() if "Error" in line]
+    return lines or [f"nft -c exited {proc.returncode}: {proc.stderr.strip()[:300]}"]
+
+
+def nft_load(box: Box, script: str) -> None:
+    """Apply an nft script (one kernel transaction: all of it or nothing)."""
+    path = _scratch(box, "apply.", ".nft", script)
+    try:
+        proc = _nft([nft_program(), "-f", str(path)])
+    finally:
+        path.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise AgentError("nft failed to apply the policy", proc.stderr.strip().splitlines()[-5:])
+
+
+def nft_canonical(script: str) -> str:
+    """The table *script* defines, listed by nft itself, so it compares line by line with :func:`nft_running`.
+
+    Loaded in a throwaway user+network namespace (``unshare -rn``), never in the device's own.
+    """
+    if not script.strip():
+        return ""
+    plain = shutil.which("nft") or "/usr/sbin/nft"
+    shell = f"{plain} -f - && {plain} -s list table {NFT_FAMILY} {NFT_TABLE}"
+    proc = _nft(["unshare", "-rn", "/bin/sh", "-c", shell], stdin=script)
+    if proc.returncode != 0:
+        lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+        raise AgentError("policy rejected", lines[:5])
+    return proc.stdout
+
+
+def _scratch(box: Box, prefix: str, suffix: str, text: str) -> Path:
+    with tempfile.NamedTemporaryFile("w", dir=box.state, prefix=prefix, suffix=suffix, delete=False) as fh:
+        fh.write(text)
+    return Path(fh.name)
 
 
 def arm(box: Box, seconds: int, message: str) -> dict[str, Any]:
@@ -306,21 +406,32 @@ def reap_lost_timer(box: Box) -> None:
         revert(box, "deadline passed and the revert timer was not running")
 
 
-def apply_candidate(box: Box, candidate: str, revert_in: int | None, message: str) -> dict[str, Any]:
-    """Check, checkpoint, arm, apply: the heart of ``replace`` and ``merge``."""
+def apply_candidate(
+    box: Box, candidate: str | None, revert_in: int | None, message: str, nft: str | None = None
+) -> dict[str, Any]:
+    """Check, checkpoint, arm, apply: the heart of ``replace``, ``merge`` and ``nft-apply``.
+
+    *candidate* is the whole FRR config (None: leave FRR alone), *nft* the policy ruleset (None: leave
+    the policy alone); both are checked before anything changes, and one checkpoint covers both.
+    """
     if read_pending(box) is not None:
         raise AgentError("a commit is pending confirmation: confirm or roll back first")
-    with tempfile.NamedTemporaryFile("w", dir=box.state, prefix="candidate.", suffix=".conf", delete=False) as fh:
-        fh.write(candidate if candidate.endswith("\n") else candidate + "\n")
-        path = Path(fh.name)
+    path = None
+    if candidate is not None:
+        path = _scratch(box, "candidate.", ".conf", candidate if candidate.endswith("\n") else candidate + "\n")
     try:
-        problems = syntax_problems(box, path)
+        problems = syntax_problems(box, path) if path is not None else []
+        if nft is not None:
+            problems += [f"nftables: {p}" for p in nft_problems(box, nft)]
         if problems:
             raise AgentError("candidate rejected, nothing applied", problems)
         save_checkpoint(box)
         pending = arm(box, revert_in, message) if revert_in else None
         try:
-            frr_reload(box, path)
+            if path is not None:
+                frr_reload(box, path)
+            if nft is not None:
+                nft_load(box, nft)
         except AgentError as exc:
             _undo_failed_apply(box, exc)
         if pending is not None:
@@ -328,10 +439,11 @@ def apply_candidate(box: Box, candidate: str, revert_in: int | None, message: st
             # confirmation window starts when the change is in place, as with Junos.
             pending["deadline"] = time.time() + pending["seconds"]
             write_atomic(box.pending, json.dumps(pending))
-        record(box, "commit", message=message, revert_in=revert_in)
+        record(box, "commit", message=message, revert_in=revert_in, frr=path is not None, nft=nft is not None)
         return {"applied": True, "pending": pending is not None, "deadline": pending["deadline"] if pending else None}
     finally:
-        path.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
 
 def _undo_failed_apply(box: Box, exc: AgentError) -> NoReturn:
@@ -440,11 +552,32 @@ def verb_check(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
 
 
 def verb_replace(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+    nft = None
     candidate = read_stdin()
+    if args.with_nft:
+        # stdin is {"config": FRR config, "nft": ruleset}: one commit, one checkpoint, one timer for both
+        try:
+            both = json.loads(candidate)
+            candidate, nft = str(both["config"]), str(both["nft"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"--with-nft needs a JSON object with config and nft on stdin ({exc})") from exc
     if not candidate.strip():
         raise AgentError("empty candidate: refusing to replace the config with nothing")
     with locked(box):
-        return apply_candidate(box, candidate, args.revert_in, args.message)
+        return apply_candidate(box, candidate, args.revert_in, args.message, nft)
+
+
+def verb_nft_apply(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+    script = read_stdin()
+    if not script.strip():
+        raise AgentError("empty ruleset: refusing to apply nothing")
+    with locked(box):
+        return apply_candidate(box, None, args.revert_in, args.message, script)
+
+
+def verb_nft_diff(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    """Running policy table and the one the ruleset on stdin would give, both as nft lists them."""
+    return {"running": nft_running(), "intended": nft_canonical(read_stdin())}
 
 
 def verb_merge(box: Box, args: argparse.Namespace) -> dict[str, Any]:
@@ -508,6 +641,8 @@ VERBS = {
     "check": verb_check,
     "replace": verb_replace,
     "merge": verb_merge,
+    "nft-apply": verb_nft_apply,
+    "nft-diff": verb_nft_diff,
     "arm": verb_arm,
     "confirm": verb_confirm,
     "rollback": verb_rollback,
@@ -530,9 +665,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
     for name in VERBS:
         verb = sub.add_parser(name, add_help=False)
-        if name in ("replace", "merge"):
+        if name in ("replace", "merge", "nft-apply"):
             verb.add_argument("--revert-in", type=_seconds, default=None)
             verb.add_argument("--message", default="")
+        if name == "replace":
+            verb.add_argument("--with-nft", action="store_true")
         if name == "arm":
             verb.add_argument("seconds", type=_seconds)
             verb.add_argument("--message", default="")
