@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from govnet.model.errors import InventoryError, Problem, loc_text
 from govnet.model.schema import Inventory
-from govnet.model.yamlsrc import Loc, Source, YamlError, load_file
+from govnet.model.yamlsrc import Loc, Source, YamlError, line_of, load_data
 
 SECTIONS = tuple(Inventory.model_fields)
 
@@ -42,7 +42,7 @@ def read_source(directory: Path) -> Source:
 def _merge(source: Source, path: Path) -> list[Problem]:
     display = _display(path)
     try:
-        data, marks = load_file(path, display)
+        data = load_data(path, display)
     except YamlError as exc:
         return [Problem(exc.file, exc.line, "file", exc.message)]
     if data is None:
@@ -51,17 +51,18 @@ def _merge(source: Source, path: Path) -> list[Problem]:
         return [Problem(display, 1, "file", "top level must be a mapping of sections")]
     problems = []
     for key, value in data.items():
-        line = marks.get((key,), (display, 1))[1]
         if key not in SECTIONS:
-            problems.append(
-                Problem(display, line, str(key), f"unknown section (expected one of {', '.join(SECTIONS)})")
-            )
+            line = line_of(path, display, (key,))
+            expected = ", ".join(SECTIONS)
+            problems.append(Problem(display, line, str(key), f"unknown section (expected one of {expected})"))
         elif key in source.data:
-            first = source.marks[(key,)]
+            first = source.where((key,))
+            line = line_of(path, display, (key,))
             problems.append(Problem(display, line, key, f"section already given in {first[0]}:{first[1]}"))
         else:
             source.data[key] = value
-    source.marks.update({loc: mark for loc, mark in marks.items() if loc and loc[0] in source.data})
+            source.owner[key] = display
+    source.add_file(path, display)
     return problems
 
 
