@@ -89,6 +89,7 @@ def requests(inv: s.Inventory, env: str) -> Iterator[tuple[ipam.Request, Loc]]:
         )
 
 
+@cache
 def parse_service(text: str) -> d.Service:
     if text in ("icmp", "any"):
         return d.Service(text)  # type: ignore[arg-type]
@@ -111,6 +112,7 @@ class Deriver:
         self.site_of = {dev.name: site for site in inv.sites for dev in site.devices}
         self.pools = self.environment.pools.flat()
         self.sites = {x.name: x for x in inv.sites}
+        self.policy_cache: dict[str, tuple[d.PolicyEntry, ...]] = {}
 
     def ifname(self, logical: str) -> str:
         return str(self.platform["interface"]).format(name=logical, n=int(logical[3:]))
@@ -124,9 +126,11 @@ class Deriver:
             holder = next((x.name for x in site.devices if x.role in ("access", "dc_switch")), "")
             for seg in site.segments:
                 prefix = self.plan.prefix(f"segment/{site.name}/{seg.name}")
-                gateway = IPv4Interface((ipam.host(prefix, 1), prefix.prefixlen))
+                gateway = IPv4Interface((int(prefix.network_address) + 1, prefix.prefixlen))
                 zone = segment_zone(site, seg)
-                policy = tuple(self.policy_for(zone))
+                if zone not in self.policy_cache:
+                    self.policy_cache[zone] = tuple(self.policy_for(zone))
+                policy = self.policy_cache[zone]
                 out.append(
                     d.Segment(
                         site.name,
@@ -159,7 +163,7 @@ class Deriver:
             prefix = self.plan.prefix(f"p2p/{key}")
             ends = []
             for mine, other, idx in ((link.a, link.b, 0), (link.b, link.a, 1)):
-                addr = IPv4Interface((prefix[idx], 31))
+                addr = IPv4Interface((int(prefix.network_address) + idx, 31))
                 peer_addr = prefix[1 - idx]
                 per_device.setdefault(mine.device, []).append(
                     d.Interface(
@@ -220,9 +224,9 @@ class Deriver:
                     site=site.name,
                     role=dev.role,
                     platform=self.platform["name"],
-                    loopback=IPv4Interface((loopbacks[dev.name], 32)),
+                    loopback=IPv4Interface((int(loopbacks[dev.name]), 32)),
                     router_id=dev.router_id.get(self.env, loopbacks[dev.name]),
-                    mgmt=IPv4Interface((self.plan.prefix(f"mgmt/{dev.name}").network_address, mgmt_len)),
+                    mgmt=IPv4Interface((int(self.plan.prefix(f"mgmt/{dev.name}").network_address), mgmt_len)),
                     mgmt_interface=self.platform["mgmt_interface"],
                     loopback_interface=self.platform["loopback_interface"],
                     interfaces=tuple(sorted(p2p.get(dev.name, []), key=lambda i: int(i.logical[3:])) + seg_ifaces),
@@ -248,7 +252,7 @@ class Deriver:
                     srv.role,
                     srv.site,
                     srv.segment,
-                    IPv4Interface((addr, seg.prefix.prefixlen)),
+                    IPv4Interface((int(addr), seg.prefix.prefixlen)),
                     seg.gateway.ip,
                     srv.vcpu,
                     srv.memory_mb,
@@ -266,7 +270,7 @@ class Deriver:
                 f"{sg.site}-{sg.name}",
                 sg.site,
                 sg.name,
-                IPv4Interface((ipam.host(sg.prefix, -2), sg.prefix.prefixlen)),
+                IPv4Interface((int(sg.prefix.broadcast_address) - 1, sg.prefix.prefixlen)),
                 sg.gateway.ip,
                 sg.zone,
             )
