@@ -74,6 +74,7 @@ class FRRDriver(NetworkDriver):
         self._merge = False
         self._policy: str | None = None
         self._policy_diff = ""
+        self._unchanged = False
 
     # ------------------------------------------------------------------ session
 
@@ -219,10 +220,12 @@ class FRRDriver(NetworkDriver):
         """Keep the full intended config; the box checks every line now, so errors surface early."""
         text = _read_candidate(filename, config)
         try:
-            self._agent("check", stdin=text)
+            reply = self._agent("check", stdin=text)
         except AgentRefused as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self._candidate, self._merge = text, False
+        # the box says it runs exactly what applying this very candidate gave: no offline diff needed
+        self._unchanged = bool(reply.get("unchanged"))
 
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
         """Keep lines to add to the running config (checked on the box like a replace)."""
@@ -231,7 +234,7 @@ class FRRDriver(NetworkDriver):
             self._agent("check", stdin=text)
         except AgentRefused as exc:
             raise MergeConfigException(str(exc)) from exc
-        self._candidate, self._merge = text, True
+        self._candidate, self._merge, self._unchanged = text, True, False
 
     def load_policy(self, ruleset: str) -> None:
         """Add the device's nftables policy (the whole ``inet govnet`` table) to the candidate.
@@ -249,7 +252,7 @@ class FRRDriver(NetworkDriver):
 
     def compare_config(self) -> str:
         """The exact commands a commit would send, from frr-reload's offline mode, then the policy diff; "" if none."""
-        frr = self._frr_diff() if self._candidate is not None else ""
+        frr = self._frr_diff() if self._candidate is not None and not self._unchanged else ""
         return frr + ("\n" if frr and self._policy_diff else "") + self._policy_diff
 
     def _frr_diff(self) -> str:
@@ -301,6 +304,7 @@ class FRRDriver(NetworkDriver):
         """Forget the candidate and policy; nothing is stored on the box before a commit."""
         self._candidate, self._merge = None, False
         self._policy, self._policy_diff = None, ""
+        self._unchanged = False
 
     def rollback(self) -> None:
         """Return to the config from before the last commit (and cancel a pending one)."""

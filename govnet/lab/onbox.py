@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -83,6 +84,10 @@ class Box:
     @property
     def nft_checkpoint(self) -> Path:
         return self.state / "checkpoint.nft"
+
+    @property
+    def applied(self) -> Path:
+        return self.state / "applied.json"
 
     @property
     def pending(self) -> Path:
@@ -257,6 +262,7 @@ def restore_checkpoint(box: Box) -> None:
     """Apply the checkpoint with frr-reload (only the differing lines are sent), then its policy table."""
     if not box.checkpoint.exists():
         raise AgentError(f"no checkpoint for {box.instance}: nothing to roll back to")
+    box.applied.unlink(missing_ok=True)
     frr_reload(box, box.checkpoint)
     if box.nft_checkpoint.exists():
         nft_load(box, replace_script(box.nft_checkpoint.read_text()))
@@ -428,12 +434,15 @@ def apply_candidate(
         save_checkpoint(box)
         pending = arm(box, revert_in, message) if revert_in else None
         try:
+            box.applied.unlink(missing_ok=True)
             if path is not None:
                 frr_reload(box, path)
             if nft is not None:
                 nft_load(box, nft)
         except AgentError as exc:
             _undo_failed_apply(box, exc)
+        if candidate is not None:
+            remember_applied(box, candidate)
         if pending is not None:
             # Armed before applying (an agent killed mid-apply still reverts), but the caller's
             # confirmation window starts when the change is in place, as with Junos.
@@ -444,6 +453,25 @@ def apply_candidate(
     finally:
         if path is not None:
             path.unlink(missing_ok=True)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def remember_applied(box: Box, candidate: str) -> None:
+    """Note which candidate produced the running config now in place (for :func:`unchanged_since_applied`)."""
+    write_atomic(box.applied, json.dumps({"candidate": _sha(candidate), "running": _sha(running_config(box))}))
+
+
+def unchanged_since_applied(box: Box, candidate: str) -> bool:
+    """True when *candidate* is exactly the last one applied and the running config is exactly what applying it
+    gave (no hand edit, rollback or revert since): then there is nothing to change and no check to run."""
+    try:
+        applied = json.loads(box.applied.read_text())
+    except (OSError, ValueError):
+        return False
+    return applied.get("candidate") == _sha(candidate) and applied.get("running") == _sha(running_config(box))
 
 
 def _undo_failed_apply(box: Box, exc: AgentError) -> NoReturn:
@@ -542,13 +570,16 @@ def verb_checkpoint(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
 
 
 def verb_check(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+    candidate = read_stdin()
+    if unchanged_since_applied(box, candidate):
+        return {"valid": True, "unchanged": True}
     with tempfile.NamedTemporaryFile("w", dir=box.state, prefix="check.", suffix=".conf") as fh:
-        fh.write(read_stdin())
+        fh.write(candidate)
         fh.flush()
         problems = syntax_problems(box, Path(fh.name))
     if problems:
         raise AgentError("candidate rejected", problems)
-    return {"valid": True}
+    return {"valid": True, "unchanged": False}
 
 
 def verb_replace(box: Box, args: argparse.Namespace) -> dict[str, Any]:
