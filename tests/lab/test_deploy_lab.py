@@ -24,8 +24,9 @@ import pytest
 from govnet.deploy import engine
 from govnet.deploy.audit import AuditLog
 from govnet.deploy.inventory import Credentials
-from govnet.lab.nsexec import vtysh, watchfrr_pid
+from govnet.lab.nsexec import in_netns, vtysh, watchfrr_pid
 from govnet.lab.state import Lab, StateFile
+from govnet.policy import render_nftables
 from govnet.render import render_device
 
 pytestmark = pytest.mark.lab
@@ -139,6 +140,25 @@ def test_dry_run_prints_diffs_and_changes_nothing(lab: Lab, work: Path) -> None:
     assert running("core1") == before
 
 
+def policy_table(lab: Lab, name: str) -> str | None:
+    """The device's running nftables policy table, None when it has none."""
+    argv = in_netns(lab.devices[name].netns, ["nft", "-s", "list", "table", "inet", "govnet"])
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def policy_holders(lab: Lab) -> list[str]:
+    return [n for n in lab.network.devices if render_nftables(lab.network, n)]
+
+
+def test_dry_run_shows_the_policy_diff(lab: Lab, work: Path) -> None:
+    name = policy_holders(lab)[0]
+    proc = cli(lab, work, "deploy", "--limit", name, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "+++ nftables (intended)" in proc.stdout and "table inet govnet" in proc.stdout
+    assert policy_table(lab, name) is None
+
+
 # --------------------------------------------------------------------------- full deploy
 
 
@@ -154,13 +174,51 @@ def test_full_deploy_converges(lab: Lab, work: Path) -> None:
         assert not (work / "backups" / name).is_dir() or list((work / "backups" / name).glob("*.cfg"))
 
 
+def test_deploy_pushed_the_policy_and_segmentation_holds(lab: Lab, work: Path) -> None:
+    holders = policy_holders(lab)
+    assert holders and all(policy_table(lab, n) for n in holders)
+    assert not any(policy_table(lab, n) for n in lab.network.devices if n not in holders)
+    proc = cli(lab, work, "verify", "--json", str(work / "verify.json"))
+    checks = json.loads((work / "verify.json").read_text())["checks"]
+    segmentation = [c for c in checks if c["family"] == "segmentation"]
+    denied = [c for c in segmentation if c["data"].get("expected") == "denied"]
+    assert denied and all(c["data"]["result"] == "silent" for c in denied), proc.stdout[-2000:]
+    assert all(c["ok"] for c in segmentation), [c["name"] for c in segmentation if not c["ok"]]
+
+
 def test_second_deploy_changes_nothing(lab: Lab, work: Path) -> None:
     before = {name: running(name) for name in lab.network.devices}
+    tables = {name: policy_table(lab, name) for name in lab.network.devices}
     proc = cli(lab, work, "deploy")
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "nothing to change" in proc.stderr
     assert {name: running(name) for name in lab.network.devices} == before
+    assert {name: policy_table(lab, name) for name in lab.network.devices} == tables
     assert {r["status"] for r in last_records(work)} == {"unchanged"}
+
+
+def test_policy_drift_deploy_and_rollback(lab: Lab, work: Path) -> None:
+    """A policy removed by hand is drift; deploy puts it back; the agent's rollback (checkpoint) removes it again."""
+    from napalm import get_network_driver
+
+    name = policy_holders(lab)[0]
+    intended = policy_table(lab, name)
+    subprocess.run(in_netns(lab.devices[name].netns, ["nft", "delete", "table", "inet", "govnet"]), check=True)
+    proc = cli(lab, work, "drift", "--limit", name)
+    assert proc.returncode == 1 and "nftables (intended)" in proc.stdout, proc.stdout + proc.stderr
+    assert cli(lab, work, "deploy", "--limit", name).returncode == 0
+    assert policy_table(lab, name) == intended
+    driver = get_network_driver("frr")(
+        lab.devices[name].mgmt_ip, lab.username, lab.password, optional_args={"known_hosts_file": str(lab.known_hosts)}
+    )
+    driver.open()
+    try:
+        driver.rollback()
+    finally:
+        driver.close()
+    assert policy_table(lab, name) is None
+    assert cli(lab, work, "deploy", "--limit", name).returncode == 0
+    assert policy_table(lab, name) == intended
 
 
 # --------------------------------------------------------------------------- drills on a converged lab
@@ -190,6 +248,7 @@ from pathlib import Path
 from govnet.deploy import checks, engine
 from govnet.deploy.inventory import Credentials
 from govnet.model import load_network
+from govnet.policy import render_nftables
 from govnet.render import render_device
 checks.wait_checks = lambda *a, **k: time.sleep(3600)   # the controller hangs after the commit
 net = load_network(Path("inventory/karbala"))
