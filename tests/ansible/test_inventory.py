@@ -115,6 +115,7 @@ def test_server_host_vars_match_the_model(env_pair: tuple[Network, dict[str, Any
         hv = hostvars[s.name]
         assert hv["ansible_host"] == str(s.address.ip)
         assert hv["govnet_address"] == str(s.address)
+        assert hv["govnet_ip"] == str(s.address.ip)
         assert hv["govnet_gateway"] == str(s.gateway)
         assert (hv["govnet_site"], hv["govnet_segment"], hv["govnet_zone"], hv["govnet_role"]) == (
             s.site,
@@ -172,3 +173,24 @@ def test_a_broken_model_fails_with_file_and_line(tmp_path: Path) -> None:
     proc = run(["ansible-inventory", "-i", str(source), "--list"])
     assert proc.returncode != 0
     assert "servers.yml:" in proc.stderr and "nowhere" in proc.stderr, tail(proc)
+
+
+def test_lab_containers_source_reaches_servers_through_podman() -> None:
+    listing = inventory_list(source="inventory/lab-containers.govnet.yml")
+    net = load_network(ROOT / "inventory" / "karbala")
+    for s in net.servers:
+        hv = listing["_meta"]["hostvars"][s.name]
+        assert (hv["ansible_host"], hv["ansible_connection"]) == (f"gvlab-{s.name}", "containers.podman.podman")
+        assert hv["govnet_ip"] == str(s.address.ip)
+    assert listing["_meta"]["hostvars"]["core1"]["ansible_connection"] == "local"
+
+
+def test_lab_containers_is_refused_outside_the_lab(tmp_path: Path) -> None:
+    source = tmp_path / "prod.govnet.yml"
+    source.write_text(
+        f"plugin: govnet.network.govnet\ninventory_dir: {ROOT / 'inventory' / 'karbala'}\n"
+        "env: production\nlab_containers: true\n"
+    )
+    proc = run(["ansible-inventory", "-i", str(source), "--list"])
+    assert proc.returncode != 0
+    assert "lab_containers is for the lab environment only" in proc.stderr, tail(proc)

@@ -32,6 +32,13 @@ options:
     default: lab
     env:
       - name: GOVNET_ENV
+  lab_containers:
+    description:
+      - Lab only - reach every DC server through podman in its lab container C(gvlab-<server>) (see
+        C(playbooks/lab-containers.yml)) instead of over SSH at its planned address. The address stays in
+        C(govnet_ip) / C(govnet_address).
+    type: bool
+    default: false
   server_python:
     description: Python interpreter on the servers (set explicitly; discovery is unreliable).
     type: str
@@ -73,6 +80,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             network = load_network(directory, env=env)
         except InventoryError as exc:
             raise AnsibleParserError(f"govnet inventory {directory} ({env}):\n{exc}") from None
+        if self.get_option("lab_containers") and network.env != "lab":
+            raise AnsibleParserError(f"{path}: lab_containers is for the lab environment only, not '{network.env}'")
         self._populate(network)
 
     def _group(self, group: str, host: str) -> None:
@@ -150,6 +159,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             "govnet_zone": server.zone,
             "govnet_phase": server.phase,
             "govnet_address": str(server.address),
+            "govnet_ip": str(server.address.ip),
             "govnet_gateway": str(server.gateway),
             "govnet_vcpu": server.vcpu,
             "govnet_memory_mb": server.memory_mb,
@@ -157,6 +167,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             "govnet_services": [{"proto": s.proto, "port": s.port} for s in server.services],
             "ansible_host": str(server.address.ip),
             "ansible_python_interpreter": self.get_option("server_python"),
+        } | self._lab_container_vars(server.name)
+
+    def _lab_container_vars(self, name: str) -> dict[str, Any]:
+        """In the lab every server is a container in its namespace; lab_containers makes Ansible use podman."""
+        if self.get_option("env") != "lab":
+            return {}
+        container = f"gvlab-{name}"
+        if not self.get_option("lab_containers"):
+            return {"govnet_lab_container": container}
+        return {
+            "govnet_lab_container": container,
+            "ansible_host": container,
+            "ansible_connection": "containers.podman.podman",
         }
 
     @staticmethod
