@@ -18,7 +18,7 @@ import pytest
 
 from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab
-from govnet.render import render_device
+from govnet.render import render_bootstrap, render_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "pulumi"))
 
@@ -55,11 +55,15 @@ def ends(lab: Lab, tmp_path: Path) -> Iterator[list[dict[str, Any]]]:
         args = router_config_args(network, config, end.device, end.interface, render_device(network, end.device))
         props.append({**args.props(), "host": lab.devices[end.device].mgmt_ip, "password": lab.password})
     saved = {p["device"]: running(lab, p["device"]) for p in props}
-    # OSPF itself belongs to `govnet deploy`: put the rendered `router ospf` stanza in place first.
+    # OSPF itself belongs to `govnet deploy`: put the rendered `router ospf` stanza in place first. The link's
+    # interface blocks start from the day-0 form, whatever earlier tests of the session pushed, so `create` has
+    # real work to do.
     for p in props:
         with devices.session(target(lab, p["device"])) as driver:
             rendered = render_device(network, p["device"])
             devices.push_stanza(driver, "router ospf", sections.extract(rendered, "router ospf"), 60, no_check)
+            day0 = sections.extract(render_bootstrap(network, p["device"]), p["header"])
+            devices.push_stanza(driver, p["header"], day0, 60, no_check)
     try:
         yield props
     finally:
