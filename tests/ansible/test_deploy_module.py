@@ -1,8 +1,8 @@
 """govnet.network.deploy: documented, and maps `govnet deploy --json` results to Ansible's changed/diff/check mode.
 
-The module's own contract is exercised against a stand-in `govnet` executable (a small fake that records its
-arguments and prints a deploy report), so the test does not depend on the lab; network.yml's syntax is checked in
-test_playbooks."""
+The module's contract is exercised against a stand-in `govnet` executable: a small fake that records its arguments
+and prints a report in `govnet deploy --json`'s shape (devices[].device/status/diff), so the test does not depend
+on the lab; network.yml's syntax is checked in test_playbooks."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from .conftest import run, tail
 FAKE = """#!/bin/sh
 echo "$@" > "{log}"
 case " $* " in
-  *" --dry-run "*) echo '{{"devices": [{{"name": "core1", "changed": true, "diff": "+ip route 0.0.0.0/0 Null0"}},
-                                       {{"name": "core2", "changed": false, "diff": ""}}]}}' ;;
-  *) echo '{{"devices": [{{"name": "core1", "changed": false, "diff": ""}}]}}' ;;
+  *" --dry-run "*) echo '{{"ok": true, "changed": 0, "devices": [
+      {{"device": "core1", "status": "would-change", "diff": "+ip route 0.0.0.0/0 Null0"}},
+      {{"device": "core2", "status": "unchanged", "diff": ""}}]}}' ;;
+  *) echo '{{"ok": true, "changed": 0, "devices": [{{"device": "core1", "status": "unchanged", "diff": ""}}]}}' ;;
 esac
 """
 

@@ -119,6 +119,15 @@ def device_results(document: Any) -> list[dict[str, Any]]:
     return [item for item in document if isinstance(item, dict)]
 
 
+def device_name(result: dict[str, Any]) -> str:
+    return str(result.get("device") or result.get("name") or "?")
+
+
+def device_changed(result: dict[str, Any]) -> bool:
+    """`govnet deploy --json` reports status changed / would-change / unchanged per device."""
+    return result.get("status") in ("changed", "would-change") or result.get("changed") is True
+
+
 def diff_text(result: dict[str, Any]) -> str:
     diff = result.get("diff") or ""
     return "\n".join(diff) if isinstance(diff, list) else str(diff)
@@ -152,11 +161,11 @@ def main() -> None:
             stdout=out,
             stderr=err,
         )
-    changed = any(bool(r.get("changed")) or bool(diff_text(r).strip()) for r in results)
+    changed = any(device_changed(r) or bool(diff_text(r).strip()) for r in results)
     output: dict[str, Any] = {"changed": changed, "command": cmd, "devices": results}
     if module._diff:
         parts = [
-            f"--- {r.get('name', '?')} (running)\n+++ {r.get('name', '?')} (intended)\n{diff_text(r)}"
+            f"--- {device_name(r)} (running)\n+++ {device_name(r)} (intended)\n{diff_text(r)}"
             for r in results
             if diff_text(r).strip()
         ]
