@@ -1,12 +1,13 @@
-"""The driver's one SSH connection to a router: an interactive vtysh plus one-shot commands.
+"""The driver's one SSH connection to a router: one login, then one-shot requests and an interactive vtysh.
 
-Two kinds of request share a single authenticated SSH transport:
+One authenticated SSH transport (host key checked once) carries everything:
 
-* vtysh commands go through the interactive ``frr_vtysh`` Netmiko session (the login lands in
-  vtysh), which keeps prompts and error detection in one place;
-* one-shot requests (``govnet-agent ...``, ``ping ...``) open a short-lived exec channel on the same
-  transport, so the device's forced command sees them as ``SSH_ORIGINAL_COMMAND`` and stdin can carry
-  a whole candidate config. No second login, no second host-key check.
+* one-shot requests (``govnet-agent ...``, ``ping ...``, a batch of vtysh show commands) open a
+  short-lived exec channel, so the device's forced command sees them as ``SSH_ORIGINAL_COMMAND`` and
+  stdin can carry a whole candidate config;
+* interactive vtysh commands go through the ``frr_vtysh`` Netmiko session (prompts and error
+  detection in one place), opened on the same transport the first time one is needed: a deploy,
+  which only makes one-shot requests, never starts an interactive vtysh on the device.
 
 The driver only depends on the :class:`Connection` protocol, so tests swap in a fake that serves
 recorded output.
@@ -22,10 +23,8 @@ from typing import Any, Protocol
 
 import paramiko
 from napalm.base.exceptions import ConnectAuthError, ConnectionException, ConnectTimeoutError
-from netmiko import ConnectHandler
-from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
-from napalm_frr.netmiko_frr import DEVICE_TYPE
+from napalm_frr.netmiko_frr import FRRVtyshSSH
 
 
 @dataclass(frozen=True)
@@ -69,17 +68,37 @@ class SSHSettings:
 class SSHConnection:
     """A live connection; construct with :func:`connect`."""
 
-    def __init__(self, netmiko_session: Any) -> None:
-        self._session = netmiko_session
+    def __init__(self, client: paramiko.SSHClient, settings: SSHSettings) -> None:
+        self._client = client
+        self._settings = settings
+        self._session: Any = None
+
+    def session(self) -> Any:
+        """The interactive ``frr_vtysh`` Netmiko session, started on this login's transport when first asked for."""
+        if self._session is None:
+            self._session = _SessionOnLogin(
+                self._client,
+                host=self._settings.host,
+                port=self._settings.port,
+                username=self._settings.username,
+                password=self._settings.password,
+                timeout=self._settings.timeout,
+                ssh_strict=self._settings.ssh_strict,
+                allow_agent=False,
+                use_keys=False,
+            )
+        return self._session
 
     def send_command(self, command: str) -> str:
-        """Run one exec-mode vtysh command and return its output."""
-        output: str = self._session.send_command(command, read_timeout=60.0)
+        """Run one exec-mode vtysh command in the interactive session and return its output."""
+        output: str = self.session().send_command(command, read_timeout=60.0)
         return output
 
     def run(self, command: str, stdin: str = "", timeout: float = 60.0) -> ExecResult:
         """Run a one-shot command on the device through a fresh exec channel."""
-        transport = self._session.remote_conn.get_transport()
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectionException(f"{self._settings.host}: the SSH connection is closed")
         channel = transport.open_session(timeout=timeout)
         try:
             channel.settimeout(timeout)
@@ -97,40 +116,71 @@ class SSHConnection:
 
     def is_alive(self) -> bool:
         """True while the SSH transport is up."""
-        return bool(self._session.is_alive())
+        transport = self._client.get_transport()
+        return bool(transport is not None and transport.is_active())
 
     def close(self) -> None:
-        """Leave vtysh and close the transport."""
-        self._session.disconnect()
+        """Leave vtysh (when it was started) and close the transport."""
+        if self._session is not None:
+            self._session.disconnect()
+            self._session = None
+        self._client.close()
+
+
+class _AlreadyConnected:
+    """A logged-in ``paramiko.SSHClient`` whose ``connect`` does nothing: Netmiko's session reuses the login."""
+
+    def __init__(self, client: paramiko.SSHClient) -> None:
+        self._client = client
+
+    def connect(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+class _SessionOnLogin(FRRVtyshSSH):
+    """The ``frr_vtysh`` Netmiko type on an existing login (an interactive shell channel, no second authentication)."""
+
+    def __init__(self, client: paramiko.SSHClient, **kwargs: Any) -> None:
+        self._login = client
+        super().__init__(**kwargs)
+
+    def _build_ssh_client(self) -> Any:
+        return _AlreadyConnected(self._login)
 
 
 def connect(settings: SSHSettings) -> SSHConnection:
-    """Open the session, turning SSH failures into one clear NAPALM exception each."""
+    """Log in (host key checked against known_hosts); each SSH failure becomes one clear NAPALM exception."""
     known_hosts = settings.known_hosts()
     if settings.ssh_strict and not os.path.isfile(known_hosts):
         raise ConnectionException(f"{settings.host}: known_hosts file {known_hosts} does not exist")
+    client = paramiko.SSHClient()
+    if os.path.isfile(known_hosts):
+        client.load_host_keys(known_hosts)
+    client.set_missing_host_key_policy(paramiko.RejectPolicy() if settings.ssh_strict else paramiko.AutoAddPolicy())
     try:
-        session = ConnectHandler(
-            device_type=DEVICE_TYPE,
-            host=settings.host,
+        client.connect(
+            settings.host,
             port=settings.port,
             username=settings.username,
             password=settings.password,
-            timeout=settings.timeout,
-            conn_timeout=min(settings.timeout, 15),
-            ssh_strict=settings.ssh_strict,
-            alt_host_keys=os.path.isfile(known_hosts),
-            alt_key_file=known_hosts,
+            timeout=min(settings.timeout, 15),
+            auth_timeout=settings.timeout,
+            banner_timeout=settings.timeout,
             allow_agent=False,
-            use_keys=False,
+            look_for_keys=False,
         )
-    except NetmikoAuthenticationException as exc:
+    except paramiko.AuthenticationException as exc:
+        client.close()
         raise ConnectAuthError(
             f"{settings.host}: authentication failed for user {settings.username!r} (wrong password?)"
         ) from exc
-    except (OSError, NetmikoTimeoutException, paramiko.SSHException) as exc:
+    except (OSError, paramiko.SSHException) as exc:
+        client.close()
         raise _connect_error(settings, known_hosts, exc) from exc
-    return SSHConnection(session)
+    return SSHConnection(client, settings)
 
 
 def _connect_error(settings: SSHSettings, known_hosts: str, exc: Exception) -> ConnectionException:
@@ -144,7 +194,7 @@ def _connect_error(settings: SSHSettings, known_hosts: str, exc: Exception) -> C
         )
     if "not found in known_hosts" in text:
         return ConnectionException(f"{where}: host key unknown: no entry in {known_hosts}; refusing to connect")
-    if "TCP connection to device failed" in text or isinstance(exc, socket.error):
+    if isinstance(exc, socket.error):
         return ConnectTimeoutError(f"{where}: no SSH service reachable (TCP connection failed)")
     first = next((line.strip() for line in text.splitlines() if line.strip()), text)
     return ConnectionException(f"{where}: SSH connection failed: {first}")

@@ -36,6 +36,14 @@ AGENT = "govnet-agent"
 HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 INTERFACE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 MESSAGE_MAX = 200
+#: What :meth:`FRRDriver.get_state` reads, in this order.
+STATE_COMMANDS = (
+    "show interface json",
+    "show ip ospf vrf all json",
+    "show ip ospf vrf all neighbor detail json",
+    "show bgp vrf all neighbors json",
+    "show ip route json",
+)
 
 
 class FRRDriver(NetworkDriver):
@@ -75,6 +83,8 @@ class FRRDriver(NetworkDriver):
         self._policy: str | None = None
         self._policy_diff = ""
         self._unchanged = False
+        self._diff: str | None = None  # the box's exact diff for the loaded candidate
+        self._running_at_load: str | None = None
 
     # ------------------------------------------------------------------ session
 
@@ -149,6 +159,24 @@ class FRRDriver(NetworkDriver):
             self._json("show ip ospf vrf all json"), self._json("show ip ospf vrf all neighbor detail json")
         )
 
+    def get_state(self) -> dict[str, Any]:
+        """Interfaces, their addresses, OSPF and BGP neighbours and the IPv4 routes, in one read.
+
+        Not a NAPALM getter: what govnet's post-deploy checks look at, as :meth:`get_interfaces`,
+        :meth:`get_interfaces_ip`, :meth:`get_ospf_neighbors`, :meth:`get_bgp_neighbors` and
+        ``get_route_to`` (without BGP attributes) would give it, from five vtysh commands in the
+        interactive session instead of five getters and a route lookup per prefix. Polled until a
+        deploy converges, so it uses the session (no process started on the box per poll).
+        """
+        interfaces, ospf, ospf_detail, bgp, table = (self._json(command) for command in STATE_COMMANDS)
+        return {
+            "interfaces": parsers.interfaces(interfaces),
+            "interfaces_ip": parsers.interfaces_ip(interfaces),
+            "ospf_neighbors": parsers.ospf_neighbors(ospf, ospf_detail),
+            "bgp_neighbors": parsers.bgp_neighbors(bgp),
+            "routes": parsers.routes(table, "", {}),
+        }
+
     def get_route_to(
         self, destination: str = "", protocol: str = "", longer: bool = False
     ) -> dict[str, models.RouteDict]:
@@ -216,25 +244,51 @@ class FRRDriver(NetworkDriver):
 
     # ------------------------------------------------------------------ config
 
-    def load_replace_candidate(self, filename: str | None = None, config: str | None = None) -> None:
-        """Keep the full intended config; the box checks every line now, so errors surface early."""
+    def load_replace_candidate(
+        self, filename: str | None = None, config: str | None = None, *, policy: str | None = None
+    ) -> None:
+        """Keep the full intended config; the box parses every line now, so errors surface early.
+
+        One request does it all: the box parses the candidate, computes the exact diff a commit would
+        send (frr-reload's algorithm, on the box) and returns the running config it compared against
+        (:attr:`running_at_load`, the pre-change backup). *policy* (not NAPALM: the nftables ruleset,
+        see :meth:`load_policy`) is checked and diffed in the same request.
+        """
         text = _read_candidate(filename, config)
+        args = ["--diff", "--running"]
+        stdin = text
+        if policy is not None:
+            args.append("--with-nft")
+            stdin = json.dumps({"config": text, "nft": policy})
         try:
-            reply = self._agent("check", stdin=text)
+            reply = self._agent("check", *args, stdin=stdin)
         except AgentRefused as exc:
             raise ReplaceConfigException(str(exc)) from exc
+        self.discard_config()
         self._candidate, self._merge = text, False
-        # the box says it runs exactly what applying this very candidate gave: no offline diff needed
+        # the box says it runs exactly what applying this very candidate gave: nothing to change
         self._unchanged = bool(reply.get("unchanged"))
+        self._diff = reply.get("diff")
+        self._running_at_load = reply.get("running")
+        if policy is not None:
+            self._policy = policy
+            self._policy_diff = policy_diff(reply["nft_running"], reply["nft_intended"])
 
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
-        """Keep lines to add to the running config (checked on the box like a replace)."""
+        """Keep lines to add to the running config (parsed and diffed on the box like a replace)."""
         text = _read_candidate(filename, config)
         try:
-            self._agent("check", stdin=text)
+            reply = self._agent("check", "--merge", "--diff", stdin=text)
         except AgentRefused as exc:
             raise MergeConfigException(str(exc)) from exc
-        self._candidate, self._merge, self._unchanged = text, True, False
+        self.discard_config()
+        self._candidate, self._merge = text, True
+        self._diff = reply.get("diff")
+
+    @property
+    def running_at_load(self) -> str | None:
+        """The running config the loaded replace candidate was checked and diffed against (None if none)."""
+        return None if self._running_at_load is None else parsers.strip_show_run(self._running_at_load)
 
     def load_policy(self, ruleset: str) -> None:
         """Add the device's nftables policy (the whole ``inet govnet`` table) to the candidate.
@@ -251,8 +305,14 @@ class FRRDriver(NetworkDriver):
         self._policy_diff = policy_diff(reply["running"], reply["intended"])
 
     def compare_config(self) -> str:
-        """The exact commands a commit would send, from frr-reload's offline mode, then the policy diff; "" if none."""
-        frr = self._frr_diff() if self._candidate is not None and not self._unchanged else ""
+        """The exact commands a commit would send (frr-reload's "Lines To Delete / Lines To Add", as the box
+        computed them when the candidate was loaded), then the policy diff; "" if none."""
+        if self._candidate is None or self._unchanged:
+            frr = ""
+        elif self._diff is not None:
+            frr = self._diff.strip()
+        else:  # an agent that does not diff: frr-reload's offline mode on this machine
+            frr = self._frr_diff()
         return frr + ("\n" if frr and self._policy_diff else "") + self._policy_diff
 
     def _frr_diff(self) -> str:
@@ -305,6 +365,7 @@ class FRRDriver(NetworkDriver):
         self._candidate, self._merge = None, False
         self._policy, self._policy_diff = None, ""
         self._unchanged = False
+        self._diff, self._running_at_load = None, None
 
     def rollback(self) -> None:
         """Return to the config from before the last commit (and cancel a pending one)."""

@@ -39,6 +39,24 @@ def loads(text: str, command: str) -> Any:
         raise ParseError(f"{command!r} did not return JSON: {first}") from exc
 
 
+def documents(text: str) -> list[Any]:
+    """The JSON documents of several ``... json`` replies printed one after the other."""
+    decoder = json.JSONDecoder()
+    docs: list[Any] = []
+    index, end = 0, len(text)
+    while True:
+        while index < end and text[index].isspace():
+            index += 1
+        if index >= end:
+            return docs
+        try:
+            doc, index = decoder.raw_decode(text, index)
+        except ValueError as exc:
+            first = text[index:].strip().splitlines()[0][:120]
+            raise ParseError(f"not JSON: {first}") from exc
+        docs.append(doc)
+
+
 def vrf_name(name: str) -> str:
     """NAPALM calls the default VRF "global"."""
     return "global" if name == "default" else name

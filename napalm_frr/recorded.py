@@ -5,6 +5,7 @@ Layout (one directory per method and case)::
     tests/fixtures/frr/<method>/<case>/<command>.txt   what the device answered
     tests/fixtures/frr/<method>/<case>/args.json       keyword arguments of the call (optional)
     tests/fixtures/frr/<method>/<case>/expected.json   what the driver must return
+    tests/fixtures/frr/<method>/<case>/host            the address it was recorded from (in messages)
 
 A command's file name is the command with every non-alphanumeric character replaced by ``_``
 (NAPALM's convention); a command asked again gets ``.2.txt``, ``.3.txt`` ... in order. One-shot
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.steps:
         (case_dir / "steps.json").write_text(opts.steps + "\n")
     (case_dir / "expected.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    (case_dir / "host").write_text(opts.host + "\n")  # the driver's hostname appears in its messages
     print(f"recorded {case_dir}")
     return 0
 

@@ -64,8 +64,22 @@ def plan_for(network: Network, device: Device, expected_peers: Collection[str]) 
 
 
 def evaluate(driver: Any, plan: Plan) -> list[Check]:
-    """Read the device once and compare it with the plan."""
-    checks = _interfaces(driver, plan)
+    """Read the device once and compare it with the plan.
+
+    Drivers with ``get_state`` (napalm_frr) answer everything in one request; others (NAPALM ``ios``)
+    through the standard getters, a route lookup per planned prefix.
+    """
+    if hasattr(driver, "get_state"):
+        state = driver.get_state()
+        checks = _interfaces(state["interfaces"], state["interfaces_ip"], plan)
+        if plan.ospf:
+            checks += _ospf(_ospf_states(state["ospf_neighbors"]), plan)
+        if plan.bgp:
+            checks += _bgp(state["bgp_neighbors"], plan)
+        routes = state["routes"]
+        checks += [Check("route", p, bool(routes.get(p)), what) for p, what in plan.routes.items()]
+        return checks
+    checks = _interfaces(driver.get_interfaces(), driver.get_interfaces_ip(), plan)
     if plan.ospf:
         checks += _ospf(ospf_neighbors(driver), plan)
     if plan.bgp:
@@ -76,9 +90,7 @@ def evaluate(driver: Any, plan: Plan) -> list[Check]:
     return checks
 
 
-def _interfaces(driver: Any, plan: Plan) -> list[Check]:
-    state = driver.get_interfaces()
-    addresses = driver.get_interfaces_ip()
+def _interfaces(state: dict[str, Any], addresses: dict[str, Any], plan: Plan) -> list[Check]:
     checks = []
     for name, planned in plan.interfaces.items():
         info = state.get(name)
@@ -118,17 +130,21 @@ IOS_OSPF_LINE = re.compile(r"^(\d+\.\d+\.\d+\.\d+)\s+\d+\s+(\w+)(?:/\s*\S+)?\s",
 def ospf_neighbors(driver: Any) -> dict[str, str]:
     """Neighbour router ID → state (``Full``…), from the FRR getter or IOS ``show ip ospf neighbor``."""
     if hasattr(driver, "get_ospf_neighbors"):
-        states: dict[str, str] = {}
-        for vrf in driver.get_ospf_neighbors().values():
-            for rid, entries in vrf.get("neighbors", {}).items():
-                states[rid] = "Full" if any(e.get("state") == "Full" for e in entries) else entries[0]["state"]
-        return states
+        return _ospf_states(driver.get_ospf_neighbors())
     text = driver.cli(["show ip ospf neighbor"])["show ip ospf neighbor"]
     return {rid: state.capitalize() for rid, state in IOS_OSPF_LINE.findall(text)}
 
 
+def _ospf_states(per_vrf: dict[str, Any]) -> dict[str, str]:
+    states: dict[str, str] = {}
+    for vrf in per_vrf.values():
+        for rid, entries in vrf.get("neighbors", {}).items():
+            states[rid] = "Full" if any(e.get("state") == "Full" for e in entries) else entries[0]["state"]
+    return states
+
+
 def wait_checks(
-    driver: Any, plan: Plan, deadline: float, interval: float = 1.0, clock: Callable[[], float] = time.monotonic
+    driver: Any, plan: Plan, deadline: float, interval: float = 0.5, clock: Callable[[], float] = time.monotonic
 ) -> list[Check]:
     """Evaluate until everything passes or *deadline* (monotonic) passes; the last evaluation."""
     while True:

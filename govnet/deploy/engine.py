@@ -181,13 +181,17 @@ class Deployer:
             raise ValueError(f"{name}: no config given and no renderer")
         return self.opt.render(name)
 
-    def load_policy(self, driver: Any, name: str) -> None:
-        """Add the device's nftables zone policy to its candidate (frr devices holding segments)."""
-        if self.opt.policy is None or not hasattr(driver, "load_policy"):
-            return
-        ruleset = self.opt.policy(name)
+    def load(self, driver: Any, name: str) -> str | None:
+        """Load the device's replace candidate, with its nftables zone policy where it has one (frr devices
+        holding segments: checked and diffed in the same request). Returns the running config the
+        driver compared against when it reports one (napalm_frr), else None."""
+        ruleset = self.opt.policy(name) if self.opt.policy is not None and hasattr(driver, "load_policy") else None
         if ruleset:
-            driver.load_policy(ruleset)
+            driver.load_replace_candidate(config=self.config_for(name), policy=ruleset)
+        else:
+            driver.load_replace_candidate(config=self.config_for(name))
+        running: str | None = getattr(driver, "running_at_load", None)
+        return running
 
     def run(self, names: Sequence[str]) -> DeployReport:
         """Deploy *names* wave by wave; halts after a wave that failed beyond the tolerance."""
@@ -258,12 +262,12 @@ class Deployer:
         name = result.device
         result.stage = "connect"
         driver = task.host.get_connection("napalm", task.nornir.config)
-        result.stage = "backup"
-        running = driver.get_config(retrieve="running")["running"]
-        result.backup = self.store.save(name, running).id
         result.stage = "check"
-        driver.load_replace_candidate(config=self.config_for(name))
-        self.load_policy(driver, name)
+        running = self.load(driver, name)  # the box parses the candidate before anything is saved or pushed
+        result.stage = "backup"
+        if running is None:
+            running = driver.get_config(retrieve="running")["running"]
+        result.backup = self.store.save(name, running).id
         result.stage = "diff"
         diff = driver.compare_config()
         result.diff = redact(diff, (self.opt.creds.password,))

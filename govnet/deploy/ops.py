@@ -71,8 +71,7 @@ def drift(network: Network, options: DeployOptions, names: Sequence[str]) -> lis
     """Running vs intended per device (FRR config and nftables policy): ``changed`` with the diff when they differ."""
 
     def body(d: Deployer, driver: Any, name: str) -> OpResult:
-        driver.load_replace_candidate(config=d.config_for(name))
-        d.load_policy(driver, name)
+        d.load(driver, name)
         diff = driver.compare_config()
         driver.discard_config()
         return OpResult(name, True, detail=redact(diff, (options.creds.password,)), changed=bool(diff.strip()))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import importlib.util
 import os
 import pwd
+import py_compile
 import shutil
 import signal
-import site
 import stat
 import sys
 import time
@@ -37,6 +38,9 @@ RUN_SSHD = Path("/run/sshd")
 NFT = "/usr/sbin/nft"
 #: The lab's capability-bearing copy of nft (relative to the state directory) and how the agent finds it.
 NFT_TOOL = Path("bin/nft")
+#: Where ``up`` installs the device login shell and on-box agent (standard library only), byte-compiled.
+AGENT_DIR = Path("agent")
+AGENT_MODULES = ("__init__.py", "lab/__init__.py", "lab/device_shell.py", "lab/onbox.py")
 NFT_ENV = "GOVNET_ONBOX_NFT"
 WORKERS = 8
 
@@ -95,6 +99,7 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
     progress("login user")
     _ensure_shared(state, lab_username(), lab_password())
     progress("device files")
+    _install_agent(state)
     _write_files(spec, state, configured)
     _nft_tool(state)
     progress(f"{len(spec.nodes)} device namespaces, {len(spec.endpoints)} host/server namespaces, links")
@@ -186,7 +191,9 @@ def _ensure_shared(state: StateFile, username: str, password: str) -> None:
         marker.touch()
         nsexec.run(["useradd", "-m", "-s", "/bin/sh", "-G", "frr,frrvty", "-c", "govnet lab", username])
     if not exists or marker.exists():
-        nsexec.run(["chpasswd"], stdin=f"{username}:{password}\n")
+        # SHA-512 (5,000 rounds) rather than the system default yescrypt: every lab login checks the
+        # password, and a deploy logs in to each device; this user exists only for the lab.
+        nsexec.run(["chpasswd", "-c", "SHA512"], stdin=f"{username}:{password}\n")
     groups = {g.gr_name for g in grp.getgrall() if username in g.gr_mem}
     if not {"frr", "frrvty"} <= groups:
         raise LabError(f"lab: existing user {username} is not in groups frr and frrvty (usermod -aG frr,frrvty)")
@@ -316,13 +323,14 @@ def _host_key(path: Path) -> str:
 
 def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
     """One sshd per device: listens only on its management address, every login lands in vtysh."""
+    lab_dir = ddir.parent.parent
     return "\n".join(
         [
             f"ListenAddress {node.mgmt.ip}:22",
             f"HostKey {ddir / 'ssh_host_ed25519_key'}",
             f"PidFile {ddir / 'sshd.pid'}",
             f"AllowUsers {username}",
-            f"ForceCommand {NFT_ENV}={ddir.parent.parent / NFT_TOOL} {device_shell_command(node.name)}",
+            f"ForceCommand {NFT_ENV}={lab_dir / NFT_TOOL} {device_shell_command(node.name, lab_dir)}",
             "UsePAM no",
             "PasswordAuthentication yes",
             "KbdInteractiveAuthentication no",
@@ -344,27 +352,50 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
     )
 
 
-def device_shell_command(instance: str) -> str:
-    """The login command: this Python running ``govnet.lab.device_shell`` for the instance.
+def _install_agent(state: StateFile) -> None:
+    """Install what a device login runs (the device shell and the on-box agent) into the lab directory.
 
-    The login user is not root, so ``sys.executable`` only works when every directory up to the
-    real interpreter is searchable by others.  A pyenv Python under /root is not; then the system
-    Python of the same version runs the module with this checkout and its venv on PYTHONPATH.
+    As a white box would have it installed: a copy of the standard-library-only modules, byte-compiled
+    so no login recompiles them (the login user cannot write ``__pycache__``), removed with the lab.
     """
-    module = f"-m govnet.lab.device_shell {instance}"
     import govnet
 
-    package = Path(govnet.__file__).resolve().parent
-    if not all(os.stat(d).st_mode & stat.S_IXOTH for d in (package, *package.parents)):
-        raise LabError(f"lab: {package} is not reachable by the login user (a parent directory lacks o+x)")
+    source = Path(govnet.__file__).resolve().parent
+    root = state.path.parent / AGENT_DIR
+    state.record("dir", {"path": str(root)})
+    for module in AGENT_MODULES:
+        target = root / "govnet" / module
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / module, target)
+        py_compile.compile(str(target), cfile=importlib.util.cache_from_source(str(target)), doraise=True)
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def device_shell_command(instance: str, lab_dir: Path) -> str:
+    """The login command: ``python -S -m govnet.lab.device_shell INSTANCE`` from the lab's agent copy.
+
+    ``-S``: no site-packages, nothing but the standard library (fast, and all the shell needs).
+    """
+    agent = lab_dir / AGENT_DIR
+    if not _world_executable(agent / "govnet"):
+        raise LabError(f"lab: {agent} is not reachable by the login user (a parent directory lacks o+x)")
+    return f"PYTHONPATH={agent} {login_python()} -S -m govnet.lab.device_shell {instance}"
+
+
+def login_python() -> str:
+    """A Python the (non-root) login user can run: this one, else the system Python of the same version.
+
+    ``sys.executable`` only works when every directory up to the real interpreter is searchable by
+    others; a pyenv Python under /root is not.
+    """
     if _world_executable(Path(sys.executable)) and _world_executable(Path(os.path.realpath(sys.executable))):
-        return f"{sys.executable} {module}"
+        return sys.executable
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     system = next((p for p in (f"/usr/bin/python{version}", "/usr/bin/python3") if os.access(p, os.X_OK)), None)
     if system is None:
         raise LabError(f"lab: {sys.executable} is not usable by the login user and no /usr/bin/python3 exists")
-    paths = [str(package.parent), *site.getsitepackages()]
-    return f"PYTHONPATH={':'.join(paths)} {system} {module}"
+    return system
 
 
 def _world_executable(path: Path) -> bool:

@@ -29,6 +29,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import marshal
 import os
 import re
 import secrets
@@ -38,10 +39,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import types
+import warnings
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the agent starts on every request: typing is only for the checkers
+    from collections.abc import Iterator
+    from typing import Any, NoReturn
 
 DEFAULT_STATE_BASE = "/var/lib/govnet/onbox"
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
@@ -51,6 +56,8 @@ FRR_RUN_BASE = "/var/run/frr"
 NFT_FAMILY, NFT_TABLE = "inet", "govnet"
 #: nft that may change the device's namespace (the lab sets a capability-bearing copy); plain nft otherwise.
 NFT_ENV = "GOVNET_ONBOX_NFT"
+#: The directory holding the ``govnet`` package this agent runs from (the revert timer runs from it too).
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_REVERT_SECONDS = 24 * 3600
 #: A timer that should have fired this long ago but is not running is treated as lost.
@@ -70,12 +77,14 @@ class UsageError(Exception):
     """The request itself is malformed (exit 2)."""
 
 
-@dataclass(frozen=True)
 class Box:
     """Where one FRR instance keeps its agent state, and how to reach its vtysh."""
 
-    instance: str
-    state: Path
+    __slots__ = ("instance", "state")
+
+    def __init__(self, instance: str, state: Path) -> None:
+        self.instance = instance
+        self.state = state
 
     @property
     def checkpoint(self) -> Path:
@@ -104,6 +113,10 @@ class Box:
     @property
     def timer_log(self) -> Path:
         return self.state / "timer.log"
+
+    @property
+    def checked(self) -> Path:
+        return self.state / "checked.json"
 
 
 def state_dir(instance: str) -> Path:
@@ -179,8 +192,168 @@ def syntax_problems(box: Box, path: Path) -> list[str]:
     return problems
 
 
+#: Lines FRR accepts but never prints in ``show running-config`` (informational, or a default zebra
+#: only reports when it is off): compared as "!" so they never show as a change.
+NEVER_SHOWN = re.compile(r"^(?:frr version .*|ip forwarding|ipv6 forwarding)\s*$", re.M)
+#: An empty ``line vty`` block: vtysh prints it only when it holds something.
+EMPTY_LINE_VTY = re.compile(r"^line vty[ \t]*\n(?![ \t])", re.M)
+#: How long a candidate that passed ``check`` counts as parsed (``replace`` then skips the dry run).
+CHECKED_TTL = 600.0
+
+
+def reload_lib(box: Box) -> types.ModuleType:
+    """FRR's own diff algorithm (``frr-reload.py``), loaded into this process rather than run as a program.
+
+    frr-reload is what FRR ships to turn "the config I want" into the exact ``no``/add commands. Run as a
+    program it costs a Python start and two vtysh starts for the diff alone; here only its functions
+    are used, with texts already in hand. Its compiled code is cached in the state directory (keyed by
+    the file's size and mtime and this Python's version) because the login user cannot write next to it.
+    """
+    source = Path(FRR_RELOAD)
+    try:
+        st = source.stat()
+    except OSError as exc:
+        raise AgentError(f"{FRR_RELOAD} is missing (package frr-pythontools): {exc.strerror}") from exc
+    key = f"{st.st_size}:{st.st_mtime_ns}:{sys.version_info[0]}.{sys.version_info[1]}\n".encode()
+    cache = box.state / "frr-reload.code"
+    code = None
+    with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+        blob = cache.read_bytes()
+        if blob.startswith(key):
+            code = marshal.loads(blob[len(key) :])
+    if code is None:
+        with warnings.catch_warnings():  # its regexes have escapes newer Pythons warn about
+            warnings.simplefilter("ignore")
+            code = compile(source.read_bytes(), FRR_RELOAD, "exec")
+        with contextlib.suppress(OSError):
+            write_atomic_bytes(cache, key + marshal.dumps(code))
+    module = types.ModuleType("frr_reload")
+    module.__file__ = FRR_RELOAD
+    exec(code, module.__dict__)  # FRR's own installed tool, as frr-reload.py itself would run
+    return module
+
+
+class _Marked:
+    """frr-reload's ``Vtysh`` for reading configs: texts in vtysh's marked form need no vtysh run.
+
+    ``show running-config`` output is already in that form, and so are govnet's rendered configs (a
+    golden test checks ``vtysh -m`` leaves each one as it is).
+    """
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def mark_file(self, name: str, stdin: object = None) -> str:
+        return self.texts[name]
+
+
+def _comparable(text: str) -> str:
+    return EMPTY_LINE_VTY.sub("", NEVER_SHOWN.sub("!", text.replace("\r\n", "\n")))
+
+
+def config_changes(lib: types.ModuleType, running: str, intended: str) -> tuple[list[Any], list[Any]]:
+    """frr-reload's (lines to add, lines to delete) taking *running* to *intended*."""
+    source = _Marked({"running": _comparable(running), "intended": _comparable(intended)})
+    new, old = lib.Config(source), lib.Config(source)
+    new.load_from_file("intended")
+    old.load_from_file("running")
+    add, delete = lib.compare_context_objects(new, old)
+    return add, delete
+
+
+def changes_text(lib: types.ModuleType, add: list[Any], delete: list[Any]) -> str:
+    """The changes as ``frr-reload.py --test`` prints them ("" when there are none)."""
+    out: list[str] = []
+    deletes = [lib.lines_to_config(keys, line, True) for keys, line in delete if line != "!"]
+    adds = [lib.lines_to_config(keys, line, False) for keys, line in add if line != "!"]
+    if deletes:
+        out += ["", "Lines To Delete", "==============="] + ["\n".join(cmd) for cmd in deletes]
+    if adds:
+        out += ["", "Lines To Add", "============"] + ["\n".join(cmd) for cmd in adds]
+    return "\n".join(out).strip()
+
+
+def diff_config(box: Box, running: str, intended: str) -> str:
+    """The exact commands a replace would send, in frr-reload's ``--test`` format."""
+    lib = reload_lib(box)
+    add, delete = config_changes(lib, running, intended)
+    return changes_text(lib, add, delete)
+
+
+def apply_config(box: Box, running: str, intended: str, merge: bool = False) -> str:
+    """Make *intended* the running config, sending only the differing lines; returns the new running config.
+
+    frr-reload's ``--reload`` steps, with the vtysh runs batched: every ``no`` line in one vtysh run
+    (one by one with frr-reload's word-trimming retry only if the batch stops on a picky ``no``), every
+    added line in one ``vtysh -f``, then a second pass against the new running config for what a
+    deletion took with it. Anything still differing after that is an error (the caller restores).
+
+    A *merge* (*intended* is the running config plus lines to add) is one pass: its text may hold a
+    single-valued line twice (the old ``ip ospf cost`` and the new one), so it can never compare equal,
+    and a second pass would flap such a line back to its old value first.
+    """
+    lib = reload_lib(box)
+    add, delete = config_changes(lib, running, intended)
+    first_adds = list(add)
+    if delete:
+        _send_deletes(box, lib, delete, intended)
+    if add:
+        _send_adds(box, lib, add)
+    now = running_config(box)
+    if merge:
+        return now
+    add, delete = config_changes(lib, now, intended)
+    if add:
+        _send_adds(box, lib, add + [a for a in first_adds if not a[0][0].startswith("no ")])
+        now = running_config(box)
+        add, delete = config_changes(lib, now, intended)
+    if add or delete:
+        left = changes_text(lib, add, delete).splitlines()
+        raise AgentError("the running config still differs from the candidate after applying it", left[-5:])
+    return now
+
+
+def _send_deletes(box: Box, lib: types.ModuleType, delete: list[Any], intended: str) -> None:
+    argv = [VTYSH, "-N", box.instance]
+    for keys, line in delete:
+        if line != "!":
+            argv += ["-c", "configure", *(a for cmd in lib.lines_to_config(keys, line, True) for a in ("-c", cmd))]
+            argv += ["-c", "end"]
+    if subprocess.run(argv, capture_output=True, text=True, check=False).returncode == 0:
+        return
+    # The batch stopped at a "no" FRR will not take whole: the rest one by one, as frr-reload does.
+    _add, pending = config_changes(lib, running_config(box), intended)
+    for keys, line in pending:
+        if line == "!":
+            continue
+        cmd = lib.lines_to_config(keys, line, True)
+        while True:
+            proc = subprocess.run(
+                [VTYSH, "-N", box.instance, "-c", "configure", *(a for c in cmd for a in ("-c", c))],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            words = cmd[-1].split(" ")
+            if proc.returncode == 0 or len(words) <= 2:
+                break
+            cmd[-1] = " ".join(words[:-1])
+
+
+def _send_adds(box: Box, lib: types.ModuleType, add: list[Any]) -> None:
+    text = "".join("\n".join(lib.lines_to_config(keys, line, False)) + "\n" for keys, line in add if line != "!")
+    path = _scratch(box, "reload-", ".conf", text)
+    try:
+        proc = subprocess.run([VTYSH, "-N", box.instance, "-f", str(path)], capture_output=True, text=True, check=False)
+    finally:
+        path.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        detail = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+        raise AgentError("vtysh refused lines of the candidate", detail[-5:])
+
+
 def frr_reload(box: Box, path: Path) -> None:
-    """Apply *path* as the whole intended config: frr-reload sends only the differing lines."""
+    """``frr-reload.py --reload`` as a program: the fallback when the batched apply fails to restore."""
     argv = [FRR_RELOAD, "--reload", "--pathspace", box.instance, "--stdout", "--log-level", "error"]
     argv += ["--rundir", str(box.state), "--confdir", FRR_CONF_BASE, str(path)]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -210,9 +383,13 @@ def read_pending(box: Box) -> dict[str, Any] | None:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a crash never leaves half a file."""
+    write_atomic_bytes(path, text.encode())
+
+
+def write_atomic_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -244,26 +421,36 @@ def pid_alive(pid: int | None, token: str) -> bool:
 # --------------------------------------------------------------------------- operations
 
 
-def save_checkpoint(box: Box) -> None:
+def save_checkpoint(box: Box, running: str | None = None) -> str:
     """Keep the running config (and the policy table) as the point a rollback or an expired timer returns to.
 
     The policy is kept only where the agent can read it; a stale policy checkpoint is removed so a
-    rollback never applies an older table than the one running.
+    rollback never applies an older table than the one running. Returns the running config saved.
     """
-    write_atomic(box.checkpoint, running_config(box))
+    running = running_config(box) if running is None else running
+    write_atomic(box.checkpoint, running)
     try:
         write_atomic(box.nft_checkpoint, nft_running())
     except AgentError as exc:
         box.nft_checkpoint.unlink(missing_ok=True)
         record(box, "nft-checkpoint-skipped", reason=str(exc))
+    return running
 
 
 def restore_checkpoint(box: Box) -> None:
-    """Apply the checkpoint with frr-reload (only the differing lines are sent), then its policy table."""
+    """Apply the checkpoint (only the differing lines are sent), then its policy table.
+
+    Should the batched apply not get there, FRR's ``frr-reload.py --reload`` itself gets a go: this is
+    the path that must work when everything else went wrong.
+    """
     if not box.checkpoint.exists():
         raise AgentError(f"no checkpoint for {box.instance}: nothing to roll back to")
     box.applied.unlink(missing_ok=True)
-    frr_reload(box, box.checkpoint)
+    try:
+        apply_config(box, running_config(box), box.checkpoint.read_text())
+    except AgentError as exc:
+        record(box, "restore-fallback", reason=str(exc))
+        frr_reload(box, box.checkpoint)
     if box.nft_checkpoint.exists():
         nft_load(box, replace_script(box.nft_checkpoint.read_text()))
 
@@ -370,14 +557,14 @@ def spawn_timer(box: Box, token: str) -> int:
     log = open(box.timer_log, "a")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), box.instance, "_timer", token],
+            [sys.executable, "-S", "-m", "govnet.lab.onbox", box.instance, "_timer", token],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             cwd="/",
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, "GOVNET_ONBOX_STATE": str(box.state)},
+            env={**os.environ, "GOVNET_ONBOX_STATE": str(box.state), "PYTHONPATH": str(PACKAGE_ROOT)},
         )
     finally:
         log.close()
@@ -413,65 +600,96 @@ def reap_lost_timer(box: Box) -> None:
 
 
 def apply_candidate(
-    box: Box, candidate: str | None, revert_in: int | None, message: str, nft: str | None = None
+    box: Box,
+    candidate: str | None,
+    revert_in: int | None,
+    message: str,
+    nft: str | None = None,
+    merge: bool = False,
 ) -> dict[str, Any]:
     """Check, checkpoint, arm, apply: the heart of ``replace``, ``merge`` and ``nft-apply``.
 
-    *candidate* is the whole FRR config (None: leave FRR alone), *nft* the policy ruleset (None: leave
-    the policy alone); both are checked before anything changes, and one checkpoint covers both.
+    *candidate* is the whole FRR config (None: leave FRR alone; with *merge*, lines to add to the
+    running config), *nft* the policy ruleset (None: leave the policy alone); both are checked before
+    anything changes, and one checkpoint covers both.
     """
     if read_pending(box) is not None:
         raise AgentError("a commit is pending confirmation: confirm or roll back first")
-    path = None
+    running = running_config(box)
     if candidate is not None:
-        path = _scratch(box, "candidate.", ".conf", candidate if candidate.endswith("\n") else candidate + "\n")
+        candidate = (running + "\n" + candidate) if merge else candidate
+        candidate = candidate if candidate.endswith("\n") else candidate + "\n"
+    problems = [] if candidate is None or recently_checked(box, candidate) else syntax_problems_of(box, candidate)
+    if nft is not None:
+        problems += [f"nftables: {p}" for p in nft_problems(box, nft)]
+    if problems:
+        raise AgentError("candidate rejected, nothing applied", problems)
+    save_checkpoint(box, running)
+    pending = arm(box, revert_in, message) if revert_in else None
     try:
-        problems = syntax_problems(box, path) if path is not None else []
-        if nft is not None:
-            problems += [f"nftables: {p}" for p in nft_problems(box, nft)]
-        if problems:
-            raise AgentError("candidate rejected, nothing applied", problems)
-        save_checkpoint(box)
-        pending = arm(box, revert_in, message) if revert_in else None
-        try:
-            box.applied.unlink(missing_ok=True)
-            if path is not None:
-                frr_reload(box, path)
-            if nft is not None:
-                nft_load(box, nft)
-        except AgentError as exc:
-            _undo_failed_apply(box, exc)
+        box.applied.unlink(missing_ok=True)
         if candidate is not None:
-            remember_applied(box, candidate)
-        if pending is not None:
-            # Armed before applying (an agent killed mid-apply still reverts), but the caller's
-            # confirmation window starts when the change is in place, as with Junos.
-            pending["deadline"] = time.time() + pending["seconds"]
-            write_atomic(box.pending, json.dumps(pending))
-        record(box, "commit", message=message, revert_in=revert_in, frr=path is not None, nft=nft is not None)
-        return {"applied": True, "pending": pending is not None, "deadline": pending["deadline"] if pending else None}
+            now = apply_config(box, running, candidate, merge=merge)
+        if nft is not None:
+            nft_load(box, nft)
+    except AgentError as exc:
+        _undo_failed_apply(box, exc)
+    if candidate is not None:
+        remember_applied(box, candidate, now)
+    if pending is not None:
+        # Armed before applying (an agent killed mid-apply still reverts), but the caller's
+        # confirmation window starts when the change is in place, as with Junos.
+        pending["deadline"] = time.time() + pending["seconds"]
+        write_atomic(box.pending, json.dumps(pending))
+    record(box, "commit", message=message, revert_in=revert_in, frr=candidate is not None, nft=nft is not None)
+    return {"applied": True, "pending": pending is not None, "deadline": pending["deadline"] if pending else None}
+
+
+def syntax_problems_of(box: Box, text: str) -> list[str]:
+    """:func:`syntax_problems` for a text (through a scratch file in the state directory)."""
+    path = _scratch(box, "candidate.", ".conf", text)
+    try:
+        return syntax_problems(box, path)
     finally:
-        if path is not None:
-            path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+
+
+def remember_checked(box: Box, candidate: str) -> None:
+    """Note that *candidate* parsed just now, so the ``replace`` that follows need not parse it again."""
+    write_atomic(box.checked, json.dumps({"candidate": _sha(_with_newline(candidate)), "time": time.time()}))
+
+
+def recently_checked(box: Box, candidate: str) -> bool:
+    """*candidate* passed ``check`` less than :data:`CHECKED_TTL` ago (same text, same FRR)."""
+    try:
+        checked = json.loads(box.checked.read_text())
+    except (OSError, ValueError):
+        return False
+    fresh = 0 <= time.time() - float(checked.get("time", 0)) < CHECKED_TTL
+    return fresh and checked.get("candidate") == _sha(_with_newline(candidate))
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") else text + "\n"
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def remember_applied(box: Box, candidate: str) -> None:
+def remember_applied(box: Box, candidate: str, running: str) -> None:
     """Note which candidate produced the running config now in place (for :func:`unchanged_since_applied`)."""
-    write_atomic(box.applied, json.dumps({"candidate": _sha(candidate), "running": _sha(running_config(box))}))
+    write_atomic(box.applied, json.dumps({"candidate": _sha(_with_newline(candidate)), "running": _sha(running)}))
 
 
-def unchanged_since_applied(box: Box, candidate: str) -> bool:
+def unchanged_since_applied(box: Box, candidate: str, running: str) -> bool:
     """True when *candidate* is exactly the last one applied and the running config is exactly what applying it
     gave (no hand edit, rollback or revert since): then there is nothing to change and no check to run."""
     try:
         applied = json.loads(box.applied.read_text())
     except (OSError, ValueError):
         return False
-    return applied.get("candidate") == _sha(candidate) and applied.get("running") == _sha(running_config(box))
+    return applied.get("candidate") == _sha(_with_newline(candidate)) and applied.get("running") == _sha(running)
 
 
 def _undo_failed_apply(box: Box, exc: AgentError) -> NoReturn:
@@ -569,29 +787,50 @@ def verb_checkpoint(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
     return {"checkpoint": True}
 
 
-def verb_check(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
-    candidate = read_stdin()
-    if unchanged_since_applied(box, candidate):
-        return {"valid": True, "unchanged": True}
-    with tempfile.NamedTemporaryFile("w", dir=box.state, prefix="check.", suffix=".conf") as fh:
-        fh.write(candidate)
-        fh.flush()
-        problems = syntax_problems(box, Path(fh.name))
-    if problems:
-        raise AgentError("candidate rejected", problems)
-    return {"valid": True, "unchanged": False}
+def verb_check(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+    """Parse a candidate without applying it; with ``--diff`` also the exact changes a replace would send.
+
+    ``unchanged`` is true when the candidate is exactly the last one applied and the running config
+    is exactly what applying it gave: nothing to parse or diff. ``--running`` adds the running config
+    read for all this (the controller's backup), ``--with-nft`` reads ``{"config", "nft"}`` from stdin
+    and adds the policy table as it runs and as the ruleset would make it. One request, one login.
+    """
+    candidate, nft = _candidate_and_policy(read_stdin(), args.with_nft)
+    running = running_config(box)
+    intended = _with_newline(running + "\n" + candidate if args.merge else candidate)
+    reply: dict[str, Any] = {"valid": True, "unchanged": False}
+    if not args.merge and unchanged_since_applied(box, candidate, running):
+        reply["unchanged"] = True
+    else:
+        problems = syntax_problems_of(box, candidate)
+        if problems:
+            raise AgentError("candidate rejected", problems)
+        remember_checked(box, intended)
+        if args.diff:
+            reply["diff"] = diff_config(box, running, intended)
+    if args.diff and reply["unchanged"]:
+        reply["diff"] = ""
+    if args.running:
+        reply["running"] = running
+    if nft is not None:
+        reply["nft_running"], reply["nft_intended"] = nft_running(), nft_canonical(nft)
+    return reply
+
+
+def _candidate_and_policy(stdin: str, with_nft: bool) -> tuple[str, str | None]:
+    """stdin as the FRR config alone, or with ``--with-nft`` as ``{"config": ..., "nft": ...}``."""
+    if not with_nft:
+        return stdin, None
+    try:
+        both = json.loads(stdin)
+        return str(both["config"]), str(both["nft"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--with-nft needs a JSON object with config and nft on stdin ({exc})") from exc
 
 
 def verb_replace(box: Box, args: argparse.Namespace) -> dict[str, Any]:
-    nft = None
-    candidate = read_stdin()
-    if args.with_nft:
-        # stdin is {"config": FRR config, "nft": ruleset}: one commit, one checkpoint, one timer for both
-        try:
-            both = json.loads(candidate)
-            candidate, nft = str(both["config"]), str(both["nft"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"--with-nft needs a JSON object with config and nft on stdin ({exc})") from exc
+    # with --with-nft, stdin is {"config": FRR config, "nft": ruleset}: one commit, one checkpoint, one timer
+    candidate, nft = _candidate_and_policy(read_stdin(), args.with_nft)
     if not candidate.strip():
         raise AgentError("empty candidate: refusing to replace the config with nothing")
     with locked(box):
@@ -614,7 +853,7 @@ def verb_nft_diff(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
 def verb_merge(box: Box, args: argparse.Namespace) -> dict[str, Any]:
     lines = read_stdin()
     with locked(box):
-        return apply_candidate(box, running_config(box) + "\n" + lines, args.revert_in, args.message)
+        return apply_candidate(box, lines, args.revert_in, args.message, merge=True)
 
 
 def verb_arm(box: Box, args: argparse.Namespace) -> dict[str, Any]:
@@ -699,8 +938,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("replace", "merge", "nft-apply"):
             verb.add_argument("--revert-in", type=_seconds, default=None)
             verb.add_argument("--message", default="")
-        if name == "replace":
+        if name in ("replace", "check"):
             verb.add_argument("--with-nft", action="store_true")
+        if name == "check":
+            verb.add_argument("--merge", action="store_true")
+            verb.add_argument("--diff", action="store_true")
+            verb.add_argument("--running", action="store_true")
         if name == "arm":
             verb.add_argument("seconds", type=_seconds)
             verb.add_argument("--message", default="")

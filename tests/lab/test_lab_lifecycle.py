@@ -7,6 +7,7 @@ session's Karbala lab without touching it.
 from __future__ import annotations
 
 import signal
+import site
 import subprocess
 import sys
 import time
@@ -98,7 +99,8 @@ def test_crash_halfway_then_down_cleans_everything(synthetic_state_dir: Path) ->
 
 def test_not_root_is_usage_error(lab_machine: None) -> None:
     """As an unprivileged user the CLI says so and exits 2 (system Python: the venv's may be unreachable)."""
-    command = engine.device_shell_command("x").replace("-m govnet.lab.device_shell x", "")
+    checkout = Path(engine.__file__).resolve().parents[2]
+    command = f"PYTHONPATH={checkout}:{':'.join(site.getsitepackages())} {engine.login_python()}"
     code = "from govnet.lab.cli import lab_app; lab_app(['up'])"
     proc = subprocess.run(
         ["/bin/sh", "-c", f'{command} -c "$1"', "sh", code],

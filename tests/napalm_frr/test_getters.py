@@ -21,7 +21,7 @@ UNSUPPORTED = [
     "get_probes_config", "get_probes_results", "get_snmp_information", "get_users", "get_vlans", "traceroute",
 ]  # fmt: skip
 #: Public methods the driver adds to NAPALM's API (documented in docs/napalm_frr.md).
-EXTENSIONS = {"get_ospf_neighbors", "load_policy"}
+EXTENSIONS = {"get_ospf_neighbors", "get_state", "load_policy"}
 
 
 @pytest.mark.usefixtures("set_device_parameters")

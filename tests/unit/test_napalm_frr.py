@@ -27,7 +27,8 @@ CASES = sorted(p for p in FIXTURES.glob("*/*") if (p / "expected.json").exists()
 
 
 def driver_for(case: Path) -> FRRDriver:
-    driver = FRRDriver("198.19.250.2", "govnet", "govnet-lab")
+    host = (case / "host").read_text().strip() if (case / "host").exists() else "198.19.250.2"
+    driver = FRRDriver(host, "govnet", "govnet-lab")
     driver.device = RecordedConnection(case)
     return driver
 
