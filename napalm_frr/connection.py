@@ -94,6 +94,11 @@ class SSHConnection:
         output: str = self.session().send_command(command, read_timeout=60.0)
         return output
 
+    def send_commands(self, commands: list[str]) -> list[str]:
+        """Several exec-mode vtysh commands in one round trip of the interactive session."""
+        replies: list[str] = self.session().send_commands(commands, read_timeout=60.0)
+        return replies
+
     def run(self, command: str, stdin: str = "", timeout: float = 60.0) -> ExecResult:
         """Run a one-shot command on the device through a fresh exec channel."""
         transport = self._client.get_transport()

@@ -164,11 +164,20 @@ class FRRDriver(NetworkDriver):
 
         Not a NAPALM getter: what govnet's post-deploy checks look at, as :meth:`get_interfaces`,
         :meth:`get_interfaces_ip`, :meth:`get_ospf_neighbors`, :meth:`get_bgp_neighbors` and
-        ``get_route_to`` (without BGP attributes) would give it, from five vtysh commands in the
-        interactive session instead of five getters and a route lookup per prefix. Polled until a
-        deploy converges, so it uses the session (no process started on the box per poll).
+        ``get_route_to`` (without BGP attributes) would give it, from five vtysh commands sent in one
+        round trip of the interactive session instead of five getters and a route lookup per prefix.
+        Polled until a deploy converges, so it uses the session (no process started on the box per poll).
         """
-        interfaces, ospf, ospf_detail, bgp, table = (self._json(command) for command in STATE_COMMANDS)
+        conn = self._conn()
+        if hasattr(conn, "send_commands"):
+            replies = conn.send_commands(list(STATE_COMMANDS))
+            for command, reply in zip(STATE_COMMANDS, replies, strict=True):
+                if reply.lstrip().startswith("%"):
+                    raise CommandErrorException(f"{self.hostname}: {command!r}: {reply.strip()}")
+            docs = [parsers.loads(reply, command) for command, reply in zip(STATE_COMMANDS, replies, strict=True)]
+        else:
+            docs = [self._json(command) for command in STATE_COMMANDS]
+        interfaces, ospf, ospf_detail, bgp, table = docs
         return {
             "interfaces": parsers.interfaces(interfaces),
             "interfaces_ip": parsers.interfaces_ip(interfaces),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from typing import Any
 
 from netmiko.cisco_base_connection import CiscoBaseConnection
@@ -63,6 +64,34 @@ class FRRVtyshSSH(CiscoBaseConnection):
         except ConfigInvalidException:
             self.exit_config_mode()
             raise
+
+    def send_commands(self, commands: list[str], read_timeout: float = 60.0) -> list[str]:
+        """Several exec-mode commands in one round trip: all are written at once, then the output is
+        read until a prompt has come back for each, and split at the prompts (echoes removed).
+
+        ``send_command`` per command waits for each prompt in turn; for a batch of show commands
+        polled until a deploy converges, this is one network round trip instead of one per command.
+        """
+        if not commands:
+            return []
+        prompt = re.compile(rf"^{re.escape(self.base_prompt)}[^\n]*#[ \t]*", re.M)
+        self.write_channel("".join(command + self.RETURN for command in commands))
+        output, start = "", -1
+        deadline = time.monotonic() + read_timeout
+        while start < 0 or len(prompt.findall(output, start)) < len(commands):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no prompt after {commands!r} within {read_timeout:.0f} s")
+            chunk = self.read_channel()
+            if chunk:
+                output += chunk.replace("\r\n", "\n").replace("\r", "")
+                start = output.find(commands[0] + "\n")  # anything before (an earlier prompt) is not ours
+            else:
+                time.sleep(0.005)
+        replies = []
+        for part in prompt.split(output[start:])[: len(commands)]:
+            _echo, _, body = part.partition("\n")
+            replies.append(body.rstrip("\n"))
+        return replies
 
     def save_config(self, cmd: str = "write memory", confirm: bool = False, confirm_response: str = "") -> str:
         """Leave config mode first: vtysh's ``write memory`` is an exec-mode command."""

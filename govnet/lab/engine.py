@@ -36,6 +36,7 @@ SSHD = "/usr/sbin/sshd"
 FRRINIT = "/usr/lib/frr/frrinit.sh"
 RUN_SSHD = Path("/run/sshd")
 NFT = "/usr/sbin/nft"
+VTYSH = "/usr/bin/vtysh"
 #: The lab's capability-bearing copy of nft (relative to the state directory) and how the agent finds it.
 NFT_TOOL = Path("bin/nft")
 #: Where ``up`` installs the device login shell and on-box agent (standard library only), byte-compiled.
@@ -330,7 +331,9 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
             f"HostKey {ddir / 'ssh_host_ed25519_key'}",
             f"PidFile {ddir / 'sshd.pid'}",
             f"AllowUsers {username}",
-            f"ForceCommand {NFT_ENV}={lab_dir / NFT_TOOL} {device_shell_command(node.name, lab_dir)}",
+            # an interactive login goes straight to vtysh (no Python start); requests go to the device shell
+            f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {VTYSH} -N {node.name}; '
+            f"export {NFT_ENV}={lab_dir / NFT_TOOL}; exec {device_shell_command(node.name, lab_dir)}",
             "UsePAM no",
             "PasswordAuthentication yes",
             "KbdInteractiveAuthentication no",
@@ -380,7 +383,7 @@ def device_shell_command(instance: str, lab_dir: Path) -> str:
     agent = lab_dir / AGENT_DIR
     if not _world_executable(agent / "govnet"):
         raise LabError(f"lab: {agent} is not reachable by the login user (a parent directory lacks o+x)")
-    return f"PYTHONPATH={agent} {login_python()} -S -m govnet.lab.device_shell {instance}"
+    return f"env PYTHONPATH={agent} {login_python()} -S -m govnet.lab.device_shell {instance}"
 
 
 def login_python() -> str:

@@ -24,7 +24,6 @@ The module uses the standard library only: it must run on a router with nothing 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -42,9 +41,9 @@ import time
 import types
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the agent starts on every request: typing is only for the checkers
+TYPE_CHECKING = False  # not typing's: the agent starts on every request, typing is only for the checkers
+if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any, NoReturn
 
@@ -283,10 +282,11 @@ def diff_config(box: Box, running: str, intended: str) -> str:
 def apply_config(box: Box, running: str, intended: str, merge: bool = False) -> str:
     """Make *intended* the running config, sending only the differing lines; returns the new running config.
 
-    frr-reload's ``--reload`` steps, with the vtysh runs batched: every ``no`` line in one vtysh run
-    (one by one with frr-reload's word-trimming retry only if the batch stops on a picky ``no``), every
-    added line in one ``vtysh -f``, then a second pass against the new running config for what a
-    deletion took with it. Anything still differing after that is an error (the caller restores).
+    frr-reload's ``--reload`` steps with fewer vtysh runs: its ``no`` lines and then its additions in
+    one ``vtysh -f`` (which carries on past a line it refuses), then a second pass against the new
+    running config: a ``no`` FRR would not take whole is retried one by one with frr-reload's
+    word-trimming, and what a deletion took with it is added again. Anything still differing after
+    that is an error (the caller restores the checkpoint).
 
     A *merge* (*intended* is the running config plus lines to add) is one pass: its text may hold a
     single-valued line twice (the old ``ip ospf cost`` and the new one), so it can never compare equal,
@@ -294,36 +294,46 @@ def apply_config(box: Box, running: str, intended: str, merge: bool = False) -> 
     """
     lib = reload_lib(box)
     add, delete = config_changes(lib, running, intended)
-    first_adds = list(add)
-    if delete:
-        _send_deletes(box, lib, delete, intended)
-    if add:
-        _send_adds(box, lib, add)
+    first_adds = [a for a in add if not a[0][0].startswith("no ")]
+    refused = _send_file(box, lib, delete, add) if add or delete else []
     now = running_config(box)
     if merge:
+        if refused:
+            raise AgentError("vtysh refused lines of the merge", refused[-5:])
         return now
     add, delete = config_changes(lib, now, intended)
-    if add:
-        _send_adds(box, lib, add + [a for a in first_adds if not a[0][0].startswith("no ")])
+    if delete:
+        _retry_deletes(box, lib, delete)
+    if add or delete:
+        _send_file(box, lib, [], add + first_adds)
         now = running_config(box)
         add, delete = config_changes(lib, now, intended)
     if add or delete:
         left = changes_text(lib, add, delete).splitlines()
-        raise AgentError("the running config still differs from the candidate after applying it", left[-5:])
+        raise AgentError(
+            "the running config still differs from the candidate after applying it", refused[-3:] + left[-5:]
+        )
     return now
 
 
-def _send_deletes(box: Box, lib: types.ModuleType, delete: list[Any], intended: str) -> None:
-    argv = [VTYSH, "-N", box.instance]
+def _send_file(box: Box, lib: types.ModuleType, delete: list[Any], add: list[Any]) -> list[str]:
+    """One ``vtysh -f``: the ``no`` form of every line in *delete*, then every line in *add*; what vtysh refused."""
+    lines = [lib.lines_to_config(keys, line, True) for keys, line in delete if line != "!"]
+    lines += [lib.lines_to_config(keys, line, False) for keys, line in add if line != "!"]
+    path = _scratch(box, "reload-", ".conf", "".join("\n".join(cmd) + "\n" for cmd in lines))
+    try:
+        proc = subprocess.run([VTYSH, "-N", box.instance, "-f", str(path)], capture_output=True, text=True, check=False)
+    finally:
+        path.unlink(missing_ok=True)
+    if proc.returncode == 0:
+        return []
+    return [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+
+
+def _retry_deletes(box: Box, lib: types.ModuleType, delete: list[Any]) -> None:
+    """``no`` lines one by one, dropping the last word until FRR takes it (frr-reload's way with picky commands,
+    e.g. ``no ip ospf authentication message-digest 1.1.1.1`` only goes as ``no ip ospf authentication``)."""
     for keys, line in delete:
-        if line != "!":
-            argv += ["-c", "configure", *(a for cmd in lib.lines_to_config(keys, line, True) for a in ("-c", cmd))]
-            argv += ["-c", "end"]
-    if subprocess.run(argv, capture_output=True, text=True, check=False).returncode == 0:
-        return
-    # The batch stopped at a "no" FRR will not take whole: the rest one by one, as frr-reload does.
-    _add, pending = config_changes(lib, running_config(box), intended)
-    for keys, line in pending:
         if line == "!":
             continue
         cmd = lib.lines_to_config(keys, line, True)
@@ -338,18 +348,6 @@ def _send_deletes(box: Box, lib: types.ModuleType, delete: list[Any], intended: 
             if proc.returncode == 0 or len(words) <= 2:
                 break
             cmd[-1] = " ".join(words[:-1])
-
-
-def _send_adds(box: Box, lib: types.ModuleType, add: list[Any]) -> None:
-    text = "".join("\n".join(lib.lines_to_config(keys, line, False)) + "\n" for keys, line in add if line != "!")
-    path = _scratch(box, "reload-", ".conf", text)
-    try:
-        proc = subprocess.run([VTYSH, "-N", box.instance, "-f", str(path)], capture_output=True, text=True, check=False)
-    finally:
-        path.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        detail = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-        raise AgentError("vtysh refused lines of the candidate", detail[-5:])
 
 
 def frr_reload(box: Box, path: Path) -> None:
@@ -763,7 +761,7 @@ def ntp_servers(etc: Path) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------- verbs
 
 
-def verb_status(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_status(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     pending = read_pending(box)
     result: dict[str, Any] = {
         "instance": box.instance,
@@ -780,14 +778,14 @@ def verb_status(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def verb_checkpoint(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_checkpoint(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     with locked(box):
         save_checkpoint(box)
         record(box, "checkpoint")
     return {"checkpoint": True}
 
 
-def verb_check(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+def verb_check(box: Box, args: types.SimpleNamespace) -> dict[str, Any]:
     """Parse a candidate without applying it; with ``--diff`` also the exact changes a replace would send.
 
     ``unchanged`` is true when the candidate is exactly the last one applied and the running config
@@ -828,7 +826,7 @@ def _candidate_and_policy(stdin: str, with_nft: bool) -> tuple[str, str | None]:
         raise UsageError(f"--with-nft needs a JSON object with config and nft on stdin ({exc})") from exc
 
 
-def verb_replace(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+def verb_replace(box: Box, args: types.SimpleNamespace) -> dict[str, Any]:
     # with --with-nft, stdin is {"config": FRR config, "nft": ruleset}: one commit, one checkpoint, one timer
     candidate, nft = _candidate_and_policy(read_stdin(), args.with_nft)
     if not candidate.strip():
@@ -837,7 +835,7 @@ def verb_replace(box: Box, args: argparse.Namespace) -> dict[str, Any]:
         return apply_candidate(box, candidate, args.revert_in, args.message, nft)
 
 
-def verb_nft_apply(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+def verb_nft_apply(box: Box, args: types.SimpleNamespace) -> dict[str, Any]:
     script = read_stdin()
     if not script.strip():
         raise AgentError("empty ruleset: refusing to apply nothing")
@@ -845,18 +843,18 @@ def verb_nft_apply(box: Box, args: argparse.Namespace) -> dict[str, Any]:
         return apply_candidate(box, None, args.revert_in, args.message, script)
 
 
-def verb_nft_diff(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_nft_diff(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     """Running policy table and the one the ruleset on stdin would give, both as nft lists them."""
     return {"running": nft_running(), "intended": nft_canonical(read_stdin())}
 
 
-def verb_merge(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+def verb_merge(box: Box, args: types.SimpleNamespace) -> dict[str, Any]:
     lines = read_stdin()
     with locked(box):
         return apply_candidate(box, lines, args.revert_in, args.message, merge=True)
 
 
-def verb_arm(box: Box, args: argparse.Namespace) -> dict[str, Any]:
+def verb_arm(box: Box, args: types.SimpleNamespace) -> dict[str, Any]:
     with locked(box):
         if read_pending(box) is not None:
             raise AgentError("a revert timer is already armed")
@@ -864,7 +862,7 @@ def verb_arm(box: Box, args: argparse.Namespace) -> dict[str, Any]:
     return {"pending": True, "deadline": pending["deadline"]}
 
 
-def verb_confirm(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_confirm(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     with locked(box):
         pending = disarm(box)
         if pending is None:
@@ -874,7 +872,7 @@ def verb_confirm(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
     return {"confirmed": True}
 
 
-def verb_rollback(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_rollback(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     with locked(box):
         disarm(box)
         restore_checkpoint(box)
@@ -882,7 +880,7 @@ def verb_rollback(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
     return {"rolled_back": True}
 
 
-def verb_startup(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_startup(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     path = Path(FRR_CONF_BASE, box.instance, "frr.conf")
     try:
         return {"startup": path.read_text()}
@@ -892,11 +890,11 @@ def verb_startup(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
         raise AgentError(f"cannot read {path}: {exc.strerror}") from exc
 
 
-def verb_facts(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_facts(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     return {"hostname": os.uname().nodename, "uptime": instance_uptime(box), "kernel": os.uname().release}
 
 
-def verb_ntp(box: Box, _args: argparse.Namespace) -> dict[str, Any]:
+def verb_ntp(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     return {"servers": ntp_servers(Path(os.environ.get("GOVNET_ONBOX_ETC", "/etc")))}
 
 
@@ -922,40 +920,54 @@ VERBS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing usage and exiting."""
+#: Per verb: (flags, options taking a value, positional arguments). Parsed by hand, not argparse: the
+#: agent starts on every request and argparse alone costs more than the rest of a ``status``.
+SYNTAX: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "check": (("--with-nft", "--merge", "--diff", "--running"), (), ()),
+    "replace": (("--with-nft",), ("--revert-in", "--message"), ()),
+    "merge": ((), ("--revert-in", "--message"), ()),
+    "nft-apply": ((), ("--revert-in", "--message"), ()),
+    "arm": ((), ("--message",), ("seconds",)),
+    "_timer": ((), (), ("token",)),
+}
 
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    """``govnet-agent VERB [options]``."""
-    parser = _Parser(prog="govnet-agent", add_help=False)
-    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
-    for name in VERBS:
-        verb = sub.add_parser(name, add_help=False)
-        if name in ("replace", "merge", "nft-apply"):
-            verb.add_argument("--revert-in", type=_seconds, default=None)
-            verb.add_argument("--message", default="")
-        if name in ("replace", "check"):
-            verb.add_argument("--with-nft", action="store_true")
-        if name == "check":
-            verb.add_argument("--merge", action="store_true")
-            verb.add_argument("--diff", action="store_true")
-            verb.add_argument("--running", action="store_true")
-        if name == "arm":
-            verb.add_argument("seconds", type=_seconds)
-            verb.add_argument("--message", default="")
-    timer = sub.add_parser("_timer", add_help=False)
-    timer.add_argument("token")
-    return parser
+def parse_args(argv: list[str]) -> types.SimpleNamespace:
+    """``VERB [options] [arguments]`` → a namespace (``verb``, each option and argument); UsageError if bad."""
+    if not argv:
+        raise UsageError("a verb is required: " + ", ".join(VERBS))
+    verb, rest = argv[0], argv[1:]
+    if verb not in VERBS and verb != "_timer":
+        raise UsageError(f"unknown verb {verb!r} (verbs: {', '.join(VERBS)})")
+    flags, options, positional = SYNTAX.get(verb, ((), (), ()))
+    values: dict[str, object] = {f.lstrip("-").replace("-", "_"): False for f in flags}
+    values.update({o.lstrip("-").replace("-", "_"): None for o in options})
+    values.update(verb=verb, message=values.get("message") or "")
+    given: list[str] = []
+    words = iter(rest)
+    for word in words:
+        if word in flags:
+            values[word.lstrip("-").replace("-", "_")] = True
+        elif word in options:
+            value = next(words, None)
+            if value is None:
+                raise UsageError(f"{verb}: {word} needs a value")
+            values[word.lstrip("-").replace("-", "_")] = _seconds(value) if word == "--revert-in" else value
+        elif word.startswith("--"):
+            raise UsageError(f"{verb}: unknown option {word}")
+        else:
+            given.append(word)
+    if len(given) != len(positional):
+        raise UsageError(f"{verb}: expected {' '.join(positional) or 'no arguments'}, got {' '.join(given) or 'none'}")
+    for name, value in zip(positional, given, strict=True):
+        values[name] = _seconds(value) if name == "seconds" else value
+    return types.SimpleNamespace(**values)
 
 
 def _seconds(text: str) -> int:
     """A revert delay: whole seconds, 1 s to 24 h."""
     if not text.isdigit() or not 1 <= int(text) <= MAX_REVERT_SECONDS:
-        raise argparse.ArgumentTypeError(f"seconds must be 1..{MAX_REVERT_SECONDS}, got {text!r}")
+        raise UsageError(f"seconds must be 1..{MAX_REVERT_SECONDS}, got {text!r}")
     return int(text)
 
 
@@ -964,7 +976,7 @@ def main(instance: str, argv: list[str]) -> int:
     if argv and argv[0] == "govnet-agent":
         argv = argv[1:]
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
         box = open_box(instance)
         if args.verb == "_timer":
             return timer_main(box, args.token)

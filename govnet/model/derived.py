@@ -204,6 +204,7 @@ class Network:
     ospf_dead: int
     ospf_retransmit: int
     ospf_fast_convergence: bool
+    bgp_connect_retry: int
     pools: dict[str, IPv4Network]
     mgmt_prefix: IPv4Network
     mgmt_gateway: IPv4Address

@@ -65,6 +65,9 @@ class Environment(Base):
     ospf_fast_convergence: bool = Field(
         default=False, description="sub-second SPF and LSA throttling (routes follow adjacencies within ~1 s)"
     )
+    bgp_connect_retry: int = Field(
+        default=5, ge=1, le=65535, description="seconds between BGP connection attempts to a peer not yet up"
+    )
 
 
 class Zone(Base):
