@@ -117,6 +117,14 @@ class Box:
     def checked(self) -> Path:
         return self.state / "checked.json"
 
+    @property
+    def applied_config(self) -> Path:
+        return self.state / "applied.conf"
+
+    @property
+    def startup(self) -> Path:
+        return Path(FRR_CONF_BASE, self.instance, "frr.conf")
+
 
 def state_dir(instance: str) -> Path:
     """Where the agent keeps an instance's state.
@@ -360,6 +368,26 @@ def frr_reload(box: Box, path: Path) -> None:
         raise AgentError("frr-reload failed to apply the config", detail)
 
 
+def save_startup(box: Box, pending: dict[str, Any]) -> str:
+    """Make the confirmed commit the startup config; says how.
+
+    The running config the commit was verified to give (kept by the apply) is written as the
+    instance's ``frr.conf``, group-readable like vtysh writes it: vtysh's ``write memory`` would
+    start vtysh, and through watchfrr a second ``vtysh -w``, to write the same text. Without that
+    record (a policy-only commit, an apply by an older agent) or where the file cannot be written,
+    ``write memory`` it is.
+    """
+    applied = box.applied_config
+    with contextlib.suppress(OSError):
+        if applied.stat().st_mtime >= float(pending.get("armed_at", 0)) - 1:
+            if box.startup.exists():
+                write_atomic_bytes(box.startup.with_name("frr.conf.sav"), box.startup.read_bytes(), mode=0o640)
+            write_atomic_bytes(box.startup, applied.read_bytes(), mode=0o640)
+            return "frr.conf"
+    write_memory(box)
+    return "write memory"
+
+
 def write_memory(box: Box) -> None:
     """Persist the running config as the startup config."""
     vtysh(box, "write memory")
@@ -384,8 +412,10 @@ def write_atomic(path: Path, text: str) -> None:
     write_atomic_bytes(path, text.encode())
 
 
-def write_atomic_bytes(path: Path, data: bytes) -> None:
+def write_atomic_bytes(path: Path, data: bytes, mode: int | None = None) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    if mode is not None:
+        os.fchmod(fd, mode)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
         fh.flush()
@@ -405,15 +435,30 @@ def _user() -> str:
     return os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
 
 
-def pid_alive(pid: int | None, token: str) -> bool:
-    """Is *pid* still our timer (and not a recycled pid of some other process)?"""
+def pid_alive(pid: int | None, token: str, started: int | None = None) -> bool:
+    """Is *pid* still our timer (and not a recycled pid of some other process)?
+
+    A timer forked from the agent is known by its start time (*started*, in clock ticks since boot:
+    a recycled pid cannot have the same); one run as a program by the token on its command line.
+    """
     if not pid:
         return False
+    if started is not None:
+        return start_time(pid) == started
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
     return token.encode() in cmdline
+
+
+def start_time(pid: int) -> int | None:
+    """When *pid* started (clock ticks since boot), None if there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 # --------------------------------------------------------------------------- operations
@@ -444,6 +489,7 @@ def restore_checkpoint(box: Box) -> None:
     if not box.checkpoint.exists():
         raise AgentError(f"no checkpoint for {box.instance}: nothing to roll back to")
     box.applied.unlink(missing_ok=True)
+    box.applied_config.unlink(missing_ok=True)
     try:
         apply_config(box, running_config(box), box.checkpoint.read_text())
     except AgentError as exc:
@@ -544,29 +590,41 @@ def arm(box: Box, seconds: int, message: str) -> dict[str, Any]:
         "pid": None,
     }
     write_atomic(box.pending, json.dumps(pending))
-    pending["pid"] = spawn_timer(box, token)
+    pending["pid"], pending["started"] = spawn_timer(box, token)
     write_atomic(box.pending, json.dumps(pending))
     record(box, "arm", seconds=seconds, message=message)
     return pending
 
 
-def spawn_timer(box: Box, token: str) -> int:
-    """Fork the timer into its own session so closing SSH (SIGHUP) or killing the caller spares it."""
-    log = open(box.timer_log, "a")  # noqa: SIM115 - handed to the child, closed below
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-S", "-m", "govnet.lab.onbox", box.instance, "_timer", token],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            cwd="/",
-            start_new_session=True,
-            close_fds=True,
-            env={**os.environ, "GOVNET_ONBOX_STATE": str(box.state), "PYTHONPATH": str(PACKAGE_ROOT)},
-        )
-    finally:
-        log.close()
-    return proc.pid
+def spawn_timer(box: Box, token: str) -> tuple[int, int | None]:
+    """Fork the timer into its own session so closing SSH (SIGHUP) or killing the caller spares it.
+
+    A fork of this process, not a new interpreter: nothing to start or import again. The child keeps
+    only the timer log open (so the SSH session ends when the agent answers) and never returns.
+    Returns the timer's pid and start time.
+    """
+    log = os.open(box.timer_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the timer
+        code = 1
+        try:
+            os.setsid()
+            os.chdir("/")
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.closerange(3, 65536)  # the instance lock and the SSH session's pipes stay with the agent
+            code = timer_main(box, token)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                os.write(2, f"{time.strftime('%FT%T')} timer {token}: {exc!r}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(log)
+    return pid, start_time(pid)
 
 
 def disarm(box: Box) -> dict[str, Any] | None:
@@ -575,7 +633,7 @@ def disarm(box: Box) -> dict[str, Any] | None:
     if pending is None:
         return None
     box.pending.unlink(missing_ok=True)
-    if pid_alive(pending.get("pid"), pending["token"]):
+    if pid_alive(pending.get("pid"), pending["token"], pending.get("started")):
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(pending["pid"]), signal.SIGTERM)
     return pending
@@ -593,7 +651,7 @@ def reap_lost_timer(box: Box) -> None:
     pending = read_pending(box)
     if pending is None or time.time() < pending["deadline"] + LOST_TIMER_GRACE:
         return
-    if not pid_alive(pending.get("pid"), pending["token"]):
+    if not pid_alive(pending.get("pid"), pending["token"], pending.get("started")):
         revert(box, "deadline passed and the revert timer was not running")
 
 
@@ -634,6 +692,7 @@ def apply_candidate(
         _undo_failed_apply(box, exc)
     if candidate is not None:
         remember_applied(box, candidate, now)
+        write_atomic(box.applied_config, now)
     if pending is not None:
         # Armed before applying (an agent killed mid-apply still reverts), but the caller's
         # confirmation window starts when the change is in place, as with Junos.
@@ -773,7 +832,7 @@ def verb_status(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
             deadline=pending["deadline"],
             remaining=round(max(0.0, pending["deadline"] - time.time()), 1),
             message=pending["message"],
-            timer_alive=pid_alive(pending.get("pid"), pending["token"]),
+            timer_alive=pid_alive(pending.get("pid"), pending["token"], pending.get("started")),
         )
     return result
 
@@ -867,8 +926,8 @@ def verb_confirm(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
         pending = disarm(box)
         if pending is None:
             raise AgentError("no commit is pending confirmation")
-        write_memory(box)
-        record(box, "confirm", message=pending["message"])
+        saved = save_startup(box, pending)
+        record(box, "confirm", message=pending["message"], saved=saved)
     return {"confirmed": True}
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -317,6 +320,44 @@ def test_pid_alive_checks_the_token() -> None:
     assert onbox.pid_alive(os.getpid(), "pytest") or onbox.pid_alive(os.getpid(), "python")
     assert not onbox.pid_alive(os.getpid(), "no-such-token-9f3a")
     assert not onbox.pid_alive(None, "x")
+
+
+def test_pid_alive_by_start_time_refuses_a_recycled_pid() -> None:
+    """A forked timer is known by pid and start time: the same pid with another start time is not it."""
+    started = onbox.start_time(os.getpid())
+    assert started is not None and onbox.pid_alive(os.getpid(), "any", started)
+    assert not onbox.pid_alive(os.getpid(), "any", started + 1)
+
+
+def test_forked_timer_reverts_nothing_once_confirmed(agent_dir: Path) -> None:
+    """spawn_timer forks a real timer process; removing the pending commit (confirm) lets it exit by itself."""
+    box = onbox.open_box("r1")
+    onbox.write_atomic(box.pending, json.dumps({"token": "t1", "deadline": 9e12, "seconds": 1, "message": ""}))
+    pid, started = onbox.spawn_timer(box, "t1")
+    assert onbox.pid_alive(pid, "t1", started)
+    box.pending.unlink()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the timer did not exit after its commit went away")
+
+
+def test_confirm_writes_the_committed_config_as_startup(agent_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verified running config of the commit becomes frr.conf (group-readable), the old one frr.conf.sav."""
+    monkeypatch.setattr(onbox, "FRR_CONF_BASE", str(agent_dir / "etc"))
+    box = onbox.open_box("r1")
+    box.startup.parent.mkdir(parents=True)
+    box.startup.write_text("hostname old\n")
+    onbox.write_atomic(box.applied_config, "hostname r1\ninterface eth1\n ip address 198.18.1.0/31\nexit\n")
+    assert onbox.save_startup(box, {"armed_at": time.time() - 5}) == "frr.conf"
+    assert box.startup.read_text() == box.applied_config.read_text()
+    assert box.startup.with_name("frr.conf.sav").read_text() == "hostname old\n"
+    assert stat.S_IMODE(box.startup.stat().st_mode) == 0o640
 
 
 def test_state_dir_prefers_frr_pathspace_when_not_provisioned(monkeypatch: pytest.MonkeyPatch) -> None:
