@@ -15,6 +15,8 @@ recorded output.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -72,6 +74,7 @@ class SSHConnection:
         self._client = client
         self._settings = settings
         self._session: Any = None
+        self._agent: tuple[paramiko.Channel, Any] | None = None
 
     def session(self) -> Any:
         """The interactive ``frr_vtysh`` Netmiko session, started on this login's transport when first asked for."""
@@ -99,6 +102,32 @@ class SSHConnection:
         replies: list[str] = self.session().send_commands(commands, read_timeout=60.0)
         return replies
 
+    def agent_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
+        """One request to the on-box agent's session (``govnet-agent session``, started on this login when
+        first needed and kept until close): one JSON line out, one JSON line back."""
+        if self._agent is None:
+            transport = self._client.get_transport()
+            if transport is None or not transport.is_active():
+                raise ConnectionException(f"{self._settings.host}: the SSH connection is closed")
+            channel = transport.open_session(timeout=timeout)
+            channel.exec_command("govnet-agent session")
+            self._agent = (channel, channel.makefile("rb"))
+        channel, replies = self._agent
+        channel.settimeout(timeout)
+        try:
+            channel.sendall((json.dumps({"argv": argv, "stdin": stdin}) + "\n").encode())
+            line = replies.readline()
+        except (OSError, paramiko.SSHException) as exc:
+            self._agent = None
+            raise ConnectionException(f"{self._settings.host}: govnet-agent {argv[0]}: {exc or 'timed out'}") from exc
+        if not line:
+            self._agent = None
+            detail = channel.makefile_stderr("rb").read().decode(errors="replace").strip().splitlines()
+            raise ConnectionException(
+                f"{self._settings.host}: the agent session ended" + (f": {detail[-1]}" if detail else "")
+            )
+        return str(line.decode(errors="replace"))
+
     def run(self, command: str, stdin: str = "", timeout: float = 60.0) -> ExecResult:
         """Run a one-shot command on the device through a fresh exec channel."""
         transport = self._client.get_transport()
@@ -125,7 +154,12 @@ class SSHConnection:
         return bool(transport is not None and transport.is_active())
 
     def close(self) -> None:
-        """Leave vtysh (when it was started) and close the transport."""
+        """End the agent session and leave vtysh (when they were started), then close the transport."""
+        if self._agent is not None:
+            with contextlib.suppress(OSError, paramiko.SSHException):
+                self._agent[0].shutdown_write()
+                self._agent[0].close()
+            self._agent = None
         if self._session is not None:
             self._session.disconnect()
             self._session = None

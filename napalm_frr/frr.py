@@ -119,9 +119,13 @@ class FRRDriver(NetworkDriver):
 
     def _agent(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
         """Call the on-box agent; its JSON reply, or an exception naming what it refused and why."""
-        command = " ".join([AGENT, verb, *(shlex.quote(a) for a in args)])
-        result = self._conn().run(command, stdin=stdin, timeout=max(self.timeout, 60))
-        reply = _agent_reply(self.hostname, result)
+        conn = self._conn()
+        if hasattr(conn, "agent_request"):  # one agent process for the whole connection
+            text = conn.agent_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
+            reply = _agent_reply(self.hostname, ExecResult(0, text, ""))
+        else:
+            command = " ".join([AGENT, verb, *(shlex.quote(a) for a in args)])
+            reply = _agent_reply(self.hostname, conn.run(command, stdin=stdin, timeout=max(self.timeout, 60)))
         if not reply.get("ok"):
             problems = "; ".join(reply.get("problems") or [])
             raise AgentRefused(

@@ -209,6 +209,14 @@ CHECKED_TTL = 600.0
 
 
 def reload_lib(box: Box) -> types.ModuleType:
+    """:func:`load_reload_lib`, once per process (a session reuses it)."""
+    global _RELOAD_LIB
+    if _RELOAD_LIB is None:
+        _RELOAD_LIB = load_reload_lib(box)
+    return _RELOAD_LIB
+
+
+def load_reload_lib(box: Box) -> types.ModuleType:
     """FRR's own diff algorithm (``frr-reload.py``), loaded into this process rather than run as a program.
 
     frr-reload is what FRR ships to turn "the config I want" into the exact ``no``/add commands. Run as a
@@ -957,9 +965,15 @@ def verb_ntp(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     return {"servers": ntp_servers(Path(os.environ.get("GOVNET_ONBOX_ETC", "/etc")))}
 
 
+#: In a session, the current request's stdin (see :func:`session`).
+_REQUEST_STDIN: str | None = None
+#: frr-reload's functions, loaded once per process.
+_RELOAD_LIB: types.ModuleType | None = None
+
+
 def read_stdin() -> str:
-    """The candidate config the controller streamed over the SSH channel."""
-    return sys.stdin.read()
+    """The candidate config the controller streamed over the SSH channel (or sent with a session request)."""
+    return sys.stdin.read() if _REQUEST_STDIN is None else _REQUEST_STDIN
 
 
 VERBS = {
@@ -1034,21 +1048,58 @@ def main(instance: str, argv: list[str]) -> int:
     """Entry point from the device's SSH shell: ``govnet-agent VERB ...`` for *instance*."""
     if argv and argv[0] == "govnet-agent":
         argv = argv[1:]
+    if argv == ["session"]:
+        return session(instance)
+    code, reply = handle(instance, argv)
+    _emit(reply)
+    return code
+
+
+def handle(instance: str, argv: list[str]) -> tuple[int, dict[str, Any]]:
+    """Run one request; (exit code, JSON reply)."""
     try:
         args = parse_args(argv)
         box = open_box(instance)
         if args.verb == "_timer":
-            return timer_main(box, args.token)
+            return timer_main(box, args.token), {"ok": True}
         with locked(box):
             reap_lost_timer(box)
         result = VERBS[args.verb](box, args)
     except UsageError as exc:
-        _emit({"ok": False, "error": f"usage: {exc}"})
-        return 2
+        return 2, {"ok": False, "error": f"usage: {exc}"}
     except AgentError as exc:
-        _emit({"ok": False, "error": str(exc), "problems": exc.problems})
-        return 1
-    _emit({"ok": True, **result})
+        return 1, {"ok": False, "error": str(exc), "problems": exc.problems}
+    return 0, {"ok": True, **result}
+
+
+def session(instance: str) -> int:
+    """``govnet-agent session``: one process for many requests (a deploy's check, replace and confirm).
+
+    Each stdin line is a request, ``{"argv": ["check", "--diff"], "stdin": "..."}``; each gets one
+    reply line, the verb's JSON plus ``exit`` (what the verb's exit code would have been), in order,
+    until stdin ends. Same verbs, same checks and locking as one request per process, without
+    starting the interpreter and loading frr-reload's functions for every request.
+    """
+    global _REQUEST_STDIN
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            argv = [str(a) for a in request["argv"]]
+            stdin = str(request.get("stdin", ""))
+        except (ValueError, KeyError, TypeError) as exc:
+            _emit({"ok": False, "error": f"usage: a session request is a JSON object with argv ({exc})", "exit": 2})
+            continue
+        if argv[:1] in (["session"], ["_timer"]):
+            _emit({"ok": False, "error": f"usage: {argv[0]} is not a session request", "exit": 2})
+            continue
+        _REQUEST_STDIN = stdin
+        try:
+            code, reply = handle(instance, argv)
+        finally:
+            _REQUEST_STDIN = None
+        _emit({**reply, "exit": code})
     return 0
 
 

@@ -6,10 +6,12 @@ Device answers come from tests/fixtures/frr/<method>/<case>/ (recorded from FRR 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import stat
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -284,6 +286,29 @@ def test_agent_bad_usage_exits_2_with_one_json_line(
 ) -> None:
     code, reply = run_agent(capsys, "r1", *argv)
     assert code == 2 and reply["ok"] is False and reply["error"].startswith("usage:")
+
+
+def test_agent_session_answers_each_request_in_order(
+    agent_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``govnet-agent session``: one JSON reply line per request line, with the verb's exit code."""
+    requests = [
+        {"argv": ["status"]},
+        {"argv": ["arm", "0"]},
+        "not json",
+        {"argv": ["confirm"]},
+        {"argv": ["session"]},
+        {"argv": ["startup"], "stdin": "ignored"},
+    ]
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in requests]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    assert onbox.main("r1", ["govnet-agent", "session"]) == 0
+    replies = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["exit"] for r in replies] == [0, 2, 2, 1, 2, 0]
+    assert replies[0]["ok"] and replies[0]["pending"] is False
+    assert replies[1]["error"].startswith("usage:") and replies[2]["error"].startswith("usage:")
+    assert replies[3]["error"] == "no commit is pending confirmation"
+    assert replies[5] == {"ok": True, "startup": "", "exit": 0}
 
 
 def test_agent_rejects_bad_instance_name(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
