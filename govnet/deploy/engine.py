@@ -1,20 +1,26 @@
 """The deploy engine: waves of devices, each device backup → check → diff → commit confirmed → post-check.
 
-Per device (a Nornir task, devices of one step in parallel):
+First every selected device, all in parallel (a Nornir task each):
 
-1. connect (host key checked against known_hosts) and back up the running config;
+1. connect (host key checked against known_hosts);
 2. load the rendered config as a replace candidate: the device checks every line first, so a bad
    line is refused before anything is applied; on frr devices holding segments the nftables zone
    policy joins the candidate (diffed, committed, reverted and rolled back with the FRR config);
-3. diff with the driver's ``compare_config``; nothing to change → done ("unchanged");
-   ``dry_run`` → stop and report the diff;
-4. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
-5. post-checks from the model until they pass or the convergence deadline; pass → confirm,
+3. back up the running config (napalm_frr returns the one it checked against; else ``get_config``);
+4. diff with the driver's ``compare_config``; nothing to change → done ("unchanged");
+   ``dry_run`` → stop and report the diff.
+
+Then the devices with changes, wave by wave, a wave's devices in parallel:
+
+5. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
+6. post-checks from the model until they pass or the convergence deadline; pass → confirm,
    fail → roll back to the backup at once.
 
 Waves follow the model's phases (phase 1, with the DC, first). A wave with more failed devices than
-``tolerance`` rolls back every device it changed and halts the rollout. With ``canary`` the first
-device of each wave goes alone first. Every device's outcome is appended to the audit trail.
+``tolerance`` rolls back every device it changed and halts the rollout; a wave whose devices already
+failed their checks beyond the tolerance commits nothing. With ``canary`` the first device of each
+wave goes alone first. Checking everything first means a rollout with nothing to change takes one
+parallel step, and no wave waits on checks. Every device's outcome is appended to the audit trail.
 """
 
 from __future__ import annotations
@@ -202,12 +208,21 @@ class Deployer:
             self.opt.workers,
         )
         try:
+            checked = self._check_all(nr, names)
             for index, wave in enumerate(plan):
+                done = [checked[n] for n in wave.devices if checked[n].status != WOULD_CHANGE or self.opt.dry_run]
+                pending = [n for n in wave.devices if checked[n] not in done]
                 if report.halted:
-                    report.results += [self._skipped(n, report.halted) for n in wave.devices]
+                    report.results += [self._skipped(checked[n], report.halted) for n in pending] + done
+                    continue
+                failed_checks = sum(not r.ok for r in done)
+                if failed_checks > self.opt.tolerance:
+                    why = f"phase {wave.phase}: {failed_checks} device(s) failed their checks"
+                    report.halted = f"{why} (tolerance {self.opt.tolerance})"
+                    report.results += done + [self._skipped(checked[n], report.halted) for n in pending]
                     continue
                 later = {n for w in plan[index + 1 :] for n in w.devices}
-                results = self._wave(nr, wave, later)
+                results = done + self._wave(nr, Wave(wave.phase, pending), later, checked, failed_checks)
                 report.results += results
                 failed = [r for r in results if not r.ok]
                 if len(failed) > self.opt.tolerance:
@@ -217,48 +232,80 @@ class Deployer:
                     self._roll_back_wave(nr, results, report.halted)
         finally:
             nr.close_connections()
+        order = {n: i for i, n in enumerate(n for w in plan for n in w.devices)}
+        report.results.sort(key=lambda r: order[r.device])
         for result in report.results:
             self._record(result)
         return report
 
-    def _wave(self, nr: Any, wave: Wave, later: set[str]) -> list[DeviceResult]:
+    def _check_all(self, nr: Any, names: Sequence[str]) -> dict[str, DeviceResult]:
+        """Steps 1-4 on every device at once: connect, check, back up, diff."""
+        outcome = nr.filter(filter_func=lambda h: h.name in set(names)).run(task=self._check_task, on_failed=True)
+        return {n: outcome[n][0].result for n in names}
+
+    def _wave(
+        self, nr: Any, wave: Wave, later: set[str], checked: Mapping[str, DeviceResult], failed_before: int
+    ) -> list[DeviceResult]:
         results: list[DeviceResult] = []
         parts = steps(wave, self.opt.canary)
         for i, part in enumerate(parts):
+            if not part:
+                continue
             pending = later | {n for p in parts[i + 1 :] for n in p}
-            failed = sum(not r.ok for r in results)
+            failed = failed_before + sum(not r.ok for r in results)
             if failed > self.opt.tolerance:
-                results += [self._skipped(n, "canary failed") for n in part]
+                results += [self._skipped(checked[n], "canary failed") for n in part]
                 continue
             expected = {n for n, d in self.network.devices.items() if d.phase <= wave.phase and n not in pending}
             targets = nr.filter(filter_func=lambda h, part=tuple(part): h.name in part)
-            outcome = targets.run(task=self._device_task, expected=frozenset(expected), on_failed=True)
+            outcome = targets.run(
+                task=self._commit_task, checked=checked, expected=frozenset(expected), on_failed=True
+            )
             results += [outcome[n][0].result for n in part]
         return results
 
-    def _skipped(self, name: str, why: str) -> DeviceResult:
-        return DeviceResult(name, self.network.devices[name].phase, SKIPPED, "wave", error=why)
+    def _skipped(self, checked: DeviceResult, why: str) -> DeviceResult:
+        """Not committed because of *why*; keeps what the check found (backup, diff)."""
+        checked.status, checked.stage, checked.error = SKIPPED, "wave", why
+        return checked
 
-    def _device_task(self, task: Task, expected: frozenset[str]) -> Result:
-        """Nornir task: the whole per-device flow; never raises (the result says what happened)."""
+    def _check_task(self, task: Task) -> Result:
+        """Nornir task: steps 1-4; never raises (the result says what happened)."""
         name = task.host.name
         result = DeviceResult(name, self.network.devices[name].phase)
         start = time.monotonic()
         try:
-            self._deploy_one(task, result, expected)
+            self._check_one(task, result)
+        except Exception as exc:
+            result.error = redact(_one_line(exc), (self.opt.creds.password,))
+            result.status = FAILED
+        result.seconds = time.monotonic() - start
+        if result.status != WOULD_CHANGE or self.opt.dry_run:
+            self._done(result)
+        return Result(host=task.host, result=result, failed=not result.ok)
+
+    def _commit_task(self, task: Task, checked: Mapping[str, DeviceResult], expected: frozenset[str]) -> Result:
+        """Nornir task: steps 5-6 for a checked device; never raises."""
+        result = checked[task.host.name]
+        start = time.monotonic()
+        try:
+            self._commit_one(task, result, expected)
         except Exception as exc:
             result.error = redact(_one_line(exc), (self.opt.creds.password,))
             if result.committed:
                 self._rollback(task, result, f"{result.stage} failed")
             else:
                 result.status = FAILED
-        result.seconds = time.monotonic() - start
+        result.seconds += time.monotonic() - start
+        self._done(result)
+        return Result(host=task.host, result=result, failed=not result.ok)
+
+    def _done(self, result: DeviceResult) -> None:
         if self.opt.on_done is not None:
             with self.lock:
                 self.opt.on_done(result)
-        return Result(host=task.host, result=result, failed=not result.ok)
 
-    def _deploy_one(self, task: Task, result: DeviceResult, expected: frozenset[str]) -> None:
+    def _check_one(self, task: Task, result: DeviceResult) -> None:
         name = result.device
         result.stage = "connect"
         driver = task.host.get_connection("napalm", task.nornir.config)
@@ -277,8 +324,12 @@ class Deployer:
             return
         if self.opt.dry_run:
             driver.discard_config()
-            result.status = WOULD_CHANGE
-            return
+        result.status = WOULD_CHANGE  # the candidate stays loaded for the commit
+
+    def _commit_one(self, task: Task, result: DeviceResult, expected: frozenset[str]) -> None:
+        name = result.device
+        driver = task.host.get_connection("napalm", task.nornir.config)
+        result.status = FAILED
         result.stage = "commit"
         driver.commit_config(message=f"govnet deploy {self.run_id}", revert_in=self.opt.confirm_timeout)
         result.committed = True

@@ -696,6 +696,7 @@ def apply_candidate(
             now = apply_config(box, running, candidate, merge=merge)
         if nft is not None:
             nft_load(box, nft)
+            remember_nft(box, nft)
     except AgentError as exc:
         _undo_failed_apply(box, exc)
     if candidate is not None:
@@ -745,6 +746,21 @@ def _sha(text: str) -> str:
 def remember_applied(box: Box, candidate: str, running: str) -> None:
     """Note which candidate produced the running config now in place (for :func:`unchanged_since_applied`)."""
     write_atomic(box.applied, json.dumps({"candidate": _sha(_with_newline(candidate)), "running": _sha(running)}))
+
+
+def remember_nft(box: Box, ruleset: str) -> None:
+    """Note which ruleset gave the policy table now listed (for :func:`nft_unchanged_since_applied`)."""
+    write_atomic(box.state / "applied-nft.json", json.dumps({"ruleset": _sha(ruleset), "listing": _sha(nft_running())}))
+
+
+def nft_unchanged_since_applied(box: Box, ruleset: str, listing: str) -> bool:
+    """*ruleset* is the last one applied and the table is still listed as it gave: the ruleset's own
+    listing (a throwaway namespace, :func:`nft_canonical`) is *listing*, nothing to work out."""
+    try:
+        applied = json.loads((box.state / "applied-nft.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return applied.get("ruleset") == _sha(ruleset) and applied.get("listing") == _sha(listing)
 
 
 def unchanged_since_applied(box: Box, candidate: str, running: str) -> bool:
@@ -878,7 +894,9 @@ def verb_check(box: Box, args: types.SimpleNamespace) -> dict[str, Any]:
     if args.running:
         reply["running"] = running
     if nft is not None:
-        reply["nft_running"], reply["nft_intended"] = nft_running(), nft_canonical(nft)
+        listing = nft_running()
+        reply["nft_running"] = listing
+        reply["nft_intended"] = listing if nft_unchanged_since_applied(box, nft, listing) else nft_canonical(nft)
     return reply
 
 

@@ -315,18 +315,38 @@ def test_sshd_stopped_mid_deploy(lab: Lab, work: Path) -> None:
     wait_for(lambda: cli(lab, work, "deploy", "--limit", "hurr-r1").returncode == 0, 30, "hurr-r1 to deploy again")
 
 
-def test_wave_beyond_tolerance_rolls_back_the_wave(lab: Lab, work: Path) -> None:
+def test_wave_failing_its_checks_commits_nothing(lab: Lab, work: Path) -> None:
+    """Every device is checked before any commit: a wave already beyond its tolerance changes nothing."""
     hand_change("munic-r1", "wave test")
     bad = render_device(lab.network, "edu-r1") + "interface eth1\n ip ospf bogus-command\n"
     report = engine.deploy(
         lab.network,
         options(lab, work, limit=["edu-r1", "munic-r1"], configs={"edu-r1": bad}, tolerance=0),
     )
-    status = {r.device: r.status for r in report.results}
-    assert status == {"edu-r1": "failed", "munic-r1": "rolled-back"}
+    status = {r.device: (r.status, r.stage) for r in report.results}
+    assert status == {"edu-r1": ("failed", "check"), "munic-r1": ("skipped", "wave")}
     assert report.halted and not report.ok
     assert "wave test" in running("munic-r1")
-    assert engine.deploy(lab.network, options(lab, work, limit=["munic-r1"])).ok
+    assert "no description" in next(r.diff for r in report.results if r.device == "munic-r1"), "the diff is kept"
+
+
+def test_wave_beyond_tolerance_rolls_back_the_wave(lab: Lab, work: Path) -> None:
+    """A device failing its post-checks beyond the tolerance takes its wave back to the pre-change configs."""
+    hand_change("munic-r1", "wave test")
+    intended = render_device(lab.network, "edu-r1")
+    broken = intended.replace(" ip ospf area 0.0.0.0\n", " ip ospf area 0.0.0.9\n", 1)
+    report = engine.deploy(
+        lab.network,
+        options(
+            lab, work, limit=["edu-r1", "munic-r1"], configs={"edu-r1": broken}, tolerance=0, converge_timeout=8
+        ),
+    )
+    status = {r.device: r.status for r in report.results}
+    assert status == {"edu-r1": "rolled-back", "munic-r1": "rolled-back"}, [r.error for r in report.results]
+    assert report.halted and not report.ok
+    assert "wave test" in running("munic-r1")
+    assert " ip ospf area 0.0.0.9" not in running("edu-r1")
+    assert engine.deploy(lab.network, options(lab, work, limit=["edu-r1", "munic-r1"])).ok
 
 
 def test_drift_and_rollback(lab: Lab, work: Path) -> None:
