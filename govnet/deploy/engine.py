@@ -258,9 +258,7 @@ class Deployer:
                 continue
             expected = {n for n, d in self.network.devices.items() if d.phase <= wave.phase and n not in pending}
             targets = nr.filter(filter_func=lambda h, part=tuple(part): h.name in part)
-            outcome = targets.run(
-                task=self._commit_task, checked=checked, expected=frozenset(expected), on_failed=True
-            )
+            outcome = targets.run(task=self._commit_task, checked=checked, expected=frozenset(expected), on_failed=True)
             results += [outcome[n][0].result for n in part]
         return results
 

@@ -337,9 +337,7 @@ def test_wave_beyond_tolerance_rolls_back_the_wave(lab: Lab, work: Path) -> None
     broken = intended.replace(" ip ospf area 0.0.0.0\n", " ip ospf area 0.0.0.9\n", 1)
     report = engine.deploy(
         lab.network,
-        options(
-            lab, work, limit=["edu-r1", "munic-r1"], configs={"edu-r1": broken}, tolerance=0, converge_timeout=8
-        ),
+        options(lab, work, limit=["edu-r1", "munic-r1"], configs={"edu-r1": broken}, tolerance=0, converge_timeout=8),
     )
     status = {r.device: r.status for r in report.results}
     assert status == {"edu-r1": "rolled-back", "munic-r1": "rolled-back"}, [r.error for r in report.results]
