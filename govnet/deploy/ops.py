@@ -114,7 +114,23 @@ def rollback(network: Network, options: DeployOptions, name: str, backup_id: str
         )
         return result
 
-    return _run(network, options, [name], body)[0]
+    result = _run(network, options, [name], body)[0]
+    if not result.ok:  # the body records successes; a failure (unreachable, refused, no answer) is recorded here
+        deployer.audit.append(
+            run=deployer.run_id,
+            action="rollback",
+            user=_who(),
+            env=network.env,
+            revision=deployer.revision,
+            device=name,
+            status="failed",
+            to=target.id,
+            backup=None,
+            diff="",
+            error=result.error,
+            time_done=time.time(),
+        )
+    return result
 
 
 def _who() -> str:

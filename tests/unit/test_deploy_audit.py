@@ -83,3 +83,26 @@ def test_secrets_are_redacted() -> None:
         assert secret not in text
     assert "username admin secret <redacted>" in text
     assert "interface eth1" in text
+
+
+def test_failed_rollback_is_audited(tmp_path: Path) -> None:
+    """`govnet rollback` that cannot reach the device still leaves a record (no traffic: the known_hosts
+    file is missing, so the driver refuses before connecting)."""
+    from govnet.deploy import ops
+    from govnet.deploy.backups import BackupStore
+    from govnet.deploy.engine import DeployOptions
+    from govnet.deploy.inventory import Credentials
+    from govnet.model import load_network
+
+    network = load_network(Path(__file__).resolve().parents[2] / "inventory" / "karbala", "lab")
+    saved = BackupStore(tmp_path / "backups").save("diwan-r1", "hostname diwan-r1\n")
+    options = DeployOptions(
+        creds=Credentials("govnet", "secret-not-logged"), known_hosts=tmp_path / "missing", workdir=tmp_path
+    )
+    result = ops.rollback(network, options, "diwan-r1", None)
+    assert not result.ok and "known_hosts" in result.error
+    log = AuditLog(tmp_path / "audit.jsonl")
+    (record,) = list(log.records())
+    assert record["action"] == "rollback" and record["status"] == "failed" and record["to"] == saved.id
+    assert "known_hosts" in record["error"] and log.verify() == []
+    assert "secret-not-logged" not in log.path.read_text()
