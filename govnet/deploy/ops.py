@@ -84,52 +84,37 @@ def rollback(network: Network, options: DeployOptions, name: str, backup_id: str
     deployer = Deployer(network, options)
     target = deployer.store.get(name, backup_id)  # ValueError before any connection
 
+    backups: dict[str, str] = {}
+
     def body(d: Deployer, driver: Any, dev: str) -> OpResult:
-        before = driver.get_config(retrieve="running")["running"]
-        saved = d.store.save(dev, before)
         driver.load_replace_candidate(config=target.text())
+        before = getattr(driver, "running_at_load", None) or driver.get_config(retrieve="running")["running"]
+        backups[dev] = d.store.save(dev, before).id
         diff = driver.compare_config()
         if not diff.strip():
             driver.discard_config()
-            result = OpResult(dev, True, detail=f"already running backup {target.id}")
-        else:
-            driver.commit_config(message=f"govnet rollback to {target.id}", revert_in=options.confirm_timeout)
-            if not driver.is_alive().get("is_alive"):
-                raise RuntimeError("device stopped answering after the rollback; it reverts at its timer")
-            driver.confirm_commit()
-            result = OpResult(dev, True, detail=redact(diff, (options.creds.password,)), changed=True)
-        d.audit.append(
-            run=d.run_id,
-            action="rollback",
-            user=_who(),
-            env=network.env,
-            revision=d.revision,
-            device=dev,
-            status="changed" if result.changed else "unchanged",
-            to=target.id,
-            backup=saved.id,
-            diff=result.detail if result.changed else "",
-            error="",
-            time_done=time.time(),
-        )
-        return result
+            return OpResult(dev, True, detail=f"already running backup {target.id}")
+        driver.commit_config(message=f"govnet rollback to {target.id}", revert_in=options.confirm_timeout)
+        if not driver.is_alive().get("is_alive"):
+            raise RuntimeError("device stopped answering after the rollback; it reverts at its timer")
+        driver.confirm_commit()
+        return OpResult(dev, True, detail=redact(diff, (options.creds.password,)), changed=True)
 
     result = _run(network, options, [name], body)[0]
-    if not result.ok:  # the body records successes; a failure (unreachable, refused, no answer) is recorded here
-        deployer.audit.append(
-            run=deployer.run_id,
-            action="rollback",
-            user=_who(),
-            env=network.env,
-            revision=deployer.revision,
-            device=name,
-            status="failed",
-            to=target.id,
-            backup=None,
-            diff="",
-            error=result.error,
-            time_done=time.time(),
-        )
+    deployer.audit.append(  # every outcome, a failure (unreachable, refused, no answer) included
+        run=deployer.run_id,
+        action="rollback",
+        user=_who(),
+        env=network.env,
+        revision=deployer.revision,
+        device=name,
+        status="failed" if not result.ok else "changed" if result.changed else "unchanged",
+        to=target.id,
+        backup=backups.get(name),
+        diff=result.detail if result.changed else "",
+        error=result.error,
+        time_done=time.time(),
+    )
     return result
 
 

@@ -55,8 +55,6 @@ FRR_RUN_BASE = "/var/run/frr"
 NFT_FAMILY, NFT_TABLE = "inet", "govnet"
 #: nft that may change the device's namespace (the lab sets a capability-bearing copy); plain nft otherwise.
 NFT_ENV = "GOVNET_ONBOX_NFT"
-#: The directory holding the ``govnet`` package this agent runs from (the revert timer runs from it too).
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 INSTANCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_REVERT_SECONDS = 24 * 3600
 #: A timer that should have fired this long ago but is not running is treated as lost.
