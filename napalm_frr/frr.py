@@ -163,25 +163,34 @@ class FRRDriver(NetworkDriver):
             self._json("show ip ospf vrf all json"), self._json("show ip ospf vrf all neighbor detail json")
         )
 
-    def get_state(self) -> dict[str, Any]:
+    def get_state(self, prefixes: list[str] | None = None) -> dict[str, Any]:
         """Interfaces, their addresses, OSPF and BGP neighbours and the IPv4 routes, in one read.
 
         Not a NAPALM getter: what govnet's post-deploy checks look at, as :meth:`get_interfaces`,
         :meth:`get_interfaces_ip`, :meth:`get_ospf_neighbors`, :meth:`get_bgp_neighbors` and
-        ``get_route_to`` (without BGP attributes) would give it, from five vtysh commands sent in one
-        round trip of the interactive session instead of five getters and a route lookup per prefix.
-        Polled until a deploy converges, so it uses the session (no process started on the box per poll).
+        ``get_route_to`` (without BGP attributes) would give it, from vtysh commands sent in one request
+        instead of five getters and a route lookup per prefix. *prefixes* limits the routes read to
+        those prefixes (exact match) instead of the whole IPv4 table. Polled until a deploy
+        converges, so it goes to the agent's resident vtysh (else one round trip of the interactive
+        session): no process is started on the box per poll.
         """
         conn = self._conn()
-        if hasattr(conn, "send_commands"):
-            replies = conn.send_commands(list(STATE_COMMANDS))
-            for command, reply in zip(STATE_COMMANDS, replies, strict=True):
+        commands = list(STATE_COMMANDS)
+        if prefixes is not None:  # only these routes: a few hundred bytes instead of the whole table
+            commands[-1:] = [f"show ip route {ipaddress.ip_network(p, strict=False)} json" for p in prefixes]
+        if hasattr(conn, "agent_request"):  # the agent's resident vtysh: no vtysh started on the box for it
+            replies = self._agent("show", stdin=json.dumps(commands))["outputs"]
+            docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
+        elif hasattr(conn, "send_commands"):
+            replies = conn.send_commands(commands)
+            for command, reply in zip(commands, replies, strict=True):
                 if reply.lstrip().startswith("%"):
                     raise CommandErrorException(f"{self.hostname}: {command!r}: {reply.strip()}")
-            docs = [parsers.loads(reply, command) for command, reply in zip(STATE_COMMANDS, replies, strict=True)]
+            docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
         else:
-            docs = [self._json(command) for command in STATE_COMMANDS]
-        interfaces, ospf, ospf_detail, bgp, table = docs
+            docs = [self._json(command) for command in commands]
+        interfaces, ospf, ospf_detail, bgp = docs[:4]
+        table = {prefix: entries for doc in docs[4:] for prefix, entries in doc.items()}
         return {
             "interfaces": parsers.interfaces(interfaces),
             "interfaces_ip": parsers.interfaces_ip(interfaces),

@@ -70,7 +70,7 @@ def evaluate(driver: Any, plan: Plan) -> list[Check]:
     through the standard getters, a route lookup per planned prefix.
     """
     if hasattr(driver, "get_state"):
-        state = driver.get_state()
+        state = driver.get_state(prefixes=list(plan.routes))
         checks = _interfaces(state["interfaces"], state["interfaces_ip"], plan)
         if plan.ospf:
             checks += _ospf(_ospf_states(state["ospf_neighbors"]), plan)

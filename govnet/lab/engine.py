@@ -41,7 +41,7 @@ VTYSH = "/usr/bin/vtysh"
 NFT_TOOL = Path("bin/nft")
 #: Where ``up`` installs the device login shell and on-box agent (standard library only), byte-compiled.
 AGENT_DIR = Path("agent")
-AGENT_MODULES = ("__init__.py", "lab/__init__.py", "lab/device_shell.py", "lab/onbox.py")
+AGENT_MODULES = ("__init__.py", "lab/__init__.py", "lab/device_shell.py", "lab/onbox.py", "lab/onbox_paths.py")
 NFT_ENV = "GOVNET_ONBOX_NFT"
 WORKERS = 8
 

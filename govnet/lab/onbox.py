@@ -42,15 +42,15 @@ import types
 import warnings
 from pathlib import Path
 
+from govnet.lab.onbox_paths import FRR_CONF_BASE, LOCK_NAME, PID_NAME, SOCKET_NAME, state_dir
+
 TYPE_CHECKING = False  # not typing's: the agent starts on every request, typing is only for the checkers
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import Any, NoReturn
 
-DEFAULT_STATE_BASE = "/var/lib/govnet/onbox"
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 VTYSH = "vtysh"
-FRR_CONF_BASE = "/etc/frr"
 FRR_RUN_BASE = "/var/run/frr"
 NFT_FAMILY, NFT_TABLE = "inet", "govnet"
 #: nft that may change the device's namespace (the lab sets a capability-bearing copy); plain nft otherwise.
@@ -124,24 +124,6 @@ class Box:
         return Path(FRR_CONF_BASE, self.instance, "frr.conf")
 
 
-def state_dir(instance: str) -> Path:
-    """Where the agent keeps an instance's state.
-
-    ``/var/lib/govnet/onbox/<instance>`` when the operator provisioned it (a packaged white box);
-    otherwise a ``govnet-onbox`` directory inside the instance's FRR pathspace directory, which the
-    login user can write through group ``frr`` (how the lab runs). ``GOVNET_ONBOX_DIR`` overrides
-    the base; ``GOVNET_ONBOX_STATE`` (set for the revert timer) names the exact directory.
-    """
-    if os.environ.get("GOVNET_ONBOX_STATE"):
-        return Path(os.environ["GOVNET_ONBOX_STATE"])
-    if os.environ.get("GOVNET_ONBOX_DIR"):
-        return Path(os.environ["GOVNET_ONBOX_DIR"]) / instance
-    provisioned = Path(DEFAULT_STATE_BASE) / instance
-    if provisioned.is_dir():
-        return provisioned
-    return Path(FRR_CONF_BASE) / instance / "govnet-onbox"
-
-
 def open_box(instance: str) -> Box:
     """Validate the instance name and make sure its state directory exists."""
     if not INSTANCE_RE.match(instance):
@@ -183,7 +165,124 @@ def vtysh(box: Box, *commands: str) -> str:
 
 def running_config(box: Box) -> str:
     """The running config without vtysh's "Building configuration" banner."""
-    return SHOW_RUN_HEADER.sub("", vtysh(box, "show running-config"), count=1)
+    return SHOW_RUN_HEADER.sub("", show(box, ["show running-config"])[0], count=1)
+
+
+def show(box: Box, commands: list[str]) -> list[str]:
+    """Exec-mode ``show`` commands through this process's resident vtysh; one output each.
+
+    A reply starting with ``%`` (vtysh's error form) raises, as a failing ``vtysh -c`` would.
+    """
+    outputs = resident_vtysh(box).run(commands)
+    for command, output in zip(commands, outputs, strict=True):
+        if output.lstrip().startswith("%"):
+            raise AgentError(f"vtysh {command!r} failed: {output.strip()}")
+    return outputs
+
+
+class ResidentVtysh:
+    """One vtysh kept running for this agent process, fed commands through a pipe.
+
+    Starting vtysh costs about 40 ms of CPU (it builds the command graph of every daemon); a command
+    through a running one costs about a millisecond. Each command is followed by a marker line vtysh
+    does not know: its ``% Unknown command: <marker>`` reply ends that command's output. vtysh is
+    started again when it exited or any FRR daemon of the instance restarted since (its pid file
+    changed): its connections to the daemons would be stale.
+    """
+
+    def __init__(self, instance: str) -> None:
+        self.instance = instance
+        self.owner = os.getpid()
+        self.daemons = daemon_signature(instance)
+        env = {k: v for k, v in os.environ.items() if k != "VTYSH_PAGER"}  # a pager would start per command
+        self.proc = subprocess.Popen(
+            [VTYSH, "-N", instance],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            bufsize=0,
+            env=env,
+        )
+        self.serial = 0
+        self.pending = b""
+        self.prompt = "# "
+        self.run([])  # the banner
+
+    def usable(self) -> bool:
+        return (
+            self.owner == os.getpid() and self.proc.poll() is None and daemon_signature(self.instance) == self.daemons
+        )
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+
+    def run(self, commands: list[str], timeout: float = 60.0) -> list[str]:
+        """Each command's output (vtysh's echo of the command and its prompt removed)."""
+        import select
+
+        for command in commands:
+            if "\n" in command or not command.strip():
+                raise AgentError(f"not a single command: {command!r}")
+        self.serial += 1
+        marks = [f"govnet-end-{self.owner}-{self.serial}-{i}" for i in range(len(commands) + 1)]
+        payload = "".join(f"{c}\n{m}\n" for c, m in zip(commands, marks, strict=False)) + marks[-1] + "\n"
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(payload.encode())
+        except OSError as exc:
+            self.close()
+            raise AgentError(f"vtysh stopped: {exc.strerror}") from exc
+        end = f"% Unknown command: {marks[-1]}\n".encode()
+        buf, deadline = self.pending, time.monotonic() + timeout
+        while end not in buf:
+            ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 20) if ready else b""
+            if not chunk:
+                self.close()
+                raise AgentError("vtysh " + ("timed out" if not ready else "exited") + f" during {commands or 'start'}")
+            buf += chunk
+        text, _, self.pending = buf.partition(end)
+        outputs = []
+        for mark in marks:
+            segment, _, text = text.partition(f"% Unknown command: {mark}\n".encode())
+            lines = segment.decode(errors="replace").split("\n")  # echo, output..., prompt+marker, ""
+            if mark is marks[-1]:
+                if not commands:  # the banner: learn the exec prompt from the marker's echo
+                    self.prompt = lines[-2][: -len(mark)] if lines[-2].endswith(mark) else self.prompt
+                break
+            body, tail = lines[1:-2], lines[-2] if len(lines) > 2 else ""
+            unfinished = tail[: -len(self.prompt + mark)] if tail.endswith(self.prompt + mark) else ""
+            body += [unfinished] if unfinished else []  # output without a final newline
+            outputs.append("\n".join(body) + "\n" if body else "")
+        return outputs
+
+
+def daemon_signature(instance: str) -> tuple[tuple[str, int], ...]:
+    """The instance's daemon pid files and when each was written: changes when any daemon restarts."""
+    found = []
+    with contextlib.suppress(OSError), os.scandir(Path(FRR_RUN_BASE, instance)) as entries:
+        for entry in entries:
+            if entry.name.endswith(".pid"):
+                with contextlib.suppress(OSError):
+                    found.append((entry.name, entry.stat().st_mtime_ns))
+    return tuple(sorted(found))
+
+
+#: This process's resident vtysh (see :func:`resident_vtysh`).
+_VTYSH: ResidentVtysh | None = None
+
+
+def resident_vtysh(box: Box) -> ResidentVtysh:
+    """The process's resident vtysh for *box*, (re)started when needed."""
+    global _VTYSH
+    if _VTYSH is None or _VTYSH.instance != box.instance or not _VTYSH.usable():
+        if _VTYSH is not None and _VTYSH.owner == os.getpid():
+            _VTYSH.close()
+        _VTYSH = ResidentVtysh(box.instance)
+    return _VTYSH
 
 
 def syntax_problems(box: Box, path: Path) -> list[str]:
@@ -616,6 +715,7 @@ def spawn_timer(box: Box, token: str) -> tuple[int, int | None]:
     if pid == 0:  # the timer
         code = 1
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the resident agent's handler is not the timer's
             os.setsid()
             os.chdir("/")
             null = os.open(os.devnull, os.O_RDONLY)
@@ -973,6 +1073,25 @@ def verb_startup(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
         raise AgentError(f"cannot read {path}: {exc.strerror}") from exc
 
 
+def verb_show(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
+    """Read-only vtysh commands (a JSON list of ``show ...`` lines on stdin) through the resident vtysh:
+    the controller's post-deploy polls, without a vtysh start per poll."""
+    try:
+        commands = json.loads(read_stdin())
+        if not isinstance(commands, list) or not all(isinstance(c, str) for c in commands):
+            raise ValueError("not a list of strings")
+    except ValueError as exc:
+        raise UsageError(f"show needs a JSON list of commands on stdin ({exc})") from exc
+    refused = [c for c in commands if not SHOW_COMMAND.match(c)]
+    if refused:
+        raise UsageError(f"show takes show commands only, one line each: {refused[0]!r}")
+    return {"outputs": show(box, commands)}
+
+
+#: A single read-only command.
+SHOW_COMMAND = re.compile(r"^show [^\n]+$")
+
+
 def verb_facts(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
     return {"hostname": os.uname().nodename, "uptime": instance_uptime(box), "kernel": os.uname().release}
 
@@ -1006,6 +1125,7 @@ VERBS = {
     "startup": verb_startup,
     "facts": verb_facts,
     "ntp": verb_ntp,
+    "show": verb_show,
 }
 
 
@@ -1094,29 +1214,114 @@ def session(instance: str) -> int:
     Each stdin line is a request, ``{"argv": ["check", "--diff"], "stdin": "..."}``; each gets one
     reply line, the verb's JSON plus ``exit`` (what the verb's exit code would have been), in order,
     until stdin ends. Same verbs, same checks and locking as one request per process, without
-    starting the interpreter and loading frr-reload's functions for every request.
+    starting the interpreter and loading frr-reload's functions for every request. The device shell
+    normally hands a session to the resident agent (:func:`serve`), which answers the same way; this
+    is the in-process fallback.
     """
-    global _REQUEST_STDIN
     for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            request = json.loads(line)
-            argv = [str(a) for a in request["argv"]]
-            stdin = str(request.get("stdin", ""))
-        except (ValueError, KeyError, TypeError) as exc:
-            _emit({"ok": False, "error": f"usage: a session request is a JSON object with argv ({exc})", "exit": 2})
-            continue
-        if argv[:1] in (["session"], ["_timer"]):
-            _emit({"ok": False, "error": f"usage: {argv[0]} is not a session request", "exit": 2})
-            continue
-        _REQUEST_STDIN = stdin
-        try:
-            code, reply = handle(instance, argv)
-        finally:
-            _REQUEST_STDIN = None
-        _emit({**reply, "exit": code})
+        if line.strip():
+            _emit(session_reply(instance, line))
     return 0
+
+
+def session_reply(instance: str, line: str) -> dict[str, Any]:
+    """The reply to one session request line."""
+    global _REQUEST_STDIN
+    try:
+        request = json.loads(line)
+        argv = [str(a) for a in request["argv"]]
+        stdin = str(request.get("stdin", ""))
+    except (ValueError, KeyError, TypeError) as exc:
+        return {"ok": False, "error": f"usage: a session request is a JSON object with argv ({exc})", "exit": 2}
+    if argv[:1] in (["session"], ["_timer"], ["serve"]):
+        return {"ok": False, "error": f"usage: {argv[0]} is not a session request", "exit": 2}
+    _REQUEST_STDIN = stdin
+    try:
+        code, reply = handle(instance, argv)
+    finally:
+        _REQUEST_STDIN = None
+    return {**reply, "exit": code}
+
+
+#: How long the resident agent stays without a connection before it exits (``GOVNET_AGENT_IDLE``).
+RESIDENT_IDLE = 900.0
+
+
+def serve(instance: str) -> int:
+    """The resident agent: answers session requests on a unix socket in the state directory.
+
+    Started by the device shell on the first ``govnet-agent session`` that finds none running (in the
+    device's namespaces, as the login user), in a session of its own. It keeps frr-reload's functions
+    loaded and one vtysh running, so a request costs no interpreter or vtysh start: a deploy's check,
+    its post-check polls and a no-change check answer in milliseconds of CPU. Requests are answered
+    one at a time (one connection per thread, one lock): the same order and locking as separate
+    processes. It exits after :data:`RESIDENT_IDLE` seconds without a connection, or on SIGTERM
+    (the lab's ``down`` stops everything in the device's namespace). One per instance: a second one
+    finds the lock held and exits.
+    """
+    import socket
+    import threading
+
+    box = open_box(instance)
+    lock_fd = os.open(box.state / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0
+    path = box.state / SOCKET_NAME
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        server.bind(str(path))
+    finally:
+        os.umask(old)
+    server.listen(64)
+    write_atomic(box.state / PID_NAME, f"{os.getpid()} {start_time(os.getpid())}\n")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    idle = float(os.environ.get("GOVNET_AGENT_IDLE") or RESIDENT_IDLE)
+    requests = threading.Lock()
+    active = [0, time.monotonic()]  # open connections, when the last one closed
+
+    def answer(conn: socket.socket) -> None:
+        try:
+            with conn, conn.makefile("rb") as lines:
+                for raw in lines:
+                    if not raw.strip():
+                        continue
+                    with requests:
+                        try:
+                            reply = session_reply(instance, raw.decode(errors="replace"))
+                        except Exception as exc:  # a bug must not take the resident agent down
+                            reply = {"ok": False, "error": f"agent failed: {exc!r}", "exit": 1}
+                    conn.sendall((json.dumps(reply, sort_keys=True) + "\n").encode())
+        except OSError:
+            pass
+        finally:
+            with requests:
+                active[0] -= 1
+                active[1] = time.monotonic()
+
+    server.settimeout(min(idle, 30.0))
+    try:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                with requests:
+                    if active[0] == 0 and time.monotonic() - active[1] >= idle:
+                        return 0
+                continue
+            with requests:
+                active[0] += 1
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+    finally:
+        with contextlib.suppress(OSError):
+            if (box.state / PID_NAME).read_text().split()[0] == str(os.getpid()):
+                path.unlink(missing_ok=True)
+                (box.state / PID_NAME).unlink(missing_ok=True)
+        if _VTYSH is not None:
+            _VTYSH.close()
 
 
 def _emit(result: dict[str, Any]) -> None:
@@ -1124,8 +1329,11 @@ def _emit(result: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    # Run as a script by the revert timer (and usable by hand): onbox.py INSTANCE VERB ...
+    # Run as a script by the device shell to start the resident agent (onbox.py INSTANCE serve), and
+    # usable by hand: onbox.py INSTANCE VERB ...
     if len(sys.argv) < 2:
         print("usage: onbox.py INSTANCE VERB [ARGS]", file=sys.stderr)
         sys.exit(2)
+    if sys.argv[2:] == ["serve"]:
+        sys.exit(serve(sys.argv[1]))
     sys.exit(main(sys.argv[1], sys.argv[2:]))

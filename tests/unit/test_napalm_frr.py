@@ -20,7 +20,7 @@ import pytest
 from napalm.base.exceptions import CommandErrorException, CommitError, ConnectionException
 from netmiko.exceptions import NetmikoTimeoutException
 
-from govnet.lab import onbox
+from govnet.lab import onbox, onbox_paths
 from napalm_frr import config_diff, parsers
 from napalm_frr.connection import ExecResult, SSHSettings, _connect_error, connect
 from napalm_frr.frr import FRRDriver, _agent_reply, ping_command
@@ -388,8 +388,9 @@ def test_confirm_writes_the_committed_config_as_startup(agent_dir: Path, monkeyp
 def test_state_dir_prefers_frr_pathspace_when_not_provisioned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOVNET_ONBOX_DIR", raising=False)
     monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
-    monkeypatch.setattr(onbox, "DEFAULT_STATE_BASE", "/nonexistent/govnet/onbox")
+    monkeypatch.setattr(onbox_paths, "DEFAULT_STATE_BASE", "/nonexistent/govnet/onbox")
     assert onbox.state_dir("r1") == Path("/etc/frr/r1/govnet-onbox")
+    assert onbox_paths.agent_socket("r1") == Path("/etc/frr/r1/govnet-onbox/agent.sock")
 
 
 def test_ntp_servers_from_chrony_and_ntpd(tmp_path: Path) -> None:
