@@ -144,7 +144,7 @@ def _ospf_states(per_vrf: dict[str, Any]) -> dict[str, str]:
 
 
 def wait_checks(
-    driver: Any, plan: Plan, deadline: float, interval: float = 0.5, clock: Callable[[], float] = time.monotonic
+    driver: Any, plan: Plan, deadline: float, interval: float = 0.25, clock: Callable[[], float] = time.monotonic
 ) -> list[Check]:
     """Evaluate until everything passes or *deadline* (monotonic) passes; the last evaluation."""
     while True:

@@ -27,6 +27,7 @@ from typing import Any
 from govnet.lab import nsexec
 from govnet.lab.deps import check_all
 from govnet.lab.errors import LabError, LabUsageError
+from govnet.lab.onbox_paths import PID_NAME, agent_socket
 from govnet.lab.state import REGISTRY, Lab, StateFile, lab_password, lab_username
 from govnet.lab.topology import EndpointSpec, LabSpec, NodeSpec, short_ifname
 
@@ -514,13 +515,23 @@ def _start_devices(spec: LabSpec, state: StateFile) -> None:
     devroot = state.path.parent / "devices"
     state.record("frr_run", *({"path": str(nsexec.FRR_RUN / n.name), "instance": n.name} for n in spec.nodes))
     state.record("sshd", *({"pidfile": str(devroot / n.name / "sshd.pid"), "node": n.name} for n in spec.nodes))
-    script = f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && exec {FRRINIT} start "$1"'
+    lab_dir = state.path.parent
+    user = lab_username()
+    # the on-box agent runs as the login user, resident (see onbox.serve), started like any service of the box
+    agent = (
+        f'runuser -u "$3" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin USER="$3" LOGNAME="$3" '
+        f"PYTHONPATH={lab_dir / AGENT_DIR} {NFT_ENV}={lab_dir / NFT_TOOL} "
+        f'setsid -f {login_python()} -S -m govnet.lab.onbox "$1" serve </dev/null >/dev/null 2>&1'
+    )
+    script = (
+        f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && {FRRINIT} start "$1" && {agent}'
+    )
 
     def start(node: NodeSpec) -> None:
         cfg = devroot / node.name / "sshd_config"
         argv = nsexec.in_netns(
             spec.netns(node.name),
-            ["unshare", "--uts", "--", "/bin/sh", "-c", script, "sh", node.name, str(cfg)],
+            ["unshare", "--uts", "--", "/bin/sh", "-c", script, "sh", node.name, str(cfg), user],
         )
         nsexec.run(argv, timeout=180)
         missing = [d for d in ("watchfrr", *FRR_DAEMONS) if not _pid_alive(nsexec.FRR_RUN / node.name / f"{d}.pid")]
@@ -528,6 +539,26 @@ def _start_devices(spec: LabSpec, state: StateFile) -> None:
             raise LabError(f"lab: device {node.name}: FRR daemons not running: {', '.join(missing)}")
 
     _parallel(start, list(spec.nodes))
+    _wait_agents(spec)
+
+
+def _wait_agents(spec: LabSpec, timeout: float = 60.0) -> None:
+    """Every device's resident on-box agent answers on its socket (it loads and starts what it needs first)."""
+    import socket
+
+    waiting = {n.name: agent_socket(n.name) for n in spec.nodes}
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for name, path in list(waiting.items()):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock, contextlib.suppress(OSError):
+                sock.connect(str(path))
+                del waiting[name]
+        if waiting:
+            time.sleep(0.05)
+    if waiting:
+        first = sorted(waiting)[0]
+        log = agent_socket(first).with_name("agent.log")
+        raise LabError(f"lab: on-box agent not answering on {len(waiting)} device(s), e.g. {first} (see {log})")
 
 
 def _pid_alive(pidfile: Path) -> bool:
@@ -636,6 +667,10 @@ def _stop_recorded(state: StateFile) -> None:
             targets += _pid_if(pidfile, f"-N\0{rec['instance']}\0".encode())
     for rec in state.records("sshd"):
         targets += _pid_if(Path(rec["pidfile"]), str(Path(rec["pidfile"]).with_name("sshd_config")).encode())
+    for rec in state.records("frr_etc"):  # the resident on-box agent (its pid file: "pid start-time")
+        instance = Path(rec["path"]).name
+        pidfile = Path(rec["path"], "govnet-onbox", PID_NAME)
+        targets += _pid_if(pidfile, f"govnet.lab.onbox\0{instance}\0serve\0".encode())
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in targets:
             with contextlib.suppress(ProcessLookupError):
@@ -648,7 +683,7 @@ def _stop_recorded(state: StateFile) -> None:
 def _pid_if(pidfile: Path, marker: bytes) -> list[int]:
     """[pid] from a pid file when that process's command line contains ``marker``, else []."""
     try:
-        pid = int(pidfile.read_text().strip())
+        pid = int(pidfile.read_text().split()[0])
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() + b"\0"
     except (OSError, ValueError):
         return []

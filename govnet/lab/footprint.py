@@ -14,6 +14,9 @@ from pathlib import Path
 from govnet.lab.nsexec import FRR_ETC, FRR_RUN
 from govnet.lab.topology import LabSpec
 
+#: What a lab device runs of govnet's own, as ``python -m MODULE INSTANCE ...``.
+AGENT_MODULES = ("govnet.lab.onbox", "govnet.lab.device_shell")
+
 
 @dataclass(frozen=True)
 class Footprint:
@@ -65,7 +68,8 @@ def footprint(spec: LabSpec, state_dir: Path, username: str) -> Footprint:
 
 
 def _processes(instances: set[str], state_dir: Path) -> set[str]:
-    """Processes of this lab: FRR daemons of its instances, sshds with its configs (as "pid cmdline")."""
+    """Processes of this lab: FRR daemons of its instances, sshds with its configs, on-box agents and device
+    shells of its instances (as "pid cmdline")."""
     found = set()
     marker = str(state_dir)
     for entry in os.scandir("/proc"):
@@ -78,6 +82,7 @@ def _processes(instances: set[str], state_dir: Path) -> set[str]:
         words = [a.decode(errors="replace") for a in argv if a]
         cmd = " ".join(words)
         pathspace = any(words[i] == "-N" and words[i + 1] in instances for i in range(len(words) - 1))
-        if pathspace or marker in cmd:
+        agent = any(words[i] in AGENT_MODULES and words[i + 1] in instances for i in range(len(words) - 1))
+        if pathspace or agent or marker in cmd:
             found.add(f"{entry.name} {cmd}")
     return found

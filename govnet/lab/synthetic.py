@@ -25,7 +25,7 @@ LAN_IF = "lan0"
 #: Defaults hold a new router LSA back 5 s after the previous one and ignore LSAs arriving within
 #: 1 s; with every router booting at once that, and the 5 s retransmit interval (set per interface
 #: below), delayed routes by ~10 s after adjacencies were Full.
-LAB_OSPF_TIMERS = (" timers throttle lsa all 100", " timers lsa min-arrival 50", " timers throttle spf 0 50 1000")
+LAB_OSPF_TIMERS = (" timers throttle lsa all 100", " timers lsa min-arrival 0", " timers throttle spf 0 50 1000")
 
 
 def synthetic_spec(count: int, *, prefix: str = "gvx", names: str = "syn", mgmt: IPv4Network = MGMT) -> LabSpec:

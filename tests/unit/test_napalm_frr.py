@@ -299,16 +299,23 @@ def test_agent_session_answers_each_request_in_order(
         {"argv": ["confirm"]},
         {"argv": ["session"]},
         {"argv": ["startup"], "stdin": "ignored"},
+        {"argv": ["serve"]},
+        {"argv": ["show"], "stdin": json.dumps(["configure terminal"])},
+        {"argv": ["show"], "stdin": json.dumps(["show version\nconfigure terminal"])},
+        {"argv": ["show"], "stdin": "show version"},
     ]
     lines = [r if isinstance(r, str) else json.dumps(r) for r in requests]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     assert onbox.main("r1", ["govnet-agent", "session"]) == 0
     replies = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["exit"] for r in replies] == [0, 2, 2, 1, 2, 0]
+    assert [r["exit"] for r in replies] == [0, 2, 2, 1, 2, 0, 2, 2, 2, 2]
     assert replies[0]["ok"] and replies[0]["pending"] is False
     assert replies[1]["error"].startswith("usage:") and replies[2]["error"].startswith("usage:")
     assert replies[3]["error"] == "no commit is pending confirmation"
     assert replies[5] == {"ok": True, "startup": "", "exit": 0}
+    assert replies[6]["error"] == "usage: serve is not a session request"
+    assert all("show commands only" in r["error"] for r in replies[7:9])
+    assert "JSON list" in replies[9]["error"]
 
 
 def test_agent_rejects_bad_instance_name(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,7 +326,13 @@ def test_agent_rejects_bad_instance_name(agent_dir: Path, capsys: pytest.Capture
 def test_agent_status_without_state(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, reply = run_agent(capsys, "r1", "govnet-agent", "status")
     assert code == 0
-    assert reply == {"ok": True, "instance": "r1", "pending": False, "checkpoint": False}
+    assert reply == {
+        "ok": True,
+        "instance": "r1",
+        "pending": False,
+        "checkpoint": False,
+        "agent": {"pid": os.getpid(), "resident": False},
+    }
     assert (agent_dir / "r1").is_dir()
 
 

@@ -1,0 +1,147 @@
+"""The resident on-box agent on the running lab: started with the device, answers the SSH sessions, keeps
+a vtysh and a parser ready, comes back after a crash, and gives the same answers as one-shot vtysh.
+
+Uses routers no other lab test changes (policy-free branch routers); every change made here is undone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from govnet.lab import onbox
+from govnet.lab.nsexec import vtysh
+from govnet.lab.onbox_paths import PID_NAME, agent_socket, state_dir
+from govnet.lab.state import Lab, LabDevice
+from napalm_frr.frr import AgentRefused, FRRDriver
+
+pytestmark = pytest.mark.lab
+
+BAD_CANDIDATE = (
+    "interface lo\n ip ospf area 0.0.0.0\n bogus interface line\nexit\n!\nrouter ospf\n no such thing\nexit\n"
+)
+
+
+def agent_pid(dev: LabDevice) -> int:
+    return int((state_dir(dev.instance) / PID_NAME).read_text().split()[0])
+
+
+def open_driver(lab: Lab, dev: LabDevice) -> FRRDriver:
+    driver = FRRDriver(
+        dev.mgmt_ip, lab.username, lab.password, timeout=60, optional_args={"known_hosts_file": str(lab.known_hosts)}
+    )
+    driver.open()
+    return driver
+
+
+@pytest.fixture(scope="module")
+def router(lab: Lab) -> LabDevice:
+    """A branch router (phase 2, no zone policy)."""
+    return lab.devices["agri-r1"]
+
+
+def test_lab_up_starts_one_resident_agent_per_device(lab: Lab) -> None:
+    import pwd
+
+    uid = pwd.getpwnam(lab.username).pw_uid
+    for dev in lab.devices.values():
+        pid = agent_pid(dev)
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert f"Uid:\t{uid}\t" in status, f"{dev.name}: agent not running as {lab.username}"
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert [b"govnet.lab.onbox", dev.instance.encode(), b"serve"] == cmdline[-4:-1]
+        assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{dev.netns}").st_ino
+        sock = agent_socket(dev.instance).stat()
+        assert stat.S_ISSOCK(sock.st_mode) and stat.S_IMODE(sock.st_mode) == 0o600 and sock.st_uid == uid
+
+
+def test_session_is_answered_by_the_resident_agent(lab: Lab, router: LabDevice) -> None:
+    driver = open_driver(lab, router)
+    try:
+        first = driver._agent("status")
+        second = driver._agent("status")
+    finally:
+        driver.close()
+    assert first["agent"] == second["agent"] == {"pid": agent_pid(router), "resident": True}
+
+
+def test_killed_resident_agent_comes_back_with_the_next_session(lab: Lab, router: LabDevice) -> None:
+    old = agent_pid(router)
+    os.kill(old, signal.SIGKILL)  # the lab's own process, by its pid file
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{old}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    driver = open_driver(lab, router)
+    try:
+        reply = driver._agent("status")
+        state = driver.get_state()
+    finally:
+        driver.close()
+    assert reply["agent"]["resident"] and reply["agent"]["pid"] != old
+    assert reply["agent"]["pid"] == agent_pid(router)
+    assert "lo" in state["interfaces"]
+
+
+def test_show_takes_show_commands_only(lab: Lab, router: LabDevice) -> None:
+    driver = open_driver(lab, router)
+    try:
+        with pytest.raises(AgentRefused, match="show commands only"):
+            driver._agent("show", stdin=json.dumps(["configure terminal"]))
+        outputs = driver._agent("show", stdin=json.dumps(["show version", "show ip route json"]))["outputs"]
+    finally:
+        driver.close()
+    assert outputs[0].startswith("FRRouting") and json.loads(outputs[1])
+
+
+def test_resident_vtysh_reads_what_one_shot_vtysh_reads(
+    router: LabDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = onbox.Box(router.instance, tmp_path)
+    resident = onbox.ResidentVtysh(router.instance)
+    monkeypatch.setattr(onbox, "_VTYSH", resident)  # what onbox.show uses in this process
+    try:
+        running, version = resident.run(["show running-config", "show version"])
+        # this test process is in the root UTS namespace: compare with a one-shot vtysh run from there too
+        assert running == vtysh(router.instance, "show running-config", uts=False)
+        assert version == vtysh(router.instance, "show version", uts=False)
+        # a command printing nothing between two others: every output stays with its own command
+        outputs = resident.run(["show version", "show ip prefix-list", "show version"])
+        assert outputs == [version, vtysh(router.instance, "show ip prefix-list", uts=False), version]
+        with pytest.raises(onbox.AgentError, match="Unknown command"):
+            onbox.show(box, ["show no-such-thing"])
+    finally:
+        resident.close()
+
+
+def test_resident_vtysh_applies_and_reports_refused_lines(router: LabDevice) -> None:
+    resident = onbox.ResidentVtysh(router.instance)
+    try:
+        refused = resident.configure(["interface mgmt0", " description resident test", " bogus line", "router ospf"])
+        assert refused == ["bogus line: % Unknown command:  bogus line"]
+        assert " description resident test\n" in vtysh(router.instance, "show running-config")
+        assert resident.configure(["interface mgmt0", " no description"]) == []
+        assert "resident test" not in vtysh(router.instance, "show running-config")
+        assert resident.run(["show version"])[0].startswith("FRRouting")  # back in exec mode
+    finally:
+        resident.close()
+
+
+def test_ready_parser_gives_the_same_verdict_as_vtysh_dryrun(router: LabDevice, tmp_path: Path) -> None:
+    box = onbox.Box(router.instance, tmp_path)
+    path = tmp_path / "bad.conf"
+    path.write_text(BAD_CANDIDATE)
+    one_shot = onbox.syntax_problems(box, path)
+    assert len(one_shot) == 2 and all("Unknown command" in p for p in one_shot)
+    good = onbox.SHOW_RUN_HEADER.sub("", vtysh(router.instance, "show running-config"), count=1)
+    for text, expected in ((BAD_CANDIDATE, one_shot), (good, [])):
+        ready = onbox.ReadyDryRun(box)
+        done = ready.run(box, text)
+        assert done is not None
+        assert onbox._dryrun_problems(*done) == expected
+        assert not ready.fifo.exists()
