@@ -93,7 +93,7 @@ def prefixlen_for(hosts: int, extra: int = 3) -> int:
 def read_lock(path: Path) -> dict[str, IPv4Network]:
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text()) or {}
+    data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}  # libyaml when built
     return {str(k): IPv4Network(v) for k, v in (data.get("allocations") or {}).items()}
 
 

@@ -92,26 +92,49 @@ class AuditLog:
 
     def append(self, **fields: Any) -> dict[str, Any]:
         """Add one record at the end of the chain (serialised across processes by a lock)."""
+        return self.extend([fields])[0]
+
+    def extend(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add records at the end of the chain, in order: one lock, one write and one fsync for all of them."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             seq, prev = self._tail()
-            record = {"seq": seq + 1, "prev": prev, "time": time.time(), **fields}
-            record["hash"] = _digest(record)
+            records = []
+            for fields in entries:
+                seq += 1
+                record = {"seq": seq, "prev": prev, "time": time.time(), **fields}
+                record["hash"] = prev = _digest(record)
+                records.append(record)
+            if not records:
+                return records
             with open(self.path, "a") as fh:
-                fh.write(json.dumps(record, sort_keys=True) + "\n")
+                fh.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
                 fh.flush()
                 os.fsync(fh.fileno())
             tmp = self.head.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"count": record["seq"], "hash": record["hash"]}) + "\n")
+            tmp.write_text(json.dumps({"count": seq, "hash": prev}) + "\n")
             os.replace(tmp, self.head)
-        return record
+        return records
 
     def _tail(self) -> tuple[int, str]:
-        last: dict[str, Any] | None = None
-        for record in self.records():
-            last = record
-        return (int(last["seq"]), str(last["hash"])) if last else (0, GENESIS)
+        """Sequence number and hash of the last record (read from the end: the log only grows)."""
+        if not self.path.exists():
+            return 0, GENESIS
+        with open(self.path, "rb") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            block, data = 4096, b""
+            while end > 0 and data.strip().count(b"\n") < 1:
+                start = max(0, end - block)
+                fh.seek(start)
+                data = fh.read(end - start) + data
+                end = start
+                block *= 2
+        lines = [line for line in data.splitlines() if line.strip()]
+        if not lines:
+            return 0, GENESIS
+        last = json.loads(lines[-1])
+        return int(last["seq"]), str(last["hash"])
 
     def verify(self) -> list[Problem]:
         """Every break in the chain: edited, removed, reordered or truncated records."""

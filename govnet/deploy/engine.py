@@ -234,8 +234,7 @@ class Deployer:
             nr.close_connections()
         order = {n: i for i, n in enumerate(n for w in plan for n in w.devices)}
         report.results.sort(key=lambda r: order[r.device])
-        for result in report.results:
-            self._record(result)
+        self.audit.extend([self._record(r) for r in report.results])
         return report
 
     def _check_all(self, nr: Any, names: Sequence[str]) -> dict[str, DeviceResult]:
@@ -371,16 +370,16 @@ class Deployer:
         for r in changed.values():
             r.stage = "wave"
 
-    def _record(self, result: DeviceResult) -> None:
-        action = "dry-run" if self.opt.dry_run else "deploy"
-        self.audit.append(
-            run=self.run_id,
-            action=action,
-            user=who(),
-            env=self.network.env,
-            revision=self.revision,
+    def _record(self, result: DeviceResult) -> dict[str, Any]:
+        """The audit record of one device's outcome."""
+        return {
+            "run": self.run_id,
+            "action": "dry-run" if self.opt.dry_run else "deploy",
+            "user": who(),
+            "env": self.network.env,
+            "revision": self.revision,
             **result.as_dict(),
-        )
+        }
 
 
 def _one_line(exc: BaseException) -> str:

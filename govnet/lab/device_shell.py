@@ -17,10 +17,6 @@ import shlex
 import sys
 from ipaddress import IPv4Address, IPv4Network
 
-TYPE_CHECKING = False  # not typing's: this module starts on every login
-if TYPE_CHECKING:
-    import socket
-
 VTYSH = "/usr/bin/vtysh"
 PING = "/usr/bin/ping"
 TRACEROUTE = "/usr/bin/traceroute"
@@ -112,84 +108,6 @@ def run_agent(instance: str, args: list[str]) -> int:
     return int(onbox.main(instance, args) or 0)
 
 
-def agent_session(instance: str) -> int:
-    """``govnet-agent session``: handed to the device's resident agent, started first if none runs.
-
-    The login only relays bytes between its SSH channel and the agent's unix socket, so a session
-    costs no agent start (the resident agent keeps frr-reload's functions and a vtysh loaded). When no
-    resident agent can be reached or started, the session runs in this process as before.
-    """
-    import socket
-
-    from govnet.lab.onbox_paths import agent_socket
-
-    path = str(agent_socket(instance))
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.connect(path)
-    except OSError:
-        sock.close()
-        started = _start_resident(instance, path)
-        return run_agent(instance, ["session"]) if started is None else _relay(started)
-    return _relay(sock)
-
-
-def _start_resident(instance: str, path: str) -> socket.socket | None:
-    """Start the resident agent (own session, so the SSH hang-up spares it) and connect; None if it never listens."""
-    import socket
-    import subprocess
-    import time
-
-    log = os.path.join(os.path.dirname(path), "agent.log")
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(log, "ab") as err:
-            subprocess.Popen(
-                [sys.executable, "-S", "-m", "govnet.lab.onbox", instance, "serve"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                start_new_session=True,
-                close_fds=True,
-            )
-    except OSError:
-        return None
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(path)
-            return sock
-        except OSError:
-            sock.close()
-            time.sleep(0.01)
-    return None
-
-
-def _relay(sock: socket.socket) -> int:
-    """Copy stdin to the socket and the socket to stdout until the agent closes its side."""
-    import select
-    import socket
-
-    inputs: list[int | socket.socket] = [0, sock]
-    while True:
-        ready, _, _ = select.select(inputs, [], [])
-        if 0 in ready:
-            data = os.read(0, 1 << 16)
-            if data:
-                sock.sendall(data)
-            else:
-                sock.shutdown(socket.SHUT_WR)
-                inputs.remove(0)
-        if sock in ready:
-            data = sock.recv(1 << 16)
-            if not data:
-                return 0
-            view = memoryview(data)
-            while view:
-                view = view[os.write(1, view) :]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Dispatch one SSH login; execs the target program so signals and exit codes pass straight through."""
     args = sys.argv[1:] if argv is None else argv
@@ -206,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if first == "govnet-agent":
             words = shlex.split(command)[1:]
-            return agent_session(instance) if words == ["session"] else run_agent(instance, words)
+            if words == ["session"]:
+                from govnet.lab import agent_relay  # type: ignore[attr-defined,unused-ignore]
+
+                return int(agent_relay.main([instance]))
+            return run_agent(instance, words)
         if first in ("ping", "traceroute"):
             words = shlex.split(command)
             exec_argv = probe_argv(first, words[1:])

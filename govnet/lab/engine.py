@@ -42,7 +42,14 @@ VTYSH = "/usr/bin/vtysh"
 NFT_TOOL = Path("bin/nft")
 #: Where ``up`` installs the device login shell and on-box agent (standard library only), byte-compiled.
 AGENT_DIR = Path("agent")
-AGENT_MODULES = ("__init__.py", "lab/__init__.py", "lab/device_shell.py", "lab/onbox.py", "lab/onbox_paths.py")
+AGENT_MODULES = (
+    "__init__.py",
+    "lab/__init__.py",
+    "lab/device_shell.py",
+    "lab/onbox.py",
+    "lab/onbox_paths.py",
+    "lab/agent_relay.py",
+)
 NFT_ENV = "GOVNET_ONBOX_NFT"
 WORKERS = 8
 
@@ -334,7 +341,9 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
             f"AllowUsers {username}",
             # an interactive login goes straight to vtysh (no Python start); requests go to the device shell
             f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {VTYSH} -N {node.name}; '
-            f"export {NFT_ENV}={lab_dir / NFT_TOOL}; exec {device_shell_command(node.name, lab_dir)}",
+            f"export {NFT_ENV}={lab_dir / NFT_TOOL}; "
+            f'[ "$SSH_ORIGINAL_COMMAND" = "govnet-agent session" ] && exec {relay_command(node.name, lab_dir)}; '
+            f"exec {device_shell_command(node.name, lab_dir)}",
             "UsePAM no",
             "PasswordAuthentication yes",
             "KbdInteractiveAuthentication no",
@@ -385,6 +394,13 @@ def device_shell_command(instance: str, lab_dir: Path) -> str:
     if not _world_executable(agent / "govnet"):
         raise LabError(f"lab: {agent} is not reachable by the login user (a parent directory lacks o+x)")
     return f"env PYTHONPATH={agent} {login_python()} -S -m govnet.lab.device_shell {instance}"
+
+
+def relay_command(instance: str, lab_dir: Path) -> str:
+    """The login command for ``govnet-agent session``: the relay to the resident agent, run as a file
+    (``python -S FILE``: no ``-m`` machinery, no device-shell imports; it starts on every agent login)."""
+    agent = lab_dir / AGENT_DIR
+    return f"env PYTHONPATH={agent} {login_python()} -S {agent / 'govnet/lab/agent_relay.py'} {instance}"
 
 
 def login_python() -> str:
@@ -551,13 +567,13 @@ def _wait_agents(spec: LabSpec, timeout: float = 60.0) -> None:
     while waiting and time.monotonic() < deadline:
         for name, path in list(waiting.items()):
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock, contextlib.suppress(OSError):
-                sock.connect(str(path))
+                sock.connect(path)
                 del waiting[name]
         if waiting:
             time.sleep(0.05)
     if waiting:
         first = sorted(waiting)[0]
-        log = agent_socket(first).with_name("agent.log")
+        log = Path(agent_socket(first)).with_name("agent.log")
         raise LabError(f"lab: on-box agent not answering on {len(waiting)} device(s), e.g. {first} (see {log})")
 
 

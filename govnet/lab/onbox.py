@@ -42,7 +42,7 @@ import types
 import warnings
 from pathlib import Path
 
-from govnet.lab.onbox_paths import FRR_CONF_BASE, LOCK_NAME, PID_NAME, SOCKET_NAME, state_dir
+from govnet.lab.onbox_paths import FRR_CONF_BASE, LOCK_NAME, PID_NAME, SOCKET_NAME, state_path
 
 TYPE_CHECKING = False  # not typing's: the agent starts on every request, typing is only for the checkers
 if TYPE_CHECKING:
@@ -124,6 +124,11 @@ class Box:
         return Path(FRR_CONF_BASE, self.instance, "frr.conf")
 
 
+def state_dir(instance: str) -> Path:
+    """:func:`govnet.lab.onbox_paths.state_path` as a path."""
+    return Path(state_path(instance))
+
+
 def open_box(instance: str) -> Box:
     """Validate the instance name and make sure its state directory exists."""
     if not INSTANCE_RE.match(instance):
@@ -190,11 +195,13 @@ class ResidentVtysh:
     changed): its connections to the daemons would be stale.
     """
 
-    def __init__(self, instance: str) -> None:
-        self.instance = instance
+    def __init__(self, box: Box) -> None:
+        instance = self.instance = box.instance
         self.owner = os.getpid()
         self.daemons = daemon_signature(instance)
         env = {k: v for k, v in os.environ.items() if k != "VTYSH_PAGER"}  # a pager would start per command
+        # readline keeps every line in its history and walks all of it per line: none for a resident vtysh
+        env["INPUTRC"] = str(inputrc(box.state))
         self.proc = subprocess.Popen(
             [VTYSH, "-N", instance],
             stdin=subprocess.PIPE,
@@ -281,6 +288,18 @@ class ResidentVtysh:
         return outputs
 
 
+def inputrc(state: Path) -> Path:
+    """A readline init file that keeps no history (written once into the state directory)."""
+    path = state / "inputrc"
+    text = "set history-size 0\n"
+    with contextlib.suppress(OSError):
+        if path.read_text() == text:
+            return path
+    with contextlib.suppress(OSError):
+        write_atomic(path, text)
+    return path
+
+
 def daemon_signature(instance: str) -> tuple[tuple[str, int], ...]:
     """The instance's daemon pid files and when each was written: changes when any daemon restarts."""
     found = []
@@ -302,7 +321,7 @@ def resident_vtysh(box: Box) -> ResidentVtysh:
     if _VTYSH is None or _VTYSH.instance != box.instance or not _VTYSH.usable():
         if _VTYSH is not None and _VTYSH.owner == os.getpid():
             _VTYSH.close()
-        _VTYSH = ResidentVtysh(box.instance)
+        _VTYSH = ResidentVtysh(box)
     return _VTYSH
 
 
@@ -1359,7 +1378,7 @@ RESIDENT_IDLE = 900.0
 #: True in the resident agent (:func:`serve`).
 _RESIDENT = False
 #: Seconds without a request before the resident agent starts its next parser.
-READY_AFTER_IDLE = 2.0
+READY_AFTER_IDLE = 10.0
 
 
 def serve(instance: str) -> int:

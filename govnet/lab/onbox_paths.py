@@ -1,14 +1,13 @@
 """Where the on-box agent keeps an FRR instance's state, and where its resident process listens.
 
-Shared by the agent (:mod:`govnet.lab.onbox`) and the device shell, which only needs the socket
-path to hand a login's ``govnet-agent session`` to the resident agent. Standard library only, and
-small: the device shell imports it on every agent login.
+Shared by the agent (:mod:`govnet.lab.onbox`) and the session relay (:mod:`govnet.lab.agent_relay`),
+which runs on every agent login: ``os`` only (``pathlib`` alone would cost the relay a third of its
+start), so paths are strings here.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 DEFAULT_STATE_BASE = "/var/lib/govnet/onbox"
 FRR_CONF_BASE = "/etc/frr"
@@ -16,7 +15,7 @@ FRR_CONF_BASE = "/etc/frr"
 SOCKET_NAME, PID_NAME, LOCK_NAME = "agent.sock", "agent.pid", "agent.lock"
 
 
-def state_dir(instance: str) -> Path:
+def state_path(instance: str) -> str:
     """Where the agent keeps an instance's state.
 
     ``/var/lib/govnet/onbox/<instance>`` when the operator provisioned it (a packaged white box);
@@ -25,15 +24,15 @@ def state_dir(instance: str) -> Path:
     the base; ``GOVNET_ONBOX_STATE`` (set for the revert timer) names the exact directory.
     """
     if os.environ.get("GOVNET_ONBOX_STATE"):
-        return Path(os.environ["GOVNET_ONBOX_STATE"])
+        return os.environ["GOVNET_ONBOX_STATE"]
     if os.environ.get("GOVNET_ONBOX_DIR"):
-        return Path(os.environ["GOVNET_ONBOX_DIR"]) / instance
-    provisioned = Path(DEFAULT_STATE_BASE) / instance
-    if provisioned.is_dir():
+        return os.path.join(os.environ["GOVNET_ONBOX_DIR"], instance)
+    provisioned = os.path.join(DEFAULT_STATE_BASE, instance)
+    if os.path.isdir(provisioned):
         return provisioned
-    return Path(FRR_CONF_BASE) / instance / "govnet-onbox"
+    return os.path.join(FRR_CONF_BASE, instance, "govnet-onbox")
 
 
-def agent_socket(instance: str) -> Path:
+def agent_socket(instance: str) -> str:
     """The resident agent's socket for *instance*."""
-    return state_dir(instance) / SOCKET_NAME
+    return os.path.join(state_path(instance), SOCKET_NAME)

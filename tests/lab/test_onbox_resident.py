@@ -17,7 +17,7 @@ import pytest
 
 from govnet.lab import onbox
 from govnet.lab.nsexec import vtysh
-from govnet.lab.onbox_paths import PID_NAME, agent_socket, state_dir
+from govnet.lab.onbox_paths import PID_NAME, agent_socket, state_path
 from govnet.lab.state import Lab, LabDevice
 from napalm_frr.frr import AgentRefused, FRRDriver
 
@@ -29,7 +29,7 @@ BAD_CANDIDATE = (
 
 
 def agent_pid(dev: LabDevice) -> int:
-    return int((state_dir(dev.instance) / PID_NAME).read_text().split()[0])
+    return int((Path(state_path(dev.instance)) / PID_NAME).read_text().split()[0])
 
 
 def open_driver(lab: Lab, dev: LabDevice) -> FRRDriver:
@@ -57,7 +57,7 @@ def test_lab_up_starts_one_resident_agent_per_device(lab: Lab) -> None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         assert [b"govnet.lab.onbox", dev.instance.encode(), b"serve"] == cmdline[-4:-1]
         assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{dev.netns}").st_ino
-        sock = agent_socket(dev.instance).stat()
+        sock = os.stat(agent_socket(dev.instance))
         assert stat.S_ISSOCK(sock.st_mode) and stat.S_IMODE(sock.st_mode) == 0o600 and sock.st_uid == uid
 
 
@@ -103,7 +103,7 @@ def test_resident_vtysh_reads_what_one_shot_vtysh_reads(
     router: LabDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     box = onbox.Box(router.instance, tmp_path)
-    resident = onbox.ResidentVtysh(router.instance)
+    resident = onbox.ResidentVtysh(box)
     monkeypatch.setattr(onbox, "_VTYSH", resident)  # what onbox.show uses in this process
     try:
         running, version = resident.run(["show running-config", "show version"])
@@ -119,8 +119,8 @@ def test_resident_vtysh_reads_what_one_shot_vtysh_reads(
         resident.close()
 
 
-def test_resident_vtysh_applies_and_reports_refused_lines(router: LabDevice) -> None:
-    resident = onbox.ResidentVtysh(router.instance)
+def test_resident_vtysh_applies_and_reports_refused_lines(router: LabDevice, tmp_path: Path) -> None:
+    resident = onbox.ResidentVtysh(onbox.Box(router.instance, tmp_path))
     try:
         refused = resident.configure(["interface mgmt0", " description resident test", " bogus line", "router ospf"])
         assert refused == ["bogus line: % Unknown command:  bogus line"]

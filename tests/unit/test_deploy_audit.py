@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -70,6 +71,21 @@ def test_appending_after_verification_keeps_the_chain(tmp_path: Path) -> None:
     AuditLog(log.path).append(run="r2", device="dev9", status="unchanged")
     assert log.verify() == []
     assert list(log.records())[-1]["seq"] == 3
+
+
+def test_a_deploys_records_are_one_batch_chained_like_single_appends(tmp_path: Path) -> None:
+    """``extend`` (a deploy's records: one lock, one fsync) continues the chain from the last record, also
+    when that record is longer than the block the tail is read in."""
+    log = filled(tmp_path, 1)
+    big = "+ " + "x" * 10_000
+    log.extend([{"run": "r2", "device": f"dev{i}", "status": "changed", "diff": big} for i in range(3)])
+    log.extend([{"run": "r3", "device": "dev0", "status": "unchanged"}])
+    assert log.extend([]) == []
+    records = list(log.records())
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5]
+    assert all(b["prev"] == a["hash"] for a, b in itertools.pairwise(records))
+    assert log.verify() == []
+    assert json.loads(log.head.read_text()) == {"count": 5, "hash": records[-1]["hash"]}
 
 
 def test_secrets_are_redacted() -> None:

@@ -403,7 +403,7 @@ def test_state_dir_prefers_frr_pathspace_when_not_provisioned(monkeypatch: pytes
     monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
     monkeypatch.setattr(onbox_paths, "DEFAULT_STATE_BASE", "/nonexistent/govnet/onbox")
     assert onbox.state_dir("r1") == Path("/etc/frr/r1/govnet-onbox")
-    assert onbox_paths.agent_socket("r1") == Path("/etc/frr/r1/govnet-onbox/agent.sock")
+    assert onbox_paths.agent_socket("r1") == "/etc/frr/r1/govnet-onbox/agent.sock"
 
 
 def test_ntp_servers_from_chrony_and_ntpd(tmp_path: Path) -> None:
