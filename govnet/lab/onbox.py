@@ -474,7 +474,8 @@ def apply_config(box: Box, running: str, intended: str, merge: bool = False) -> 
 
 
 def _send_file(box: Box, lib: types.ModuleType, delete: list[Any], add: list[Any]) -> list[str]:
-    """One ``vtysh -f``: the ``no`` form of every line in *delete*, then every line in *add*; what vtysh refused."""
+    """The ``no`` form of every line in *delete*, then every line in *add*, in one batch through the resident
+    vtysh (one ``vtysh -f`` when it cannot be used); what vtysh refused."""
     lines = [lib.lines_to_config(keys, line, True) for keys, line in delete if line != "!"]
     lines += [lib.lines_to_config(keys, line, False) for keys, line in add if line != "!"]
     commands = [line for cmd in lines for line in cmd]
@@ -1212,14 +1213,14 @@ def verb_show(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
             raise ValueError("not a list of strings")
     except ValueError as exc:
         raise UsageError(f"show needs a JSON list of commands on stdin ({exc})") from exc
-    refused = [c for c in commands if not SHOW_COMMAND.match(c)]
+    refused = [c for c in commands if not SHOW_COMMAND.fullmatch(c)]
     if refused:
         raise UsageError(f"show takes show commands only, one line each: {refused[0]!r}")
     return {"outputs": show(box, commands)}
 
 
 #: A single read-only command.
-SHOW_COMMAND = re.compile(r"^show [^\n]+$")
+SHOW_COMMAND = re.compile(r"show [^\n]+")
 
 
 def verb_facts(box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:

@@ -302,20 +302,21 @@ def test_agent_session_answers_each_request_in_order(
         {"argv": ["serve"]},
         {"argv": ["show"], "stdin": json.dumps(["configure terminal"])},
         {"argv": ["show"], "stdin": json.dumps(["show version\nconfigure terminal"])},
+        {"argv": ["show"], "stdin": json.dumps(["show version\n"])},
         {"argv": ["show"], "stdin": "show version"},
     ]
     lines = [r if isinstance(r, str) else json.dumps(r) for r in requests]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
     assert onbox.main("r1", ["govnet-agent", "session"]) == 0
     replies = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["exit"] for r in replies] == [0, 2, 2, 1, 2, 0, 2, 2, 2, 2]
+    assert [r["exit"] for r in replies] == [0, 2, 2, 1, 2, 0, 2, 2, 2, 2, 2]
     assert replies[0]["ok"] and replies[0]["pending"] is False
     assert replies[1]["error"].startswith("usage:") and replies[2]["error"].startswith("usage:")
     assert replies[3]["error"] == "no commit is pending confirmation"
     assert replies[5] == {"ok": True, "startup": "", "exit": 0}
     assert replies[6]["error"] == "usage: serve is not a session request"
-    assert all("show commands only" in r["error"] for r in replies[7:9])
-    assert "JSON list" in replies[9]["error"]
+    assert all("show commands only" in r["error"] for r in replies[7:10])
+    assert "JSON list" in replies[10]["error"]
 
 
 def test_agent_rejects_bad_instance_name(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
