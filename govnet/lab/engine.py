@@ -339,7 +339,8 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
             f"HostKey {ddir / 'ssh_host_ed25519_key'}",
             f"PidFile {ddir / 'sshd.pid'}",
             f"AllowUsers {username}",
-            # an interactive login goes straight to vtysh (no Python start); requests go to the device shell
+            # an interactive login goes straight to vtysh (no Python start); an agent session to the relay to
+            # the resident agent; other requests to the device shell
             f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {VTYSH} -N {node.name}; '
             f"export {NFT_ENV}={lab_dir / NFT_TOOL}; "
             f'[ "$SSH_ORIGINAL_COMMAND" = "govnet-agent session" ] && exec {relay_command(node.name, lab_dir)}; '
