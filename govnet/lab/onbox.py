@@ -606,12 +606,27 @@ def pid_alive(pid: int | None, token: str, started: int | None = None) -> bool:
 
 
 def start_time(pid: int) -> int | None:
-    """When *pid* started (clock ticks since boot), None if there is no such process."""
+    """When *pid* started (clock ticks since boot), None if there is no such process (or only its zombie)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+#: Timers forked by this process and not yet reaped (the resident agent outlives them).
+_TIMERS: set[int] = set()
+
+
+def reap_timers() -> None:
+    """Collect the exit status of finished timers, so none stays behind as a zombie."""
+    for pid in list(_TIMERS):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _TIMERS.discard(pid)
 
 
 # --------------------------------------------------------------------------- operations
@@ -765,6 +780,7 @@ def spawn_timer(box: Box, token: str) -> tuple[int, int | None]:
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the resident agent's handler is not the timer's
             _READY.clear()  # nor is its ready parser
+            _TIMERS.clear()
             os.setsid()
             os.chdir("/")
             null = os.open(os.devnull, os.O_RDONLY)
@@ -779,6 +795,7 @@ def spawn_timer(box: Box, token: str) -> tuple[int, int | None]:
         finally:
             os._exit(code)
     os.close(log)
+    _TIMERS.add(pid)
     return pid, start_time(pid)
 
 
@@ -1432,11 +1449,12 @@ def serve(instance: str) -> int:
     last = [time.monotonic()]  # when the last request was answered
 
     def keep_ready() -> None:
-        """Start the next parser once nothing has been asked for a moment: its ~40 ms of CPU then never
-        competes with a deploy's checks and commits, which come in bursts."""
+        """Every half second: reap finished timers; start the next parser once nothing has been asked for a
+        while (its ~40 ms of CPU then never competes with a deploy's checks and commits, which come in bursts)."""
         while True:
             time.sleep(0.5)
             with requests:
+                reap_timers()
                 if "dryrun" not in _READY and time.monotonic() - last[0] >= READY_AFTER_IDLE:
                     with contextlib.suppress(OSError):
                         _READY["dryrun"] = ReadyDryRun(box)

@@ -6,6 +6,7 @@ Uses routers no other lab test changes (policy-free branch routers); every chang
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -145,3 +146,31 @@ def test_ready_parser_gives_the_same_verdict_as_vtysh_dryrun(router: LabDevice, 
         assert done is not None
         assert onbox._dryrun_problems(*done) == expected
         assert not ready.fifo.exists()
+
+
+def test_confirmed_commit_leaves_no_zombie_timer(lab: Lab, router: LabDevice) -> None:
+    """The revert timer is a fork of the resident agent: once confirmed (the timer stops) it is reaped."""
+    driver = open_driver(lab, router)
+    try:
+        driver.load_merge_candidate(config="interface mgmt0\n description timer check\n")
+        driver.commit_config(revert_in=60)
+        driver.confirm_commit()
+        driver.rollback()  # back to the config before the commit
+    finally:
+        driver.close()
+    assert "timer check" not in vtysh(router.instance, "show running-config")
+    pid = agent_pid(router)
+
+    def zombies() -> list[str]:
+        children = " ".join(p.read_text() for p in Path(f"/proc/{pid}/task").glob("*/children")).split()
+        found = []
+        for child in children:
+            with contextlib.suppress(OSError):  # a child may be gone by now
+                if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                    found.append(child)
+        return found
+
+    deadline = time.monotonic() + 5
+    while zombies() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert zombies() == []

@@ -399,6 +399,20 @@ def test_confirm_writes_the_committed_config_as_startup(agent_dir: Path, monkeyp
     assert stat.S_IMODE(box.startup.stat().st_mode) == 0o640
 
 
+def test_finished_timer_is_dead_at_once_and_reaped() -> None:
+    """A timer that ended is not alive while it waits to be reaped, and the resident agent reaps it."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert onbox.start_time(pid) is None and not onbox.pid_alive(pid, "token", started=12345)
+    onbox._TIMERS.add(pid)
+    onbox.reap_timers()
+    assert pid not in onbox._TIMERS and not Path(f"/proc/{pid}").exists()
+
+
 def test_state_dir_prefers_frr_pathspace_when_not_provisioned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOVNET_ONBOX_DIR", raising=False)
     monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
