@@ -221,7 +221,7 @@ class ResidentVtysh:
         lines = [c.rstrip() for c in commands if c.strip() and not c.lstrip().startswith("!")]
         if any("\n" in c for c in lines):
             raise AgentError("a config line holds a newline")
-        [output] = self.run_block(["configure terminal", *lines, "end"], timeout)
+        [output] = self.run(["\n".join(["configure terminal", *lines, "end"])], timeout)  # one block, echoes kept
         echo = re.compile(rf"^{re.escape(self.prompt[:-2])}(?:\([^)]*\))?# (.*)$")
         refused, last = [], ""
         for line in output.splitlines():
@@ -231,10 +231,6 @@ class ResidentVtysh:
             elif line.startswith("%"):
                 refused.append(f"{last}: {line.strip()}")
         return refused
-
-    def run_block(self, commands: list[str], timeout: float = 60.0) -> list[str]:
-        """*commands* sent together, their output (echoes included) as one text after the first echo."""
-        return self.run(["\n".join(commands)], timeout)
 
     def usable(self) -> bool:
         return (
@@ -912,7 +908,7 @@ class ReadyDryRun:
             text=True,
         )
 
-    def run(self, box: Box, text: str) -> tuple[int, str, str] | None:
+    def run(self, text: str) -> tuple[int, str, str] | None:
         """vtysh's exit code, stdout and stderr for *text*; None when unusable (the caller runs vtysh itself)."""
         try:
             if self.owner != os.getpid():
@@ -962,7 +958,7 @@ def ready_dryrun(box: Box, text: str) -> tuple[int, str, str] | None:
     ready = _READY.pop("dryrun", None)
     if ready is None or ready.owner != os.getpid():
         return None
-    return ready.run(box, text)  # the resident agent starts the next one once it is idle (see serve)
+    return ready.run(text)  # the resident agent starts the next one once it is idle (see serve)
 
 
 def remember_checked(box: Box, candidate: str) -> None:

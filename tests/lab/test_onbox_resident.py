@@ -142,7 +142,7 @@ def test_ready_parser_gives_the_same_verdict_as_vtysh_dryrun(router: LabDevice, 
     good = onbox.SHOW_RUN_HEADER.sub("", vtysh(router.instance, "show running-config"), count=1)
     for text, expected in ((BAD_CANDIDATE, one_shot), (good, [])):
         ready = onbox.ReadyDryRun(box)
-        done = ready.run(box, text)
+        done = ready.run(text)
         assert done is not None
         assert onbox._dryrun_problems(*done) == expected
         assert not ready.fifo.exists()
