@@ -13,11 +13,12 @@ from pathlib import Path
 
 from govnet import ipam
 from govnet.model import derived
-from govnet.model.checks import run_checks
+from govnet.model.checks import hardware, run_checks
 from govnet.model.derive import Deriver, known_platforms, requests
 from govnet.model.derived import Network
 from govnet.model.errors import InventoryError, Problem, loc_text
 from govnet.model.loader import dump_inventory, load_inventory
+from govnet.model.platform import load_platform
 from govnet.model.schema import Inventory
 from govnet.model.yamlsrc import Loc, Source
 
@@ -60,6 +61,8 @@ def build(directory: Path, env: str = "lab") -> Built:
         file, line = source.where(("environments",))
         raise InventoryError([Problem(file, line, "environments", f"no environment '{env}' (known: {known})")])
     found = run_checks(inventory, known_platforms())
+    if not found:
+        found = list(hardware(inventory, env, load_platform(inventory.environments[env].platform)))
     if found:
         raise InventoryError(_problems(source, found))
     lock = lock_path(directory, env)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import networkx as nx
 
+from govnet.model.platform import Platform
 from govnet.model.schema import Inventory
 from govnet.model.yamlsrc import Loc
 
@@ -221,3 +222,66 @@ CHECKS: tuple[Callable[[Inventory], Found], ...] = (unique_names, references, si
 def run_checks(inv: Inventory, platforms: set[str]) -> list[tuple[Loc, str]]:
     found = [item for check in CHECKS for item in check(inv)]
     return found + list(environments(inv, platforms))
+
+
+def hardware(inv: Inventory, env: str, platform: Platform) -> Found:
+    """What the inventory asks of each device's hardware model in *env*, where the platform knows its models:
+    the model exists, has the ports the links use at the links' speed, runs the routing the design gives the
+    device, and has access ports (a switch) for the segments it holds."""
+    if not platform.models:
+        return
+    models = ", ".join(sorted(platform.models))
+    speeds: dict[tuple[str, str], tuple[int, int]] = {}
+    for i, link in enumerate(inv.links):
+        for end_name in ("a", "b"):
+            end = getattr(link, end_name)
+            speeds[(end.device, end.interface)] = (i, link.bandwidth_mbps)
+    for i, site in enumerate(inv.sites):
+        holders = {d.name for d in site.devices if d.role in ("access", "dc_switch")}
+        for j, dev in enumerate(site.devices):
+            here: Loc = ("sites", i, "devices", j)
+            hw = platform.model(dev.model)
+            if hw is None:
+                what = (
+                    f"no model given (platform {platform.name} needs one of: {models})"
+                    if not dev.model
+                    else (f"model '{dev.model}' is not a {platform.name} model (known: {models})")
+                )
+                yield (*here, "model"), f"{env}: {what}"
+                continue
+            ports = hw.routed()
+            for k, logical in enumerate(dev.interfaces):
+                n = int(logical[3:])
+                if n > len(ports):
+                    yield (
+                        (*here, "interfaces", k),
+                        f"{env}: {dev.model} has {len(ports)} routed ports, {logical} would be port {n}",
+                    )
+                elif (dev.name, logical) in speeds:
+                    link, mbps = speeds[(dev.name, logical)]
+                    port = ports[n - 1]
+                    if mbps > port.speed_mbps:
+                        yield (
+                            ("links", link, "bandwidth_mbps"),
+                            f"{env}: {dev.name} {logical} is {port.name}, a {port.speed_mbps} Mb/s port of "
+                            f"{dev.model}; the link asks {mbps} Mb/s",
+                        )
+            needs = ["ospf", "bgp"] + (["static"] if dev.role == "core" else [])
+            for proto in needs:
+                if proto not in hw.protocols:
+                    yield (
+                        (*here, "model"),
+                        f"{env}: {dev.model} runs no {proto.upper()} at any licence level; a {dev.role} device "
+                        f"needs it (iBGP to the route reflectors, OSPF on its links)",
+                    )
+            if dev.name in holders and site.segments:
+                if not hw.switch:
+                    yield (*here, "model"), f"{env}: {dev.model} is not a switch and cannot hold the site's segments"
+                    continue
+                asked = sum(seg.access_ports or 0 for seg in site.segments)
+                if asked > len(hw.access()):
+                    yield (
+                        ("sites", i, "segments"),
+                        f"{env}: the segments ask {asked} access ports, {dev.name} ({dev.model}) has "
+                        f"{len(hw.access())}",
+                    )

@@ -5,28 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, collapse_addresses
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from govnet import ipam
 from govnet.model import derived as d
 from govnet.model import schema as s
+from govnet.model.platform import TEMPLATES, HardwareModel, Platform, known_platforms, load_platform
 from govnet.model.yamlsrc import Loc
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "network_templates"
+__all__ = ["TEMPLATES", "Deriver", "known_platforms", "platform_data", "requests"]
+
 SERVER_ROLES_NTP = {"ntp"}
 DEPARTMENT_MGMT_ZONE = "management"
 
 
-@cache
-def platform_data(name: str) -> dict[str, Any]:
-    return yaml.safe_load((TEMPLATES / name / "platform.yml").read_text())
-
-
-def known_platforms() -> set[str]:
-    return {p.parent.name for p in TEMPLATES.glob("*/platform.yml")}
+def platform_data(name: str) -> Platform:
+    """The validated platform definition (network_templates/<name>/platform.yml)."""
+    return load_platform(name)
 
 
 def link_key(link: s.Link) -> str:
@@ -97,6 +91,15 @@ def parse_service(text: str) -> d.Service:
     return d.Service(proto, int(port))  # type: ignore[arg-type]
 
 
+def access_port_counts(site: s.Site, held: list[d.Segment], available: int) -> list[int]:
+    """Access ports per segment a switch holds: as the inventory says, else an even share of what is left."""
+    asked = {seg.name: seg.access_ports for seg in site.segments}
+    fixed = sum(asked.get(sg.name) or 0 for sg in held)
+    open_ = [sg for sg in held if asked.get(sg.name) is None]
+    share = max(available - fixed, 0) // len(open_) if open_ else 0
+    return [asked.get(sg.name) if asked.get(sg.name) is not None else share for sg in held]  # type: ignore[misc]
+
+
 def _phase_of(inv: s.Inventory) -> dict[str, int]:
     return {site: p.id for p in inv.phases for site in p.sites}
 
@@ -108,17 +111,42 @@ class Deriver:
         self.inv, self.env, self.plan = inv, env, plan
         self.environment = inv.environments[env]
         self.platform = platform_data(self.environment.platform)
+        self.model_of = {dev.name: dev.model for site in inv.sites for dev in site.devices}
         self.phase = _phase_of(inv)
         self.site_of = {dev.name: site for site in inv.sites for dev in site.devices}
         self.pools = self.environment.pools.flat()
         self.sites = {x.name: x for x in inv.sites}
         self.policy_cache: dict[str, tuple[d.PolicyEntry, ...]] = {}
 
-    def ifname(self, logical: str) -> str:
-        return str(self.platform["interface"]).format(name=logical, n=int(logical[3:]))
+    def hardware(self, device: str) -> HardwareModel | None:
+        """The device's hardware model where the platform has per-model data (checked before derive)."""
+        return self.platform.model(self.model_of[device]) if self.platform.models else None
+
+    def ifname(self, device: str, logical: str) -> str:
+        """Inventory name (eth3) → platform name: the model's third routed port, or the platform's pattern."""
+        hw = self.hardware(device)
+        if hw is not None:
+            return hw.routed()[int(logical[3:]) - 1].name
+        return self.platform.interface.format(name=logical, n=int(logical[3:]))
 
     def seg_ifname(self, vlan: int) -> str:
-        return str(self.platform["segment_interface"]).format(vlan=vlan)
+        return self.platform.segment_interface.format(vlan=vlan)
+
+    def switch_ports(self, device: str, used: set[str], held: list[d.Segment]) -> tuple[d.SwitchPort, ...]:
+        """Every port of the model that no link uses: access ports in their segment's VLAN, the rest shut."""
+        hw = self.hardware(device)
+        if hw is None:
+            return ()
+        access = [p.name for p in hw.access()]
+        ports: list[d.SwitchPort] = []
+        start = 0
+        for sg, count in zip(held, access_port_counts(self.site_of[device], held, len(access)), strict=True):
+            for name in access[start : start + count]:
+                ports.append(d.SwitchPort(name, f"{sg.kind} segment {sg.key}", sg.vlan, sg.name))
+            start += count
+        unused = [p.name for p in hw.routed() if p.name not in used] + access[start:]
+        ports += [d.SwitchPort(name, "unused", None, None, routed=name not in access) for name in unused]
+        return tuple(ports)
 
     def segments(self) -> list[d.Segment]:
         out = []
@@ -167,19 +195,19 @@ class Deriver:
                 peer_addr = prefix[1 - idx]
                 per_device.setdefault(mine.device, []).append(
                     d.Interface(
-                        self.ifname(mine.interface),
+                        self.ifname(mine.device, mine.interface),
                         mine.interface,
                         "p2p",
                         addr,
-                        f"to {other.device} {self.ifname(other.interface)} ({link.medium} {link.bandwidth_mbps} Mb/s)",
+                        f"to {other.device} {self.ifname(other.device, other.interface)} ({link.medium} {link.bandwidth_mbps} Mb/s)",
                         other.device,
-                        self.ifname(other.interface),
+                        self.ifname(other.device, other.interface),
                         peer_addr,
                         link.ospf_cost,
                         link.bandwidth_mbps,
                     )
                 )
-                ends.append(d.LinkEnd(mine.device, self.ifname(mine.interface), addr))
+                ends.append(d.LinkEnd(mine.device, self.ifname(mine.device, mine.interface), addr))
             links.append(d.Link(key, ends[0], ends[1], prefix, link.medium, link.bandwidth_mbps, link.ospf_cost))
         return per_device, links
 
@@ -198,6 +226,7 @@ class Deriver:
         for site in self.inv.sites:
             for dev in site.devices:
                 held = held_by.get(dev.name, [])
+                hw = self.hardware(dev.name)
                 seg_ifaces = [
                     d.Interface(
                         sg.interface,
@@ -223,12 +252,14 @@ class Deriver:
                     name=dev.name,
                     site=site.name,
                     role=dev.role,
-                    platform=self.platform["name"],
+                    platform=self.platform.name,
                     loopback=IPv4Interface((int(loopbacks[dev.name]), 32)),
                     router_id=dev.router_id.get(self.env, loopbacks[dev.name]),
                     mgmt=IPv4Interface((int(self.plan.prefix(f"mgmt/{dev.name}").network_address), mgmt_len)),
-                    mgmt_interface=self.platform["mgmt_interface"],
-                    loopback_interface=self.platform["loopback_interface"],
+                    mgmt_interface=hw.mgmt.interface if hw else self.platform.mgmt_interface,
+                    mgmt_vrf=(hw.mgmt.vrf if hw else "MGMT") if "mgmt_vrf" in self.platform.features else "",
+                    mgmt_vrf_builtin=bool(hw and hw.mgmt.builtin),
+                    loopback_interface=self.platform.loopback_interface,
                     interfaces=tuple(sorted(p2p.get(dev.name, []), key=lambda i: int(i.logical[3:])) + seg_ifaces),
                     bgp_neighbors=neighbors,
                     bgp_networks=tuple(sg.prefix for sg in held),
@@ -237,6 +268,9 @@ class Deriver:
                     phase=self.phase.get(site.name, 0),
                     zone=site.zone,
                     model=dev.model,
+                    switch=bool(hw and hw.switch),
+                    filesystem=hw.filesystem if hw else "",
+                    switch_ports=self.switch_ports(dev.name, {i.name for i in p2p.get(dev.name, [])}, held),
                 )
         return out
 
@@ -299,8 +333,8 @@ class Deriver:
             name_ar=inv.governorate.name_ar,
             domain=inv.governorate.domain,
             env=self.env,
-            platform=self.platform["name"],
-            features=frozenset(self.platform["features"]),
+            platform=self.platform.name,
+            features=self.platform.features,
             asn=inv.governorate.bgp_asn,
             timezone=inv.governorate.timezone,
             ospf_hello=env.ospf_hello,

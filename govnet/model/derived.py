@@ -32,6 +32,17 @@ class Interface:
 
 
 @dataclass(frozen=True, slots=True)
+class SwitchPort:
+    """A port of the device's hardware model that no link uses: an access port of a segment, or unused (shut)."""
+
+    name: str
+    description: str
+    vlan: int | None  # None: unused
+    segment: str | None
+    routed: bool = False  # an unused routed (uplink) port rather than an access port
+
+
+@dataclass(frozen=True, slots=True)
 class BgpNeighbor:
     address: IPv4Address
     name: str
@@ -93,6 +104,11 @@ class Device:
     phase: int
     zone: str
     model: str = ""
+    mgmt_vrf: str = ""  # "" where management shares the global table (the lab)
+    mgmt_vrf_builtin: bool = False  # the model's own management VRF (Mgmt-intf, Mgmt-vrf): never defined
+    switch: bool = False  # front ports are switchports: a routed link port needs `no switchport`
+    filesystem: str = ""  # where archive and driver files live (bootflash:, flash:)
+    switch_ports: tuple[SwitchPort, ...] = ()  # every other port of the model, rendered so a replace owns it
 
     @property
     def segments(self) -> tuple[Interface, ...]:

@@ -103,6 +103,9 @@ class Segment(Base):
     hosts: int = Field(ge=1, le=65000, description="addresses the segment must hold; sets its prefix length")
     zone: ZoneName | None = None
     prefix: dict[str, IPv4Network] = Field(default_factory=dict, description="pinned prefix per environment")
+    access_ports: int | None = Field(
+        default=None, ge=0, le=512, description="access ports on the holding switch (default: an even share)"
+    )
 
 
 class Device(Base):
