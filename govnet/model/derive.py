@@ -191,6 +191,7 @@ class Deriver:
             prefix = self.plan.prefix(f"p2p/{key}")
             ends = []
             for mine, other, idx in ((link.a, link.b, 0), (link.b, link.a, 1)):
+                peer_ifname = self.ifname(other.device, other.interface)
                 addr = IPv4Interface((int(prefix.network_address) + idx, 31))
                 peer_addr = prefix[1 - idx]
                 per_device.setdefault(mine.device, []).append(
@@ -199,9 +200,9 @@ class Deriver:
                         mine.interface,
                         "p2p",
                         addr,
-                        f"to {other.device} {self.ifname(other.device, other.interface)} ({link.medium} {link.bandwidth_mbps} Mb/s)",
+                        f"to {other.device} {peer_ifname} ({link.medium} {link.bandwidth_mbps} Mb/s)",
                         other.device,
-                        self.ifname(other.device, other.interface),
+                        peer_ifname,
                         peer_addr,
                         link.ospf_cost,
                         link.bandwidth_mbps,
