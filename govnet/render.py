@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from ipaddress import IPv4Network
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from govnet import iosfmt
 from govnet.model.derive import TEMPLATES, platform_data
 from govnet.model.derived import Device, Interface, Network
 
@@ -43,12 +45,20 @@ def environment(platform: str) -> jinja2.Environment:
         autoescape=False,
         auto_reload=False,  # templates do not change while a render runs; skips a stat per template per device
     )
-    env.filters.update(acl_addr=acl_addr, acl_name=acl_name, policy_zones=_policy_zones)
+    env.filters.update(acl_addr=acl_addr, acl_name=acl_name, policy_zones=_policy_zones, **iosfmt.FILTERS)
     return env
 
 
 def _policy_zones(segments: Iterable[Interface], network: Network, site: str) -> list[str]:
     return sorted({e.dst_zone for i in segments if i.segment for e in network.segment(site, i.segment).policy})
+
+
+PLACEHOLDER = re.compile(r"<vault:([a-z0-9_]+)>")
+
+
+def unresolved(text: str) -> list[str]:
+    """The secrets a rendered config still holds as `<vault:NAME>` placeholders, in order, once each."""
+    return list(dict.fromkeys(PLACEHOLDER.findall(text)))
 
 
 def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
