@@ -40,7 +40,7 @@ def acl_zones(segments: Iterable[Interface], network: Network, site: str) -> lis
         if iface.segment:
             seg = network.segment(site, iface.segment)
             zones |= {e.dst_zone for e in seg.policy} | set(stateless.return_zones(seg, network))
-    return sorted(zones - {"devices"})
+    return sorted(zones)
 
 
 def acl_returns(seg: Segment, network: Network) -> list[stateless.ReturnEntry]:
