@@ -51,10 +51,10 @@ def acl_device_entries(seg: Segment, network: Network) -> list[stateless.ReturnE
     return stateless.device_entries(seg, network)
 
 
-def device_prefixes(segments: Iterable[Interface], network: Network) -> list[IPv4Network]:
-    """The network devices' own addresses as seen from a switch: every loopback and link, and its own gateways."""
-    gateways = [IPv4Network(i.address.ip) for i in segments]
-    return [network.pools["loopback"], network.pools["p2p"], *gateways]
+def device_prefixes(network: Network) -> list[IPv4Network]:
+    """The network devices' own addresses as the ACLs see them: every device sources its NTP, DNS, TACACS+ and
+    syslog from its loopback, and is managed there."""
+    return [network.pools["loopback"]]
 
 
 FILTERS = {

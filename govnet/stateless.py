@@ -4,7 +4,7 @@ The zone policy (`Network.rules`, first match wins) says which flows a zone may 
 nftables, which tracks connections: replies pass by `ct state established`.  An IOS ACL on an SVI keeps no state,
 so each segment's inbound ACL needs explicit, narrow entries for the replies its hosts send to flows other zones
 started (return entries), and for the few things that are not zone flows at all (the segment's own gateway, the
-network devices' own NTP/DNS traffic, management of the devices from the DC management zone).
+network devices' own NTP/DNS/TACACS+ answers, their polling and management).
 
 A return entry is narrow so it cannot start a flow: TCP only from the service port with ACK or RST set
 (`established`), UDP only from the service port to a client port, ICMP only the reply and error types, and only
@@ -14,8 +14,9 @@ docs/design.md ("Stateless IOS ACLs").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 
 from govnet.model.derived import Network, PolicyEntry, Segment, Service
 
@@ -30,6 +31,7 @@ EPHEMERAL = ("gt", 1023)
 WELL_KNOWN = ("lt", 1024)
 # The zone the devices' VTY access list admits (system.j2 VTY-MGMT): it may SSH to and ping the network devices.
 DEVICE_MANAGERS = frozenset({"dc-mgmt"})
+DEVICES = "devices"  # ReturnEntry.dst of entries towards the network devices' own addresses (NET-DEVICES)
 
 PortOp = tuple[str, int]
 
@@ -125,21 +127,29 @@ def return_entries(seg: Segment, network: Network) -> list[ReturnEntry]:
 def device_entries(seg: Segment, network: Network) -> list[ReturnEntry]:
     """Traffic between the segment and the network devices themselves, which the zone policy does not describe.
 
-    The devices' own NTP and DNS queries reach servers in this segment and the answers come back through its ACL
-    (NTP from 123 to 123; the IOS resolver's port is not fixed).  Syslog needs none.  The DC management zone SSHes
-    to and pings the devices, as VTY-MGMT admits; the devices' answers are their own traffic, which no inbound
-    ACL sees.
+    The devices query NTP, DNS and TACACS+ servers from their loopbacks (system.j2, management.j2); the answers
+    come back through the ACL of the segment holding the server: NTP from 123 to 123, DNS from 53 (the IOS
+    resolver's port is not fixed), TACACS+ from 49 with ACK.  Syslog needs none.  The monitoring servers poll
+    the devices (SNMP, as SNMP-NMS admits) and ping them; the DC management zone SSHes to and pings them, as
+    VTY-MGMT admits.  What the devices send back is their own traffic, which no inbound ACL sees.
     """
     out: list[ReturnEntry] = []
     if seg.zone in DEVICE_MANAGERS:
-        out.append(ReturnEntry("device management (VTY-MGMT)", "tcp", "devices", dport=("eq", 22)))
-        out.append(ReturnEntry("device management (VTY-MGMT)", "icmp", "devices", option="echo"))
-    for server in network.ntp_servers:
-        if server in seg.prefix:
-            out.append(ReturnEntry("device NTP", "udp", "devices", ("eq", 123), ("eq", 123), src_host=str(server)))
-    for server in network.dns_servers:
-        if server in seg.prefix:
-            out.append(ReturnEntry("device DNS", "udp", "devices", ("eq", 53), src_host=str(server)))
+        out.append(ReturnEntry("device management (VTY-MGMT)", "tcp", DEVICES, dport=("eq", 22)))
+        out.append(ReturnEntry("device management (VTY-MGMT)", "icmp", DEVICES, option="echo"))
+
+    def held(servers: Iterable[IPv4Address]) -> list[str]:
+        return [str(s) for s in servers if s in seg.prefix]
+
+    for host in held(network.ntp_servers):
+        out.append(ReturnEntry("device NTP", "udp", DEVICES, ("eq", 123), ("eq", 123), src_host=host))
+    for host in held(network.dns_servers):
+        out.append(ReturnEntry("device DNS", "udp", DEVICES, ("eq", 53), src_host=host))
+    for host in held(address for _, address in network.tacacs_servers):
+        out.append(ReturnEntry("device TACACS+", "tcp", DEVICES, ("eq", 49), option="established", src_host=host))
+    for host in held(network.monitoring_servers):
+        out.append(ReturnEntry("device monitoring (SNMP-NMS)", "udp", DEVICES, dport=("eq", 161), src_host=host))
+        out.append(ReturnEntry("device monitoring", "icmp", DEVICES, option="echo", src_host=host))
     return out
 
 

@@ -241,14 +241,31 @@ def test_every_segment_reaches_its_own_gateway_by_icmp_only() -> None:
             assert not judge(tcp(host(seg), gw, EPHEMERAL, 22, "syn")).permitted, seg.key
 
 
-def test_network_devices_own_ntp_and_dns_answers() -> None:
-    loopback, link = NET.devices["core1"].loopback.ip, NET.devices["core1"].p2p[0].address.ip
-    dc_sw1_infra_gw = next(s.gateway.ip for s in NET.segments if s.key == "dc/infra")
-    for device in (loopback, link, dc_sw1_infra_gw):
+def test_network_devices_get_answers_from_their_servers_on_their_loopbacks() -> None:
+    """The devices source NTP, DNS and TACACS+ from their loopbacks: the answers pass, to loopbacks only."""
+    loopbacks = [NET.devices[d].loopback.ip for d in ("core1", "dc-sw1", "police-sw1")]
+    tacacs = [address for _, address in NET.tacacs_servers]
+    assert tacacs and all(any(a in s.prefix for s in NET.segments) for a in tacacs)
+    for device in loopbacks:
         assert judge(udp(server("ntp1"), device, 123, 123)).permitted, device
-        assert judge(udp(server("dns1"), device, 53, 55000)).permitted, device
-    assert not judge(udp(server("mon1"), loopback, 123, 123)).permitted  # only the NTP server answers as NTP
-    assert not judge(udp(server("ntp1"), loopback, 123, 22)).permitted
+        for dns in NET.dns_servers:
+            assert judge(udp(dns, device, 53, 55000)).permitted, device
+        for ise in tacacs:
+            assert judge(tcp(ise, device, 49, 40000, "ack")).permitted, device
+            assert not judge(tcp(ise, device, 49, 40000, "syn")).permitted, device
+    link = NET.devices["core1"].p2p[0].address.ip
+    assert not judge(udp(server("ntp1"), link, 123, 123)).permitted  # not sourced there: not let back there
+    assert not judge(udp(server("mon1"), loopbacks[0], 123, 123)).permitted  # only the NTP server answers NTP
+    assert not judge(udp(server("ntp1"), loopbacks[0], 123, 22)).permitted
+
+
+def test_monitoring_polls_the_devices() -> None:
+    loopback = NET.devices["core1"].loopback.ip
+    for mon in NET.monitoring_servers:
+        assert judge(udp(mon, loopback, EPHEMERAL, 161)).permitted
+        assert judge(icmp(mon, loopback, "echo")).permitted
+        assert not judge(tcp(mon, loopback, EPHEMERAL, 22, "syn")).permitted
+    assert not judge(udp(server("log1"), loopback, EPHEMERAL, 161)).permitted  # only the monitoring servers
 
 
 def test_dc_management_reaches_the_devices_and_nobody_else_does() -> None:
