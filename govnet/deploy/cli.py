@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from govnet.console import console
 from govnet.deploy import engine, ops
 from govnet.deploy.audit import AuditLog
 from govnet.deploy.inventory import credentials, known_hosts_file
 from govnet.model.derived import Network
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 STYLE = {
     "changed": "green",
     "unchanged": "dim",
