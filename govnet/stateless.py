@@ -29,8 +29,9 @@ EPHEMERAL = ("gt", 1023)
 # An any-service allow answers UDP only from well-known service ports: a UDP service above 1023 behind an
 # any-service rule does not work statelessly (see docs/design.md).
 WELL_KNOWN = ("lt", 1024)
-# The zone the devices' VTY access list admits (system.j2 VTY-MGMT): it may SSH to and ping the network devices.
-DEVICE_MANAGERS = frozenset({"dc-mgmt"})
+# The zone the devices' VTY access list admits (management.j2 VTY-MGMT) declares this role: it may SSH to and ping
+# the network devices.
+DEVICE_MANAGERS = "dc-management"
 DEVICES = "devices"  # ReturnEntry.dst of entries towards the network devices' own addresses (NET-DEVICES)
 
 PortOp = tuple[str, int]
@@ -134,7 +135,7 @@ def device_entries(seg: Segment, network: Network) -> list[ReturnEntry]:
     VTY-MGMT admits.  What the devices send back is their own traffic, which no inbound ACL sees.
     """
     out: list[ReturnEntry] = []
-    if seg.zone in DEVICE_MANAGERS:
+    if seg.zone == network.zone_roles.get(DEVICE_MANAGERS):
         out.append(ReturnEntry("device management (VTY-MGMT)", "tcp", DEVICES, dport=("eq", 22)))
         out.append(ReturnEntry("device management (VTY-MGMT)", "icmp", DEVICES, option="echo"))
 

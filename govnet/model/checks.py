@@ -52,6 +52,7 @@ def unique_names(inv: Inventory) -> Found:
 
 def references(inv: Inventory) -> Found:
     zones = {z.name for z in inv.zones}
+    yield from _duplicates([(("zones", i, "role"), z.role) for i, z in enumerate(inv.zones) if z.role], "zone role")
     for i, site in enumerate(inv.sites):
         if site.zone not in zones:
             yield ("sites", i, "zone"), f"unknown zone '{site.zone}'"

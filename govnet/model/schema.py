@@ -96,9 +96,17 @@ class Environment(Base):
     )
 
 
+ZoneRole = Literal["department-management", "dc-management"]
+
+
 class Zone(Base):
     name: ZoneName
     description: str = ""
+    role: ZoneRole | None = Field(
+        default=None,
+        description="department-management: departments' mgmt segments belong to it; "
+        "dc-management: it manages the network devices (SSH, SNMP)",
+    )
 
 
 class Rule(Base):
