@@ -21,7 +21,13 @@ from govnet.model.derive import TEMPLATES, platform_data
 from govnet.model.derived import Device, Interface, Network
 
 # Secrets the production templates need; filled from the environment (or an Ansible Vault run) at push time.
-SECRET_NAMES = ("ios_local_secret_hash",)
+SECRET_NAMES = (
+    "ios_enable_secret_hash",  # enable secret, type 9 (scrypt) hash
+    "ios_deploy_secret_hash",  # the deploy user's password, type 9 hash
+    "ios_local_secret_hash",  # the break-glass local account, type 9 hash
+    "ios_tacacs_key",  # TACACS+ shared key
+    "ios_ntp_key",  # NTP authentication key (MD5)
+)
 
 
 def acl_addr(prefix: IPv4Network) -> str:
@@ -77,6 +83,7 @@ def _context(network: Network, device: Device, secrets: Mapping[str, str] | None
         "device": device,
         "network": network,
         "platform": platform_data(device.platform),
+        "baseline": platform_data(device.platform).baseline(device.model),
         "features": network.features,
         "secrets": secrets if secrets is not None else {n: f"<vault:{n}>" for n in SECRET_NAMES},
     }

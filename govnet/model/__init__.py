@@ -93,11 +93,38 @@ def build(directory: Path, env: str = "lab") -> Built:
 
 def _derived_checks(network: Network, where: dict[str, Loc]) -> list[tuple[Loc, str]]:
     counts = Counter(dev.router_id for dev in network.devices.values())
-    return [
+    found: list[tuple[Loc, str]] = [
         (where[f"loopback/{dev.name}"], f"router ID {dev.router_id} of {dev.name} is used by another device")
         for dev in network.devices.values()
         if counts[dev.router_id] > 1
     ]
+    return found + list(_aaa_checks(network))
+
+
+def _aaa_checks(network: Network) -> list[tuple[Loc, str]]:
+    """AAA servers where the platform renders AAA: inside a DC segment, on no address IPAM gives a server."""
+    env = network.env
+    if "aaa" not in network.features:
+        return []
+    if not network.tacacs_servers:
+        return [
+            (("environments", env), f"{env}: platform {network.platform} renders AAA: aaa.tacacs_servers is required")
+        ]
+    dc = [s for s in network.segments if network.sites[s.site].kind == "datacentre"]
+    taken = {srv.address.ip: srv.name for srv in network.servers}
+    found: list[tuple[Loc, str]] = []
+    for k, (name, address) in enumerate(network.tacacs_servers):
+        loc = ("environments", env, "aaa", "tacacs_servers", k, "address")
+        segment = next((s for s in dc if address in s.prefix), None)
+        if segment is None:
+            found.append((loc, f"TACACS+ server {name} {address} is in no data-centre segment"))
+        elif address in (segment.prefix.network_address, segment.gateway.ip, segment.prefix.broadcast_address):
+            found.append(
+                (loc, f"TACACS+ server {name} {address} is the network, gateway or broadcast of {segment.key}")
+            )
+        elif address in taken:
+            found.append((loc, f"TACACS+ server {name} {address} is the address of server {taken[address]}"))
+    return found
 
 
 def load_network(directory: Path, env: str = "lab") -> Network:

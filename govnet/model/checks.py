@@ -258,11 +258,11 @@ def hardware(inv: Inventory, env: str, platform: Platform) -> Found:
                         f"{env}: {dev.model} has {len(ports)} routed ports, {logical} would be port {n}",
                     )
                 elif (dev.name, logical) in speeds:
-                    link, mbps = speeds[(dev.name, logical)]
+                    link_index, mbps = speeds[(dev.name, logical)]
                     port = ports[n - 1]
                     if mbps > port.speed_mbps:
                         yield (
-                            ("links", link, "bandwidth_mbps"),
+                            ("links", link_index, "bandwidth_mbps"),
                             f"{env}: {dev.name} {logical} is {port.name}, a {port.speed_mbps} Mb/s port of "
                             f"{dev.model}; the link asks {mbps} Mb/s",
                         )
@@ -271,7 +271,7 @@ def hardware(inv: Inventory, env: str, platform: Platform) -> Found:
                 if proto not in hw.protocols:
                     yield (
                         (*here, "model"),
-                        f"{env}: {dev.model} runs no {proto.upper()} at any licence level; a {dev.role} device "
+                        f"{env}: {dev.model} runs no {proto.upper()} at any licence level; {dev.name} ({dev.role}) "
                         f"needs it (iBGP to the route reflectors, OSPF on its links)",
                     )
             if dev.name in holders and site.segments:

@@ -373,5 +373,8 @@ class Deriver:
             ntp_servers=by_role("ntp"),
             dns_servers=by_role("dns"),
             syslog_servers=by_role("syslog"),
+            monitoring_servers=by_role("monitoring"),
+            tacacs_servers=tuple((t.name, t.address) for t in env.aaa.tacacs_servers) if env.aaa else (),
+            deploy_user=env.deploy_user,
             zone_prefixes={z: tuple(collapse_addresses(p)) for z, p in zone_prefixes.items()},
         )

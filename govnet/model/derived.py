@@ -236,6 +236,9 @@ class Network:
     ntp_servers: tuple[IPv4Address, ...] = ()
     dns_servers: tuple[IPv4Address, ...] = ()
     syslog_servers: tuple[IPv4Address, ...] = ()
+    monitoring_servers: tuple[IPv4Address, ...] = ()
+    tacacs_servers: tuple[tuple[str, IPv4Address], ...] = ()  # (name, address), in the inventory's order
+    deploy_user: str = "govnet"
     zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
 
     @cached_property

@@ -55,10 +55,25 @@ class Pools(Base):
         return out
 
 
+class TacacsServer(Base):
+    name: Name
+    address: IPv4Address
+
+
+class Aaa(Base):
+    """Who authenticates logins on devices whose platform renders AAA (IOS): TACACS+ first, local as fallback."""
+
+    tacacs_servers: tuple[TacacsServer, ...] = Field(min_length=1, max_length=4)
+
+
 class Environment(Base):
     platform: str
     pools: Pools
     description: str = ""
+    deploy_user: Name = Field(
+        default="govnet", description="the account govnet logs in with; platforms that manage users render it"
+    )
+    aaa: Aaa | None = None
     ospf_hello: int = Field(default=10, ge=1, le=65535, description="seconds; the lab uses 1 for fast failover")
     ospf_dead: int = Field(default=40, ge=2, le=65535)
     ospf_retransmit: int = Field(default=5, ge=1, le=65535, description="seconds between LSA retransmissions")

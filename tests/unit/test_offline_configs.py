@@ -76,7 +76,7 @@ def test_ios_config_structure(device: str) -> None:
     # Management is SSH-only with AAA, NTP and logging to the DC servers.
     assert parse.find_objects(r"^\s+transport input ssh$")
     assert parse.find_objects(r"^aaa new-model$")
-    assert {o.text.split()[-1] for o in parse.find_objects(r"^ntp server ")} == {str(a) for a in PROD.ntp_servers}
+    assert {o.text.split()[2] for o in parse.find_objects(r"^ntp server ")} == {str(a) for a in PROD.ntp_servers}
     assert {o.text.split()[-1] for o in parse.find_objects(r"^logging host ")} == {str(a) for a in PROD.syslog_servers}
 
 
