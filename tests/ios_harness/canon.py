@@ -83,8 +83,6 @@ def _port(proto: str, port: str) -> str:
 
 def _acl_entry(entry: str, standard: bool) -> str:
     words = entry.split()
-    if words and words[0].isdigit():
-        words = words[1:]
     proto = words[1] if len(words) > 1 else ""
     out: list[str] = []
     i = 0
@@ -131,13 +129,11 @@ def canonical(config: str, rng: random.Random, ports: list[str]) -> list[Section
         if line.startswith("ip access-list "):
             standard = line.startswith("ip access-list standard ")
             numbered, seq = [], 0
-            for c in children:
-                entry = _acl_entry(c.strip(), standard)
-                if entry.startswith("remark "):
-                    numbered.append(f" {entry}")
-                else:
-                    seq += 10
-                    numbered.append(f" {seq} {entry}")
+            for c in children:  # IOS-XE 17 numbers every entry, remarks too; a given number is kept
+                words = c.split()
+                seq = int(words[0]) if words[0].isdigit() else seq + 10
+                entry = _acl_entry(" ".join(words[1:] if words[0].isdigit() else words), standard)
+                numbered.append(f" {seq} {entry}")
             children = numbered
         m = re.match(r"^line vty (\d+) (\d+)$", line)
         if m and int(m.group(1)) <= 4 < int(m.group(2)):
@@ -229,7 +225,10 @@ class State:
 
 
 def state(secs: list[Section]) -> State:
-    hostname, ifaces, networks, rid, passive = "", {}, [], "", set()
+    hostname, ifaces, networks, rid = "", {}, [], ""
+    passive: set[str] = set()
+    active_ifaces: set[str] = set()
+    passive_default = False
     asn = brid = ""
     neighbors: dict[str, dict[str, str]] = {}
     active: set[str] = set()
@@ -267,8 +266,12 @@ def state(secs: list[Section]) -> State:
                     rid = w[1]
                 elif w[0] == "network":
                     networks.append((IPv4Address(w[1]), IPv4Address(w[2])))
+                elif k == "passive-interface default":
+                    passive_default = True
                 elif w[0] == "passive-interface":
                     passive.add(w[1])
+                elif k.startswith("no passive-interface "):
+                    active_ifaces.add(w[2])
         elif s.line.startswith("router bgp"):
             asn = words[2]
             for k in kids:
@@ -294,6 +297,8 @@ def state(secs: list[Section]) -> State:
             archive = any(k.startswith("path ") for k in kids)
     if default_v4:
         active |= set(neighbors)
+    if passive_default:
+        passive = set(ifaces) - active_ifaces
     return State(hostname, ifaces, networks, rid, passive, asn, brid, neighbors, active, users, vty_ssh, archive)
 
 

@@ -84,7 +84,10 @@ class FakeIOSDevice:
         return f"{header}{body}end\n"
 
     def state(self) -> canon.State:
-        return canon.state(self.running)
+        key = (self.changes, len(self.running))
+        if getattr(self, "_state_key", None) != key:
+            self._state, self._state_key = canon.state(self.running), key
+        return self._state
 
     def path(self, name: str) -> str:
         """`bootflash:/x`, `bootflash:x` → `bootflash:/x`."""
