@@ -159,14 +159,30 @@ def canonical(config: str, rng: random.Random, ports: list[str]) -> list[Section
     return out
 
 
+#: Where `service password-encryption` turns a clear-text secret into type 7 (as IOS-XE 17 shows it back).
+CLEAR_SECRETS = (
+    (re.compile(r"^(username \S+ (?:privilege \d+ )?password) (?:7 )?(\S+)$"), r"\1 7 {}"),
+    (re.compile(r"^(\s+password) (?:7 )?(\S+)$"), r"\1 7 {}"),
+    (re.compile(r"^(\s+key) (?:7 )?(\S+)$"), r"\1 7 {}"),  # tacacs server / radius server
+    (re.compile(r"^(tacacs-server key) (?:7 )?(\S+)$"), r"\1 7 {}"),
+    (re.compile(r"^(ntp authentication-key \d+ md5) (\S+)(?: 7)?$"), r"\1 {} 7"),
+)
+
+
 def _encrypted(sec: Section, rng: random.Random) -> Section:
+    server = re.match(r"^(tacacs|radius) server ", sec.line) is not None
+
     def enc(text: str) -> str:
-        m = re.match(r"^(\s*)(.*\b(?:password|key)) (?!7 )(\S+)$", text)
-        if m and not re.search(r"\b(?:secret|key chain|md5)\b", text):
-            return f"{m.group(1)}{m.group(2)} 7 {type7(m.group(3), rng)}"
-        m = re.match(r"^(\s*)(.*\b(?:password|key)) 7 (\S+)$", text)
-        if m:  # IOS keeps a given type 7 string; re-encrypted here on purpose (a fresh salt must not be drift)
-            return f"{m.group(1)}{m.group(2)} 7 {type7(type7_decode(m.group(3)), rng)}"
+        for pattern, shape in CLEAR_SECRETS:
+            if pattern.pattern.startswith("^(\\s+key)") and not server:
+                continue
+            m = pattern.match(text)
+            if m:
+                value = m.group(2)
+                plain = type7_decode(value) if re.fullmatch(r"\d\d(?:[0-9A-F]{2})+", value) else value
+                # IOS keeps a given type 7 string; re-encrypted here with a fresh salt on purpose: that must not
+                # be drift either
+                return m.expand(shape.replace("{}", type7(plain, rng)))
         return text
 
     return Section(enc(sec.line) if not sec.line.startswith("banner") else sec.line, [enc(c) for c in sec.children])
