@@ -91,10 +91,8 @@ def _names(network: Network, limit: str | None, phase: int | None = None) -> lis
 
 def _check_timer(network: Network, names: list[str], seconds: int) -> None:
     """--confirm-timeout must suit the revert timer of every selected device's platform (exit 2, one line)."""
-    from govnet.model.platform import load_platform
-
     for platform in sorted({network.devices[n].platform for n in names}):
-        problem = load_platform(platform).deploy.revert_timer.problem(seconds)
+        problem = engine.timer_problem(platform, seconds)
         if problem:
             _fail(f"--confirm-timeout: {platform} devices' revert timer {problem}")
 

@@ -207,36 +207,18 @@ class Deployer:
 
     def diff(self, driver: Any, name: str, running: str, candidate: str) -> str:
         """What would change: the driver's own diff, or hier_config's remediation where the platform says so."""
-        if self.platform(name).deploy.diff == "hier_config":
-            text = iosdiff.remediation(running, candidate)
-        else:
-            text = driver.compare_config()
-        return redact(text, self.hidden)
+        return redact(device_diff(driver, self.network.devices[name].platform, running, candidate), self.hidden)
 
     def commit(self, driver: Any, name: str, message: str, revert_in: int) -> None:
-        """commit_config with a revert timer; the message only where the platform's commit takes one."""
-        if self.platform(name).deploy.commit_message:
-            driver.commit_config(message=message, revert_in=revert_in)
-        else:
-            driver.commit_config(revert_in=revert_in)
+        commit(driver, self.network.devices[name].platform, message, revert_in)
 
     def fresh_login(self, name: str) -> str:
         """Where the platform asks: a new SSH login with the deploy's credentials; '' when it works, else why not."""
         device = self.network.devices[name]
-        if not self.platform(name).deploy.fresh_login_before_confirm:
-            return ""
-        try:
-            driver = open_driver(
-                device.platform, str(device.mgmt.ip), self.opt.creds, self.opt.known_hosts, self.opt.connect_timeout
-            )
-            driver.open()
-            try:
-                alive = driver.is_alive().get("is_alive")
-            finally:
-                driver.close()
-        except Exception as exc:
-            return redact(_one_line(exc), self.hidden) or type(exc).__name__
-        return "" if alive else "the new session is not alive"
+        why = fresh_login(
+            device.platform, str(device.mgmt.ip), self.opt.creds, self.opt.known_hosts, self.opt.connect_timeout
+        )
+        return redact(why, self.hidden)
 
     def config_for(self, name: str) -> str:
         if name in self.opt.configs:
@@ -454,6 +436,45 @@ class Deployer:
             "revision": self.revision,
             **result.as_dict(),
         }
+
+
+def commit(driver: Any, platform: str, message: str, revert_in: int | None) -> None:
+    """commit_config with a revert timer, the message only where the platform's commit takes one (napalm ios
+    raises for any message; the run id is in the audit trail either way)."""
+    if message and load_platform(platform).deploy.commit_message:
+        driver.commit_config(message=message, revert_in=revert_in)
+    else:
+        driver.commit_config(revert_in=revert_in)
+
+
+def device_diff(driver: Any, platform: str, running: str, candidate: str) -> str:
+    """What a replace with *candidate* (already loaded) would change: the driver's own diff, or hier_config's
+    remediation between the normalised *running* and *candidate* where the platform decides that way."""
+    if load_platform(platform).deploy.diff == "hier_config":
+        return iosdiff.remediation(running, candidate)
+    return str(driver.compare_config())
+
+
+def timer_problem(platform: str, seconds: int) -> str | None:
+    """Why *seconds* is no revert timer for *platform* (IOS: whole minutes), or None."""
+    return load_platform(platform).deploy.revert_timer.problem(seconds)
+
+
+def fresh_login(platform: str, hostname: str, creds: Credentials, known_hosts: Path, timeout: int = 30) -> str:
+    """Where the platform asks for it (a config can lock its own deployer out): a new login with *creds* and a
+    live session, checked before a commit is confirmed. '' when it works or the platform does not ask; else why."""
+    if not load_platform(platform).deploy.fresh_login_before_confirm:
+        return ""
+    try:
+        driver = open_driver(platform, hostname, creds, known_hosts, timeout)
+        driver.open()
+        try:
+            alive = driver.is_alive().get("is_alive")
+        finally:
+            driver.close()
+    except Exception as exc:
+        return _one_line(exc)
+    return "" if alive else "the new session is not alive"
 
 
 def _one_line(exc: BaseException) -> str:

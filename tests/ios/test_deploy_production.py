@@ -173,3 +173,14 @@ def test_revert_timer_in_minutes_refused_before_any_connection(world: IOSWorld, 
     code, _, err = govnet("rollback", "core1", "--confirm-timeout", "90")
     assert code == 2 and "in steps of 60, got 90" in err
     assert world.logins == []
+
+
+def test_dry_run_shows_the_remediation_and_changes_nothing(world: IOSWorld, env: Path) -> None:
+    box = world.by_name("edu-r1")
+    before = box.running_text()
+    code, report, _ = govnet("deploy", "--json", "--dry-run", "--limit", "edu-r1")
+    [result] = report["devices"]
+    assert code == 0 and result["status"] == "would-change"
+    assert "router ospf 1" in result["diff"] and "secret <redacted>" in result["diff"]
+    assert box.running_text() == before and not any(c.startswith("configure") for c in box.log)
+    assert not world.unknown
