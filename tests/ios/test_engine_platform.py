@@ -54,3 +54,18 @@ def test_revert_timer_per_platform() -> None:
 def test_fresh_login_only_where_the_platform_asks(tmp_path: Path) -> None:
     # frr logins are OS accounts no config removes: nothing is opened (a connection here would fail the test)
     assert engine.fresh_login("frr", "192.0.2.1", Credentials("u", "p"), tmp_path / "kh") == ""
+
+
+def test_the_socket_guard_refuses_production_addresses() -> None:
+    import socket
+
+    import pytest
+
+    with pytest.raises(AssertionError, match="network access attempted"):
+        socket.create_connection(("10.254.0.2", 22), timeout=0.1)
+    sock = socket.socket()
+    try:
+        with pytest.raises(AssertionError, match="network access attempted"):
+            sock.connect(("10.254.0.2", 22))
+    finally:
+        sock.close()
