@@ -184,3 +184,12 @@ def test_dry_run_shows_the_remediation_and_changes_nothing(world: IOSWorld, env:
     assert "router ospf 1" in result["diff"] and "secret <redacted>" in result["diff"]
     assert box.running_text() == before and not any(c.startswith("configure") for c in box.log)
     assert not world.unknown
+
+
+def test_rollback_refuses_a_backup_holding_a_placeholder(world: IOSWorld, env: Path, prod_net: Any) -> None:
+    from govnet.deploy.backups import BackupStore
+
+    saved = BackupStore(env / "backups").save("core1", render_device(prod_net, "core1"))  # secrets unresolved
+    code, _, err = govnet("rollback", "core1", "--to", saved.id)
+    assert code == 2 and err.startswith(f"rollback: backup {saved.id} of core1 holds unresolved secret(s): ")
+    assert "ios_enable_secret_hash" in err and world.logins == []
