@@ -33,8 +33,9 @@ class Context:
 
 
 def fail(lines: list[str], code: int = 2) -> None:
-    for line in lines:
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    """Plain lines on stderr, written at once: a problem list can be tens of thousands long."""
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()
     raise typer.Exit(code)
 
 

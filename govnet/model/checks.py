@@ -252,7 +252,12 @@ def hardware(inv: Inventory, env: str, platform: Platform) -> Found:
             ports = hw.routed()
             for k, logical in enumerate(dev.interfaces):
                 n = int(logical[3:])
-                if n > len(ports):
+                if n < 1:
+                    yield (
+                        (*here, "interfaces", k),
+                        f"{env}: {logical} maps to no port of {dev.model}: its routed ports are eth1..eth{len(ports)}",
+                    )
+                elif n > len(ports):
                     yield (
                         (*here, "interfaces", k),
                         f"{env}: {dev.model} has {len(ports)} routed ports, {logical} would be port {n}",
