@@ -57,6 +57,12 @@ def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOp
         creds = credentials(env)
     except ValueError as exc:
         _fail(str(exc))
+    if "users" in network.features and creds.username != network.deploy_user:
+        _fail(
+            f"GOVNET_USERNAME is {creds.username!r}, but the {env} configs render the deploy user "
+            f"{network.deploy_user!r}: a replace would delete the login in use (set GOVNET_USERNAME, or "
+            f"environments.{env}.deploy_user)"
+        )
     known_hosts = known_hosts_file(env)
     if not known_hosts.is_file():
         _fail(f"known_hosts file {known_hosts} does not exist (set GOVNET_KNOWN_HOSTS, or bring the lab up)")
@@ -138,6 +144,17 @@ def deploy(
     names = _names(network, limit, phase)
     _check_timer(network, names, confirm_timeout)
     configs = _rendered(network, names)
+    options = _options(  # every refusal (credentials, known_hosts, deploy user) before the progress bar
+        ctx,
+        network,
+        limit=names,
+        configs=configs,
+        dry_run=dry_run,
+        confirm_timeout=confirm_timeout,
+        converge_timeout=converge_timeout,
+        canary=canary,
+        tolerance=tolerance,
+    )
     with Progress(
         TextColumn("[bold]deploy"),
         BarColumn(),
@@ -152,18 +169,7 @@ def deploy(
         def done(r: engine.DeviceResult) -> None:
             progress.update(bar, advance=1, description=f"{r.device}: {r.status}")
 
-        options = _options(
-            ctx,
-            network,
-            limit=names,
-            configs=configs,
-            dry_run=dry_run,
-            confirm_timeout=confirm_timeout,
-            converge_timeout=converge_timeout,
-            canary=canary,
-            tolerance=tolerance,
-            on_done=done,
-        )
+        options.on_done = done
         report = engine.deploy(network, options)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))

@@ -193,3 +193,16 @@ def test_rollback_refuses_a_backup_holding_a_placeholder(world: IOSWorld, env: P
     code, _, err = govnet("rollback", "core1", "--to", saved.id)
     assert code == 2 and err.startswith(f"rollback: backup {saved.id} of core1 holds unresolved secret(s): ")
     assert "ios_enable_secret_hash" in err and world.logins == []
+
+
+def test_a_login_other_than_the_rendered_deploy_user_is_refused_before_any_connection(
+    world: IOSWorld, env: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("GOVNET_USERNAME", "alice")
+    code, _, err = govnet("deploy", "--limit", "core1")
+    assert code == 2
+    assert err.strip() == (
+        "GOVNET_USERNAME is 'alice', but the production configs render the deploy user 'govnet': a replace would "
+        "delete the login in use (set GOVNET_USERNAME, or environments.production.deploy_user)"
+    )
+    assert world.logins == []
