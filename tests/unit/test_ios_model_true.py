@@ -146,3 +146,11 @@ def test_models_baseline_is_kept_verbatim() -> None:
     for device, dev in PROD.devices.items():
         baseline = IOS.baseline(dev.model)
         assert baseline and baseline in render_device(PROD, device, SECRETS), device
+
+
+def test_configs_carry_nothing_the_inline_transfer_refuses() -> None:
+    """NAPALM's inline (tclsh) transfer refuses braces and a trailing backslash: such a config could never load."""
+    for device in PROD.devices:
+        text = render_device(PROD, device, SECRETS)
+        assert not {"{", "}"} & set(text), device
+        assert not any(line.endswith("\\") for line in text.splitlines()), device
