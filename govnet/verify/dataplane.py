@@ -208,7 +208,10 @@ def traceroute_checks(network: Network, where: Where) -> list[Check]:
 
     def run(job: tuple[str, Endpoint, Endpoint]) -> Check:
         site, host, server = job
-        _, _, cores = primary_core(network, site)
+        plan = primary_core(network, site)
+        if plan is None:
+            return Check("traceroute", f"{site}: {host.name} → {server.name}", False, "no path to the DC via a core")
+        _, _, cores = plan
         hops = traceroute(where[host.name][0], where[server.name][1])
         via = core_on_path(network, hops, cores)
         ok = via == cores[0] and bool(hops) and hops[-1] == where[server.name][1]

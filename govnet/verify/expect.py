@@ -7,9 +7,12 @@ first matching entry wins, anything not allowed is denied, traffic inside one se
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
+
+import networkx as nx
 
 from govnet.model.derived import Device, Network, Segment, Service
 
@@ -133,22 +136,78 @@ def _net(prefix: str) -> Any:
     return IPv4Network(prefix)
 
 
-def primary_core(network: Network, site: str) -> tuple[str, str, list[str]]:
-    """(edge router, its interface towards the primary core, [cores in preference order]) of a department.
+def device_graph(network: Network) -> nx.MultiGraph:
+    """Devices joined by their links (parallel links kept), weighted by OSPF cost as OSPF sees them."""
+    graph = nx.MultiGraph()
+    graph.add_nodes_from(network.devices)
+    for link in network.links:
+        ends = {link.a.device: link.a.interface, link.b.device: link.b.interface}
+        graph.add_edge(link.a.device, link.b.device, key=link.name, weight=link.ospf_cost, ends=ends)
+    return graph
 
-    The primary is the core on the cheapest OSPF link (ties: the link listed first), as OSPF itself chooses.
+
+def _dc_holders(network: Network) -> list[str]:
+    return sorted({s.device for s in network.segments if network.sites[s.site].kind == "datacentre"})
+
+
+def _route(graph: nx.MultiGraph, network: Network, site: str) -> tuple[list[str], str, str] | None:
+    """Cheapest path from the site's segment holder (else its first device) to the nearest DC segment holder, and
+    the link where it leaves the site: (path, device, interface)."""
+    devices = network.sites[site].devices
+    start = next((s.device for s in network.segments if s.site == site), devices[0] if devices else None)
+    targets = [t for t in _dc_holders(network) if t in graph]
+    if start is None or not targets:
+        return None
+    lengths, paths = nx.single_source_dijkstra(graph, start, weight="weight")
+    reachable = [t for t in targets if t in lengths]
+    if not reachable:
+        return None
+    path = paths[min(reachable, key=lambda t: (lengths[t], t))]
+    for here, there in itertools.pairwise(path):
+        if network.devices[there].site != site:
+            key = min(graph[here][there], key=lambda k: (graph[here][there][k]["weight"], k))
+            return path, here, graph[here][there][key]["ends"][here]
+    return None
+
+
+def primary_core(network: Network, site: str) -> tuple[str, str, list[str]] | None:
+    """(device, its interface where the site's traffic to the DC leaves, [cores in preference order]).
+
+    Computed from the graph as OSPF chooses: the cheapest path from the site to the DC crosses the primary
+    core; with the site's leaving link cut, the cheapest remaining path crosses the backup (when there is one
+    and it is another core). Sites behind other departments, rings and parallel links are paths like any other.
+    None when the site has no path to the DC through a core.
     """
-    edge = next(network.devices[d] for d in network.sites[site].devices if network.devices[d].role == "edge")
-    uplinks = [i for i in edge.p2p if i.peer and network.devices[i.peer].role == "core"]
-    uplinks.sort(key=lambda i: i.ospf_cost or 0)
-    return edge.name, uplinks[0].name, [str(i.peer) for i in uplinks]
+    graph = device_graph(network)
+    route = _route(graph, network, site)
+    if route is None:
+        return None
+    path, device, interface = route
+    primary = next((n for n in path if network.devices[n].role == "core"), None)
+    if primary is None:
+        return None
+    cores = [primary]
+    cut = graph.copy()
+    leaving = next(i for i in network.devices[device].p2p if i.name == interface)
+    for key, data in list(cut[device][str(leaving.peer)].items()):
+        if data["ends"][device] == interface:
+            cut.remove_edge(device, str(leaving.peer), key=key)
+    backup_route = _route(cut, network, site)
+    if backup_route is not None:
+        backup = next((n for n in backup_route[0] if network.devices[n].role == "core"), None)
+        if backup is not None and backup != primary:
+            cores.append(backup)
+    return device, interface, cores
 
 
 def dual_homed(network: Network) -> list[str]:
-    """Departments whose edge router has links to more than one core router."""
-    return [
-        s.name for s in network.sites.values() if s.kind == "department" and len(primary_core(network, s.name)[2]) > 1
-    ]
+    """Departments that keep a path to the DC through another core when their leaving link is cut."""
+    out = []
+    for site in (s.name for s in network.sites.values() if s.kind == "department"):
+        plan = primary_core(network, site)
+        if plan is not None and len(plan[2]) > 1:
+            out.append(site)
+    return out
 
 
 def device_addresses(device: Device) -> set[str]:

@@ -30,7 +30,10 @@ def _until(predicate: object, timeout: float) -> float | None:
 
 def drill(network: Network, where: Where, site: str, netns_of: dict[str, str], timeout: float = 30) -> Check:
     """One department: cut, measure, confirm the backup core, restore, confirm the primary again."""
-    edge, iface, cores = primary_core(network, site)
+    plan = primary_core(network, site)
+    if plan is None:
+        return Check("failover", f"{site}: cut the primary uplink", False, "no path to the DC via a core")
+    edge, iface, cores = plan
     pair = path_target(network, site, where)
     name = f"{site}: cut {edge} {iface} (to {cores[0]}), reach the DC via {cores[1]}"
     if pair is None:
