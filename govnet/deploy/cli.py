@@ -14,9 +14,10 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from govnet.console import console
-from govnet.deploy import engine, ops
+from govnet.deploy import diffview, engine, ops
 from govnet.deploy.audit import AuditLog
 from govnet.deploy.inventory import credentials, known_hosts_file
 from govnet.model.derived import Network
@@ -136,6 +137,7 @@ def deploy(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")] = False,
     canary: Annotated[bool, typer.Option("--canary", help="first device of each wave alone first")] = False,
     tolerance: Annotated[int, typer.Option("--tolerance", help="failed devices a wave may have")] = 0,
+    show_diff: Annotated[bool, typer.Option("--diff", help="print each device's diff, once per section")] = False,
 ) -> None:
     """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase."""
     if tolerance < 0:
@@ -174,18 +176,21 @@ def deploy(
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        _print_report(report, dry_run)
+        _print_report(report, dry_run, show_diff)
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _print_report(report: engine.DeployReport, dry_run: bool) -> None:
-    for r in report.results:
-        if r.diff and (dry_run or r.status != "unchanged"):
-            out.rule(f"{r.device}")
-            out.print(r.diff, markup=False, highlight=False)
+def _print_report(report: engine.DeployReport, dry_run: bool, show_diff: bool) -> None:
+    """One line per device with what its diff touches; the diff itself, once per section, with --diff."""
+    views = {r.device: diffview.parse(r.diff) for r in report.results if r.diff}
+    if show_diff:
+        for r in report.results:
+            if r.device in views and (dry_run or r.status != "unchanged"):
+                out.rule(f"{r.device}")
+                out.print(views[r.device].text(), markup=False, highlight=False)
     table = Table(title=f"deploy {report.run} ({report.revision[:12]})")
-    for col in ("device", "phase", "result", "stage", "backup", "checks", "s", "error"):
-        table.add_column(col)
+    for col in ("device", "phase", "result", "stage", "changes", "backup", "checks", "s", "error"):
+        table.add_column(col, overflow="fold")
     for r in report.results:
         passed = sum(c.ok for c in r.checks)
         table.add_row(
@@ -193,10 +198,11 @@ def _print_report(report: engine.DeployReport, dry_run: bool) -> None:
             str(r.phase),
             f"[{STYLE.get(r.status, '')}]{r.status}",
             r.stage,
+            views[r.device].summary() if r.device in views else "",
             r.backup or "",
             f"{passed}/{len(r.checks)}" if r.checks else "",
             f"{r.seconds:.1f}",
-            r.error,
+            Text(r.error),
         )
     out.print(table)
     counts: dict[str, int] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,11 +133,16 @@ def test_host_key_mismatch_refused(lab: Lab, work: Path) -> None:
     assert running("diwan-r1") == before
 
 
-def test_dry_run_prints_diffs_and_changes_nothing(lab: Lab, work: Path) -> None:
+def test_dry_run_summarises_diffs_and_changes_nothing(lab: Lab, work: Path) -> None:
     before = running("core1")
     proc = cli(lab, work, "deploy", "--limit", "core1,diwan-r1", "--dry-run")
     assert proc.returncode == 0, proc.stderr
-    assert "Lines To Add" in proc.stdout and "router bgp 65010" in proc.stdout
+    assert len(re.findall(r"\+\d+ -\d+ in \d+ sections", proc.stdout)) == 2, proc.stdout
+    assert "router bgp 65010" not in proc.stdout  # the lines themselves only with --diff
+    shown = cli(lab, work, "deploy", "--limit", "core1,diwan-r1", "--dry-run", "--diff")
+    assert shown.returncode == 0, shown.stderr
+    assert "Lines To Add" not in shown.stdout and shown.stdout.count("\nrouter bgp 65010\n") == 2
+    assert re.search(r"^  \+ bgp router-id ", shown.stdout, re.M)
     assert running("core1") == before
 
 
@@ -153,9 +159,9 @@ def policy_holders(lab: Lab) -> list[str]:
 
 def test_dry_run_shows_the_policy_diff(lab: Lab, work: Path) -> None:
     name = policy_holders(lab)[0]
-    proc = cli(lab, work, "deploy", "--limit", name, "--dry-run")
+    proc = cli(lab, work, "deploy", "--limit", name, "--dry-run", "--diff")
     assert proc.returncode == 0, proc.stderr
-    assert "+++ nftables (intended)" in proc.stdout and "table inet govnet" in proc.stdout
+    assert "\nnftables\n" in proc.stdout and "+ table inet govnet" in proc.stdout
     assert policy_table(lab, name) is None
 
 
