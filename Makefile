@@ -32,7 +32,7 @@ lab-down: ## tear the emulated governorate down
 	$(GOVNET) lab down
 
 test: setup ## run every test (the lab, Ansible/Molecule and Pulumi tests need root, as in CI)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-lab: setup ## the lab tests only (root): namespaces, SSH, driver live, deploy drills, verify, 80 routers
 	$(PY) -m pytest -m lab tests/lab
