@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from govnet import ipam
+from govnet.console import console
 from govnet.model import Built, InventoryError, build
 from govnet.render import render_all, secrets_from_env
 
@@ -22,8 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+out = console(soft_wrap=True)
+err = console(stderr=True)
 
 
 @dataclass
@@ -33,8 +34,9 @@ class Context:
 
 
 def fail(lines: list[str], code: int = 2) -> None:
-    for line in lines:
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    """Plain lines on stderr, written at once: a problem list can be tens of thousands long."""
+    sys.stderr.write("".join(f"{line}\n" for line in lines))
+    sys.stderr.flush()
     raise typer.Exit(code)
 
 
@@ -110,8 +112,8 @@ def plan(
         for col in ("pool", "key", "prefix", "status"):
             table.add_column(col)
         style = {"new": "green", "stale": "yellow", "moved": "red"}
-        for r in rows:
-            table.add_row(r["pool"], r["key"], r["prefix"], f"[{style.get(r['status'], '')}]{r['status']}")
+        for r in rows:  # Text, not markup: an unstyled status printed as `[]locked`
+            table.add_row(r["pool"], r["key"], r["prefix"], Text(r["status"], style=style.get(r["status"], "")))
         out.print(table)
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("locked", "pinned", "new", "moved", "stale")}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)

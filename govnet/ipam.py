@@ -90,11 +90,46 @@ def prefixlen_for(hosts: int, extra: int = 3) -> int:
     return 32 - max(2, math.ceil(math.log2(hosts + extra)))
 
 
+class LockError(ValueError):
+    """A lock file a person must fix: the line, and what is wrong there."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
+
+
 def read_lock(path: Path) -> dict[str, IPv4Network]:
+    """The locked allocations; LockError (with the line) for merge-conflict markers, bad YAML or a bad entry."""
     if not path.exists():
         return {}
-    data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}  # libyaml when built
-    return {str(k): IPv4Network(v) for k, v in (data.get("allocations") or {}).items()}
+    text = path.read_text()
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(CONFLICT_MARKERS) or line == "=======":
+            raise LockError(
+                number,
+                "git merge-conflict marker: keep the allocations of both sides (a key once each), remove the markers, "
+                "then run `govnet plan --write`",
+            )
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}  # libyaml when built
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise LockError(mark.line + 1 if mark else 1, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise LockError(1, f"invalid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("allocations") or {}, dict):
+        raise LockError(1, "not a lock file: expected a mapping with `allocations:`")
+    out = {}
+    for key, value in (data.get("allocations") or {}).items():
+        try:
+            out[str(key)] = IPv4Network(value)
+        except (ValueError, TypeError) as exc:
+            where = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(f"{key}:")), 1)
+            raise LockError(where, f"{key}: {exc}") from None
+    return out
 
 
 def write_lock(path: Path, env: str, plan: Plan, prune: bool) -> None:

@@ -67,10 +67,15 @@ def unresolved(text: str) -> list[str]:
     return list(dict.fromkeys(PLACEHOLDER.findall(text)))
 
 
+def secret_variable(name: str) -> str:
+    """The environment variable holding secret *name*: GOVNET_<NAME>."""
+    return f"GOVNET_{name.upper()}"
+
+
 def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Secrets from GOVNET_<NAME> variables; a visible placeholder where one is missing (never a default secret)."""
     env = os.environ if env is None else env
-    return {n: env.get(f"GOVNET_{n.upper()}", f"<vault:{n}>") for n in SECRET_NAMES}
+    return {n: env.get(secret_variable(n), f"<vault:{n}>") for n in SECRET_NAMES}
 
 
 def _context(network: Network, device: Device, secrets: Mapping[str, str] | None) -> dict[str, object]:

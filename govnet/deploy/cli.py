@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from govnet.console import console
 from govnet.deploy import engine, ops
 from govnet.deploy.audit import AuditLog
 from govnet.deploy.inventory import credentials, known_hosts_file
 from govnet.model.derived import Network
 
-out = Console()
-err = Console(stderr=True)
+out = console()
+err = console(stderr=True)
 STYLE = {
     "changed": "green",
     "unchanged": "dim",
@@ -89,6 +89,31 @@ def _names(network: Network, limit: str | None, phase: int | None = None) -> lis
         raise
 
 
+def _check_timer(network: Network, names: list[str], seconds: int) -> None:
+    """--confirm-timeout must suit the revert timer of every selected device's platform (exit 2, one line)."""
+    for platform in sorted({network.devices[n].platform for n in names}):
+        problem = engine.timer_problem(platform, seconds)
+        if problem:
+            _fail(f"--confirm-timeout: {platform} devices' revert timer {problem}")
+
+
+def _rendered(network: Network, names: list[str]) -> dict[str, str]:
+    """Every selected device's config, rendered before any connection; exit 2 naming each secret still a
+    placeholder (one line per device and secret)."""
+    from govnet.render import render_device, secret_variable, secrets_from_env, unresolved
+
+    values = secrets_from_env()
+    configs = {n: render_device(network, n, values) for n in names}
+    problems = [
+        f"{n}: secret {s!r} is not set ({secret_variable(s)} or the vault)"
+        for n, text in configs.items()
+        for s in unresolved(text)
+    ]
+    if problems:
+        _fail("\n".join(problems))
+    return configs
+
+
 def _split(limit: str | None) -> list[str] | None:
     return [n.strip() for n in limit.split(",") if n.strip()] if limit else None
 
@@ -98,19 +123,21 @@ def deploy(
     limit: Annotated[str | None, typer.Option("--limit", help="comma-separated device names")] = None,
     phase: Annotated[int | None, typer.Option("--phase", help="only the devices of this rollout phase")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print every diff, change nothing")] = False,
-    confirm_timeout: Annotated[int, typer.Option("--confirm-timeout", help="revert timer (s)")] = 120,
+    confirm_timeout: Annotated[
+        int, typer.Option("--confirm-timeout", help="revert timer (s; whole minutes on cisco_ios)")
+    ] = 120,
     converge_timeout: Annotated[float, typer.Option("--converge-timeout", help="post-check deadline (s)")] = 90,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable result on stdout")] = False,
     canary: Annotated[bool, typer.Option("--canary", help="first device of each wave alone first")] = False,
     tolerance: Annotated[int, typer.Option("--tolerance", help="failed devices a wave may have")] = 0,
 ) -> None:
     """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase."""
-    if not 1 <= confirm_timeout <= 86400:
-        _fail(f"--confirm-timeout: must be 1..86400 seconds, got {confirm_timeout}")
     if tolerance < 0:
         _fail(f"--tolerance: must be 0 or more, got {tolerance}")
     network = _network(ctx)
     names = _names(network, limit, phase)
+    _check_timer(network, names, confirm_timeout)
+    configs = _rendered(network, names)
     with Progress(
         TextColumn("[bold]deploy"),
         BarColumn(),
@@ -129,6 +156,7 @@ def deploy(
             ctx,
             network,
             limit=names,
+            configs=configs,
             dry_run=dry_run,
             confirm_timeout=confirm_timeout,
             converge_timeout=converge_timeout,
@@ -224,6 +252,7 @@ def rollback(
     network = _network(ctx)
     if device not in network.devices:
         _fail(f"rollback: unknown device {device!r}")
+    _check_timer(network, [device], confirm_timeout)
     try:
         result = ops.rollback(network, _options(ctx, network, confirm_timeout=confirm_timeout), device, to)
     except ValueError as exc:

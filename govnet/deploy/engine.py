@@ -10,11 +10,17 @@ First every selected device, all in parallel (a Nornir task each):
 4. diff with the driver's ``compare_config``; nothing to change → done ("unchanged");
    ``dry_run`` → stop and report the diff.
 
+Platforms whose platform.yml says so (cisco_ios) differ in three places: the running config is read
+first, and the sections the platform preserves (PKI, licence, boot) are copied from it into the
+candidate; the diff is hier_config's remediation between the normalised running and candidate configs
+(govnet.deploy.iosdiff), not the driver's; and after the post-checks a fresh login must succeed before
+the commit is confirmed (a replace can remove the deploy user or close the vty lines).
+
 Then the devices with changes, wave by wave, a wave's devices in parallel:
 
 5. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
-6. post-checks from the model until they pass or the convergence deadline; pass → confirm,
-   fail → roll back to the backup at once.
+6. post-checks from the model until they pass or the convergence deadline; pass → (fresh login where
+   the platform asks for one) → confirm, fail → roll back to the backup at once.
 
 Waves follow the model's phases (phase 1, with the DC, first). A wave with more failed devices than
 ``tolerance`` rolls back every device it changed and halts the rollout; a wave whose devices already
@@ -36,10 +42,12 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from govnet.deploy import checks as post
+from govnet.deploy import iosdiff
 from govnet.deploy.audit import AuditLog, git_revision, redact, who
 from govnet.deploy.backups import BackupStore
-from govnet.deploy.inventory import Credentials, build_inventory, nornir_for
+from govnet.deploy.inventory import Credentials, build_inventory, hidden_values, nornir_for, open_driver
 from govnet.model.derived import Network
+from govnet.model.platform import Platform, load_platform
 
 UNCHANGED, WOULD_CHANGE, CHANGED = "unchanged", "would-change", "changed"
 FAILED, ROLLED_BACK, SKIPPED = "failed", "rolled-back", "skipped"
@@ -54,7 +62,7 @@ class DeviceResult:
     device: str
     phase: int
     status: str = FAILED
-    stage: str = ""  # where it stopped: connect, backup, check, diff, commit, post-check, confirm, wave
+    stage: str = ""  # where it stopped: connect, backup, check, diff, commit, post-check, fresh-login, confirm, wave
     diff: str = ""
     backup: str | None = None
     checks: list[post.Check] = field(default_factory=list)
@@ -179,6 +187,38 @@ class Deployer:
         self.store = BackupStore(options.workdir / "backups")
         self.audit = AuditLog(options.workdir / "audit.jsonl")
         self.lock = threading.Lock()
+        self.hidden = hidden_values(options.creds)
+
+    def platform(self, name: str) -> Platform:
+        return load_platform(self.network.devices[name].platform)
+
+    def reads_running_first(self, name: str) -> bool:
+        """The running config is needed to build the candidate or to decide the diff (before any load)."""
+        deploy = self.platform(name).deploy
+        return bool(deploy.preserve) or deploy.diff == "hier_config"
+
+    def candidate(self, name: str, running: str | None) -> str:
+        """The config to push: rendered, plus the sections the platform preserves copied from *running*."""
+        config = self.config_for(name)
+        patterns = self.platform(name).deploy.preserve
+        if patterns and running is not None:
+            config = iosdiff.with_preserved(config, running, patterns)
+        return config
+
+    def diff(self, driver: Any, name: str, running: str, candidate: str) -> str:
+        """What would change: the driver's own diff, or hier_config's remediation where the platform says so."""
+        return redact(device_diff(driver, self.network.devices[name].platform, running, candidate), self.hidden)
+
+    def commit(self, driver: Any, name: str, message: str, revert_in: int) -> None:
+        commit(driver, self.network.devices[name].platform, message, revert_in)
+
+    def fresh_login(self, name: str) -> str:
+        """Where the platform asks: a new SSH login with the deploy's credentials; '' when it works, else why not."""
+        device = self.network.devices[name]
+        why = fresh_login(
+            device.platform, str(device.mgmt.ip), self.opt.creds, self.opt.known_hosts, self.opt.connect_timeout
+        )
+        return redact(why, self.hidden)
 
     def config_for(self, name: str) -> str:
         if name in self.opt.configs:
@@ -187,15 +227,16 @@ class Deployer:
             raise ValueError(f"{name}: no config given and no renderer")
         return self.opt.render(name)
 
-    def load(self, driver: Any, name: str) -> str | None:
-        """Load the device's replace candidate, with its nftables zone policy where it has one (frr devices
-        holding segments: checked and diffed in the same request). Returns the running config the
-        driver compared against when it reports one (napalm_frr), else None."""
+    def load(self, driver: Any, name: str, config: str | None = None) -> str | None:
+        """Load the device's replace candidate (*config*, else the rendered one), with its nftables zone policy
+        where it has one (frr devices holding segments: checked and diffed in the same request). Returns the
+        running config the driver compared against when it reports one (napalm_frr), else None."""
+        config = self.config_for(name) if config is None else config
         ruleset = self.opt.policy(name) if self.opt.policy is not None and hasattr(driver, "load_policy") else None
         if ruleset:
-            driver.load_replace_candidate(config=self.config_for(name), policy=ruleset)
+            driver.load_replace_candidate(config=config, policy=ruleset)
         else:
-            driver.load_replace_candidate(config=self.config_for(name))
+            driver.load_replace_candidate(config=config)
         running: str | None = getattr(driver, "running_at_load", None)
         return running
 
@@ -274,7 +315,7 @@ class Deployer:
         try:
             self._check_one(task, result)
         except Exception as exc:
-            result.error = redact(_one_line(exc), (self.opt.creds.password,))
+            result.error = redact(_one_line(exc), self.hidden)
             result.status = FAILED
         result.seconds = time.monotonic() - start
         if result.status != WOULD_CHANGE or self.opt.dry_run:
@@ -288,7 +329,7 @@ class Deployer:
         try:
             self._commit_one(task, result, expected)
         except Exception as exc:
-            result.error = redact(_one_line(exc), (self.opt.creds.password,))
+            result.error = redact(_one_line(exc), self.hidden)
             if result.committed:
                 self._rollback(task, result, f"{result.stage} failed")
             else:
@@ -306,15 +347,23 @@ class Deployer:
         name = result.device
         result.stage = "connect"
         driver = task.host.get_connection("napalm", task.nornir.config)
-        result.stage = "check"
-        running = self.load(driver, name)  # the box parses the candidate before anything is saved or pushed
-        result.stage = "backup"
-        if running is None:
+        if self.reads_running_first(name):
+            result.stage = "backup"
             running = driver.get_config(retrieve="running")["running"]
-        result.backup = self.store.save(name, running).id
+            result.backup = self.store.save(name, running).id
+            candidate = self.candidate(name, running)
+            result.stage = "check"
+            self.load(driver, name, candidate)
+        else:
+            candidate = self.config_for(name)
+            result.stage = "check"
+            loaded = self.load(driver, name, candidate)  # the box parses the candidate before anything is saved
+            result.stage = "backup"
+            running = loaded if loaded is not None else driver.get_config(retrieve="running")["running"]
+            result.backup = self.store.save(name, running).id
         result.stage = "diff"
-        diff = driver.compare_config()
-        result.diff = redact(diff, (self.opt.creds.password,))
+        diff = self.diff(driver, name, running, candidate)
+        result.diff = diff
         if not diff.strip():
             driver.discard_config()
             result.status = UNCHANGED
@@ -328,7 +377,7 @@ class Deployer:
         driver = task.host.get_connection("napalm", task.nornir.config)
         result.status = FAILED
         result.stage = "commit"
-        driver.commit_config(message=f"govnet deploy {self.run_id}", revert_in=self.opt.confirm_timeout)
+        self.commit(driver, name, f"govnet deploy {self.run_id}", self.opt.confirm_timeout)
         result.committed = True
         result.stage = "post-check"
         plan = post.plan_for(self.network, self.network.devices[name], expected)
@@ -338,6 +387,12 @@ class Deployer:
         if bad:
             result.error = "post-check failed: " + "; ".join(f"{c.kind} {c.subject}: {c.detail}" for c in bad[:5])
             self._rollback(task, result, "post-check failed")
+            return
+        result.stage = "fresh-login"
+        lost = self.fresh_login(name)
+        if lost:
+            result.error = f"management access lost after the change: {lost}"
+            self._rollback(task, result, result.error)
             return
         result.stage = "confirm"
         driver.confirm_commit()
@@ -353,7 +408,8 @@ class Deployer:
                 result.error = why
         except Exception as exc:
             result.status = FAILED
-            result.error = f"{why}; rollback failed ({_one_line(exc)}): the device reverts at its timer"
+            failure = redact(_one_line(exc), self.hidden)
+            result.error = f"{why}; rollback failed ({failure}): the device reverts at its timer"
 
     def _roll_back_wave(self, nr: Any, results: list[DeviceResult], why: str) -> None:
         """Undo every device of a halted wave that runs the new config."""
@@ -380,6 +436,45 @@ class Deployer:
             "revision": self.revision,
             **result.as_dict(),
         }
+
+
+def commit(driver: Any, platform: str, message: str, revert_in: int | None) -> None:
+    """commit_config with a revert timer, the message only where the platform's commit takes one (napalm ios
+    raises for any message; the run id is in the audit trail either way)."""
+    if message and load_platform(platform).deploy.commit_message:
+        driver.commit_config(message=message, revert_in=revert_in)
+    else:
+        driver.commit_config(revert_in=revert_in)
+
+
+def device_diff(driver: Any, platform: str, running: str, candidate: str) -> str:
+    """What a replace with *candidate* (already loaded) would change: the driver's own diff, or hier_config's
+    remediation between the normalised *running* and *candidate* where the platform decides that way."""
+    if load_platform(platform).deploy.diff == "hier_config":
+        return iosdiff.remediation(running, candidate)
+    return str(driver.compare_config())
+
+
+def timer_problem(platform: str, seconds: int) -> str | None:
+    """Why *seconds* is no revert timer for *platform* (IOS: whole minutes), or None."""
+    return load_platform(platform).deploy.revert_timer.problem(seconds)
+
+
+def fresh_login(platform: str, hostname: str, creds: Credentials, known_hosts: Path, timeout: int = 30) -> str:
+    """Where the platform asks for it (a config can lock its own deployer out): a new login with *creds* and a
+    live session, checked before a commit is confirmed. '' when it works or the platform does not ask; else why."""
+    if not load_platform(platform).deploy.fresh_login_before_confirm:
+        return ""
+    try:
+        driver = open_driver(platform, hostname, creds, known_hosts, timeout)
+        driver.open()
+        try:
+            alive = driver.is_alive().get("is_alive")
+        finally:
+            driver.close()
+    except Exception as exc:
+        return _one_line(exc)
+    return "" if alive else "the new session is not alive"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -47,7 +47,7 @@ def _run(
         try:
             res = body(deployer, t.host.get_connection("napalm", t.nornir.config), t.host.name)
         except Exception as exc:
-            res = OpResult(t.host.name, False, error=redact(_one_line(exc), (options.creds.password,)))
+            res = OpResult(t.host.name, False, error=redact(_one_line(exc), deployer.hidden))
         return Result(host=t.host, result=res, failed=not res.ok)
 
     try:
@@ -68,37 +68,59 @@ def backup(network: Network, options: DeployOptions, names: Sequence[str]) -> li
 
 
 def drift(network: Network, options: DeployOptions, names: Sequence[str]) -> list[OpResult]:
-    """Running vs intended per device (FRR config and nftables policy): ``changed`` with the diff when they differ."""
+    """Running vs intended per device (FRR config and nftables policy): ``changed`` with the diff when they differ.
+
+    Where the platform decides with hier_config (cisco_ios) nothing is loaded: the running config is read and
+    compared, normalised, with the candidate a deploy would push (preserved sections included)."""
 
     def body(d: Deployer, driver: Any, name: str) -> OpResult:
-        d.load(driver, name)
-        diff = driver.compare_config()
-        driver.discard_config()
-        return OpResult(name, True, detail=redact(diff, (options.creds.password,)), changed=bool(diff.strip()))
+        if d.platform(name).deploy.diff == "hier_config":
+            running = driver.get_config(retrieve="running")["running"]
+            diff = d.diff(driver, name, running, d.candidate(name, running))
+        else:
+            d.load(driver, name)
+            diff = d.diff(driver, name, "", "")
+            driver.discard_config()
+        return OpResult(name, True, detail=diff, changed=bool(diff.strip()))
 
     return _run(network, options, names, body)
 
 
 def rollback(network: Network, options: DeployOptions, name: str, backup_id: str | None) -> OpResult:
-    """Put a backup back (latest by default), commit confirmed, confirm once the device answers again."""
+    """Put a backup back (latest by default), commit confirmed, confirm once the device answers again (and, where
+    the platform asks, once a fresh login works)."""
+    from govnet.render import unresolved
+
     deployer = Deployer(network, options)
     target = deployer.store.get(name, backup_id)  # ValueError before any connection
+    text = target.text()
+    missing = unresolved(text)
+    if missing:
+        raise ValueError(f"backup {target.id} of {name} holds unresolved secret(s): {', '.join(missing)}")
 
     backups: dict[str, str] = {}
 
     def body(d: Deployer, driver: Any, dev: str) -> OpResult:
-        driver.load_replace_candidate(config=target.text())
-        before = getattr(driver, "running_at_load", None) or driver.get_config(retrieve="running")["running"]
+        if d.reads_running_first(dev):
+            before = driver.get_config(retrieve="running")["running"]
+            driver.load_replace_candidate(config=text)
+        else:
+            driver.load_replace_candidate(config=text)
+            before = getattr(driver, "running_at_load", None) or driver.get_config(retrieve="running")["running"]
         backups[dev] = d.store.save(dev, before).id
-        diff = driver.compare_config()
+        diff = d.diff(driver, dev, before, text)
         if not diff.strip():
             driver.discard_config()
             return OpResult(dev, True, detail=f"already running backup {target.id}")
-        driver.commit_config(message=f"govnet rollback to {target.id}", revert_in=options.confirm_timeout)
+        d.commit(driver, dev, f"govnet rollback to {target.id}", options.confirm_timeout)
         if not driver.is_alive().get("is_alive"):
             raise RuntimeError("device stopped answering after the rollback; it reverts at its timer")
+        lost = d.fresh_login(dev)
+        if lost:
+            driver.rollback()
+            raise RuntimeError(f"management access lost after the change: {lost}; rolled back")
         driver.confirm_commit()
-        return OpResult(dev, True, detail=redact(diff, (options.creds.password,)), changed=True)
+        return OpResult(dev, True, detail=diff, changed=True)
 
     result = _run(network, options, [name], body)[0]
     deployer.audit.append(  # every outcome, a failure (unreachable, refused, no answer) included

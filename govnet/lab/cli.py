@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from govnet.console import console
 from govnet.lab.deps import check_all, check_root
 from govnet.lab.errors import LabError, LabUsageError
 
@@ -25,8 +25,8 @@ lab_app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True, highlight=False)
+out = console()
+err = console(stderr=True, highlight=False)
 
 
 def state_dir() -> Path:

@@ -68,8 +68,10 @@ def build(directory: Path, env: str = "lab") -> Built:
     lock = lock_path(directory, env)
     try:
         locked = ipam.read_lock(lock)
-    except (ValueError, OSError, AttributeError) as exc:
-        raise InventoryError([Problem(str(lock), 1, "lock", f"unreadable IPAM lock file: {exc}")]) from None
+    except ipam.LockError as exc:
+        raise InventoryError([Problem(str(lock), exc.line, "lock", str(exc))]) from None
+    except OSError as exc:
+        raise InventoryError([Problem(str(lock), 1, "lock", f"unreadable IPAM lock file: {exc.strerror}")]) from None
     reqs = list(requests(inventory, env))
     plan = ipam.allocate(inventory.environments[env].pools.flat(), (r for r, _ in reqs), locked)
     if plan.problems:

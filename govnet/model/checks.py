@@ -52,6 +52,7 @@ def unique_names(inv: Inventory) -> Found:
 
 def references(inv: Inventory) -> Found:
     zones = {z.name for z in inv.zones}
+    yield from _duplicates([(("zones", i, "role"), z.role) for i, z in enumerate(inv.zones) if z.role], "zone role")
     for i, site in enumerate(inv.sites):
         if site.zone not in zones:
             yield ("sites", i, "zone"), f"unknown zone '{site.zone}'"
@@ -252,7 +253,12 @@ def hardware(inv: Inventory, env: str, platform: Platform) -> Found:
             ports = hw.routed()
             for k, logical in enumerate(dev.interfaces):
                 n = int(logical[3:])
-                if n > len(ports):
+                if n < 1:
+                    yield (
+                        (*here, "interfaces", k),
+                        f"{env}: {logical} maps to no port of {dev.model}: its routed ports are eth1..eth{len(ports)}",
+                    )
+                elif n > len(ports):
                     yield (
                         (*here, "interfaces", k),
                         f"{env}: {dev.model} has {len(ports)} routed ports, {logical} would be port {n}",

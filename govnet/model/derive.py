@@ -15,7 +15,11 @@ from govnet.model.yamlsrc import Loc
 __all__ = ["TEMPLATES", "Deriver", "known_platforms", "platform_data", "requests"]
 
 SERVER_ROLES_NTP = {"ntp"}
-DEPARTMENT_MGMT_ZONE = "management"
+
+
+def zone_roles(inv: s.Inventory) -> dict[str, str]:
+    """Declared zone role → zone name (checks make each role unique)."""
+    return {z.role: z.name for z in inv.zones if z.role}
 
 
 def platform_data(name: str) -> Platform:
@@ -28,10 +32,13 @@ def link_key(link: s.Link) -> str:
     return f"{a[0]}:{a[1]}--{b[0]}:{b[1]}"
 
 
-def segment_zone(site: s.Site, seg: s.Segment) -> str:
+def segment_zone(site: s.Site, seg: s.Segment, roles: dict[str, str]) -> str:
+    """The segment's own zone, else a department mgmt segment's declared zone, else the site's."""
     if seg.zone:
         return seg.zone
-    return DEPARTMENT_MGMT_ZONE if seg.kind == "mgmt" and site.kind == "department" else site.zone
+    if seg.kind == "mgmt" and site.kind == "department" and "department-management" in roles:
+        return roles["department-management"]
+    return site.zone
 
 
 def requests(inv: s.Inventory, env: str) -> Iterator[tuple[ipam.Request, Loc]]:
@@ -54,9 +61,10 @@ def requests(inv: s.Inventory, env: str) -> Iterator[tuple[ipam.Request, Loc]]:
     for i, link in enumerate(inv.links):
         yield ipam.Request(f"p2p/{link_key(link)}", "p2p", 31), ("links", i)
     zone_blocks = inv.environments[env].pools.zones
+    roles = zone_roles(inv)
     for i, site in enumerate(inv.sites):
         for k, seg in enumerate(site.segments):
-            zone = segment_zone(site, seg)
+            zone = segment_zone(site, seg, roles)
             pool = "dc" if site.kind == "datacentre" else (f"zone:{zone}" if zone in zone_blocks else "lan")
             yield (
                 ipam.Request(
@@ -117,6 +125,7 @@ class Deriver:
         self.pools = self.environment.pools.flat()
         self.sites = {x.name: x for x in inv.sites}
         self.policy_cache: dict[str, tuple[d.PolicyEntry, ...]] = {}
+        self.roles = zone_roles(inv)
 
     def hardware(self, device: str) -> HardwareModel | None:
         """The device's hardware model where the platform has per-model data (checked before derive)."""
@@ -155,7 +164,7 @@ class Deriver:
             for seg in site.segments:
                 prefix = self.plan.prefix(f"segment/{site.name}/{seg.name}")
                 gateway = IPv4Interface((int(prefix.network_address) + 1, prefix.prefixlen))
-                zone = segment_zone(site, seg)
+                zone = segment_zone(site, seg, self.roles)
                 if zone not in self.policy_cache:
                     self.policy_cache[zone] = tuple(self.policy_for(zone))
                 policy = self.policy_cache[zone]
@@ -366,6 +375,7 @@ class Deriver:
             servers=tuple(servers),
             hosts=tuple(self.hosts(segments)),
             zones=tuple(z.name for z in inv.zones),
+            zone_roles=self.roles,
             rules=tuple(
                 d.Rule(r.name, r.src, r.dst, r.action, tuple(map(parse_service, r.services))) for r in inv.policy
             ),

@@ -240,6 +240,12 @@ class Network:
     tacacs_servers: tuple[tuple[str, IPv4Address], ...] = ()  # (name, address), in the inventory's order
     deploy_user: str = "govnet"
     zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
+    zone_roles: dict[str, str] = field(default_factory=dict)  # declared role → zone (department-management …)
+
+    def role_prefixes(self, role: str) -> tuple[IPv4Network, ...]:
+        """The prefixes of the zone that declares *role* (none when no zone does)."""
+        zone = self.zone_roles.get(role)
+        return self.zone_prefixes.get(zone, ()) if zone else ()
 
     @cached_property
     def _segment_index(self) -> dict[tuple[str, str], Segment]:

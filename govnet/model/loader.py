@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from govnet.model.errors import InventoryError, Problem, loc_text
 from govnet.model.schema import Inventory
-from govnet.model.yamlsrc import Loc, Source, YamlError, line_of, load_data
+from govnet.model.yamlsrc import Loc, Source, YamlError, load_data, load_file
 
 SECTIONS = tuple(Inventory.model_fields)
 
@@ -50,14 +50,22 @@ def _merge(source: Source, path: Path) -> list[Problem]:
     if not isinstance(data, dict):
         return [Problem(display, 1, "file", "top level must be a mapping of sections")]
     problems = []
+    marks: dict[Loc, tuple[str, int]] | None = None  # parsed once, only when a key needs its line
+
+    def line_of(loc: Loc) -> int:
+        nonlocal marks
+        if marks is None:
+            marks = load_file(path, display)[1]
+        return marks.get(loc, (display, 1))[1]
+
     for key, value in data.items():
         if key not in SECTIONS:
-            line = line_of(path, display, (key,))
+            line = line_of((key,))
             expected = ", ".join(SECTIONS)
             problems.append(Problem(display, line, str(key), f"unknown section (expected one of {expected})"))
         elif key in source.data:
             first = source.where((key,))
-            line = line_of(path, display, (key,))
+            line = line_of((key,))
             problems.append(Problem(display, line, key, f"section already given in {first[0]}:{first[1]}"))
         else:
             source.data[key] = value
@@ -76,6 +84,8 @@ def _pydantic_problems(exc: ValidationError, source: Source) -> list[Problem]:
             what = "required field missing"
         elif err["type"] == "extra_forbidden":
             what = "unknown field"
+        elif err["type"] == "value_error":
+            what = str(err.get("ctx", {}).get("error", err["msg"]))
         elif err["type"] == "string_pattern_mismatch" or err["type"] == "string_too_long":
             what = f"{err['msg'].lower()} (got {err.get('input')!r})"
         elif "input" in err and not isinstance(err["input"], dict | list):

@@ -10,14 +10,25 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 # Device names become namespace, veth and file names: short, lowercase, no surprises.
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=12)]
 SiteName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$", max_length=8)]
 ZoneName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=24)]
 InterfaceName = Annotated[str, StringConstraints(pattern=r"^eth[0-9]{1,4}$")]
-Service = Annotated[str, StringConstraints(pattern=r"^(icmp|any|(tcp|udp)/[0-9]{1,5})$")]
+
+
+def _port_in_range(text: str) -> str:
+    """`tcp/99999` matches the pattern but is no port: refused here, not rendered as `eq 99999`."""
+    if "/" in text and not 1 <= int(text.split("/")[1]) <= 65535:
+        raise ValueError(f"port {int(text.split('/')[1])} of {text!r} is outside 1..65535")
+    return text
+
+
+Service = Annotated[
+    str, StringConstraints(pattern=r"^(icmp|any|(tcp|udp)/[0-9]{1,5})$"), AfterValidator(_port_in_range)
+]
 
 Role = Literal["core", "dc_switch", "edge", "access"]
 SegmentKind = Literal["staff", "services", "mgmt", "dmz", "app", "db", "infra"]
@@ -85,9 +96,17 @@ class Environment(Base):
     )
 
 
+ZoneRole = Literal["department-management", "dc-management"]
+
+
 class Zone(Base):
     name: ZoneName
     description: str = ""
+    role: ZoneRole | None = Field(
+        default=None,
+        description="department-management: departments' mgmt segments belong to it; "
+        "dc-management: it manages the network devices (SSH, SNMP)",
+    )
 
 
 class Rule(Base):

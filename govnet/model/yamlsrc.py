@@ -7,6 +7,7 @@ lazily with PyYAML's composer, whose nodes carry marks, and recorded for every p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,49 @@ _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_Base):  # type: ignore[misc,valid-type]
-    """Safe loader; duplicate keys are refused while converting (a silent overwrite hides mistakes)."""
+    """Safe loader with YAML 1.2 core scalars, as yaml-rs reads them: `yes`/`on` stay strings, `0755` is 755, dates
+    stay dates. Merge keys (`<<: *anchor`) are honoured. Duplicate keys are refused while converting."""
 
+
+# YAML 1.2 core schema resolvers (PyYAML implements 1.1, whose booleans and octals surprise people and disagree
+# with yaml-rs): null, bool, int, float, the merge key and, as yaml-rs does, timestamps; everything else is a string.
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _regexp, _first in (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9][0-9_]*|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+.0123456789"),
+    ),
+    ("tag:yaml.org,2002:merge", r"^<<$", ["<"]),
+):
+    _Loader.add_implicit_resolver(_tag, re.compile(_regexp), _first)
+for _first_char, _resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items():  # dates, as yaml-rs reads them
+    for _tag, _regexp in _resolvers:
+        if _tag == "tag:yaml.org,2002:timestamp":
+            _Loader.add_implicit_resolver(_tag, _regexp, [_first_char])
+
+
+def _core_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    text = node.value
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text.replace("_", ""), 10)
+
+
+def _core_bool(loader: _Loader, node: yaml.ScalarNode) -> bool:
+    return str(node.value).lower() == "true"
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
+_Loader.add_constructor("tag:yaml.org,2002:bool", _core_bool)
 
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 def _scalar(node: yaml.ScalarNode, loader: _Loader) -> Any:
@@ -86,19 +126,53 @@ def _convert(node: yaml.Node, loc: Loc, file: str, marks: dict[Loc, tuple[str, i
     marks[loc] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        own = [(k, v) for k, v in node.value if k.tag != _MERGE]
+        for key_node, value_node in node.value:  # merged mappings first: the mapping's own keys override them
+            if key_node.tag == _MERGE:
+                for key, value in _merged(value_node, loc, file, marks, loader).items():
+                    out.setdefault(key, value)
+        merged_keys = set(out)
+        for key_node, value_node in own:
             key = (
                 _scalar(key_node, loader)
                 if isinstance(key_node, yaml.ScalarNode)
                 else loader.construct_object(key_node)
             )
-            if key in out:
+            if key in out and key not in merged_keys:
                 raise YamlError(file, key_node.start_mark.line + 1, f"duplicate key '{key}'")
+            merged_keys.discard(key)
             out[key] = _convert(value_node, (*loc, key), file, marks, loader)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*loc, i), file, marks, loader) for i, item in enumerate(node.value)]
     return _scalar(node, loader)  # type: ignore[arg-type]
+
+
+def _merged(node: yaml.Node, loc: Loc, file: str, marks: dict[Loc, tuple[str, int]], loader: _Loader) -> dict[Any, Any]:
+    """The mapping(s) a merge key names: one mapping, or a list of them where earlier ones win."""
+    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    out: dict[Any, Any] = {}
+    for source in sources:
+        if not isinstance(source, yaml.MappingNode):
+            raise YamlError(file, source.start_mark.line + 1, "a merge key (<<) takes a mapping or a list of mappings")
+        for key, value in _convert(source, loc, file, marks, loader).items():
+            out.setdefault(key, value)
+    return out
+
+
+def merge_keys(data: Any) -> Any:
+    """Apply merge keys in data from a parser that keeps `<<` as a plain key (yaml-rs), as PyYAML's path does."""
+    if isinstance(data, list):
+        return [merge_keys(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: merge_keys(v) for k, v in data.items() if k != "<<"}
+    if "<<" in data:
+        sources = data["<<"] if isinstance(data["<<"], list) else [data["<<"]]
+        for source in sources:
+            for key, value in merge_keys(source).items() if isinstance(source, dict) else ():
+                out.setdefault(key, value)
+    return out
 
 
 def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
@@ -128,7 +202,9 @@ def load_data(path: Path, display: str) -> Any:
     """The file's data by the fastest parser available; a file it rejects is re-read by PyYAML for a marked error."""
     if yaml_rs is not None:
         try:
-            return yaml_rs.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = yaml_rs.loads(text)
+            return merge_keys(data) if "<<" in text else data
         except Exception:  # any rejection: let the reference parser explain it with a line number
             pass
     return load_file(path, display)[0]

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True, highlight=False)
+from govnet.console import console
+
+out = console()
+err = console(stderr=True, highlight=False)
 
 
 def _network(ctx: typer.Context) -> Any:

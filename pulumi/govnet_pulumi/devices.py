@@ -1,10 +1,13 @@
 """The only module that talks to routers: push, diff and read one configuration stanza through NAPALM.
 
-It uses NAPALM's driver contract directly (`napalm_frr` for FRR, NAPALM's own drivers for production platforms):
+It uses NAPALM's driver contract (`napalm_frr` for FRR, NAPALM's own `ios` for cisco_ios):
 `load_replace_candidate` → `compare_config` → `commit_config(revert_in=…)` → post-check → `confirm_commit`, or
-`rollback` when the post-check fails. Kept small and separate so `RouterConfig` can switch to `govnet deploy`'s
-Python API without touching the Pulumi side: the provider only calls `stanza_diff`, `push_stanza` and
-`read_stanza`.
+`rollback` when the post-check fails. What is platform-specific comes from `govnet deploy`'s engine, so a device
+is reached one way whichever tool pushes: the driver and its arguments (`govnet.deploy.inventory.open_driver`:
+platform.yml, strict host keys, the enable secret), the commit (`engine.commit`: no message where the platform
+takes none), the revert timer's unit (`engine.timer_problem`), the diff on platforms that decide it with
+hier_config (`engine.device_diff`), and the fresh login before confirm (`engine.fresh_login`). The provider only
+calls `stanza_diff`, `push_stanza` and `read_stanza`.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Interface
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from govnet_pulumi import sections
 
-#: govnet platform → NAPALM driver name (`napalm.get_network_driver` finds `napalm_frr` for "frr").
-NAPALM_DRIVERS = {"frr": "frr", "cisco_ios": "ios"}
+if TYPE_CHECKING:
+    from govnet.deploy.inventory import Credentials
 
 #: A post-check gets the open driver, the stanza header and the intended stanza; it returns problems ([] = ok).
 PostCheck = Callable[[Any, str, str], list[str]]
@@ -57,21 +60,26 @@ class Pushed:
     running: str
 
 
+def known_hosts(target: Target) -> Path:
+    """The file host keys are checked against: the target's, else the operator's own."""
+    return Path(target.known_hosts or "~/.ssh/known_hosts").expanduser()
+
+
+def credentials(target: Target) -> Credentials:
+    from govnet.deploy.inventory import Credentials
+
+    return Credentials(target.username, target.password)
+
+
 def open_driver(target: Target) -> Any:
-    """A NAPALM driver for `target`, host keys checked against `known_hosts` when one is given."""
-    import napalm  # imported here: the provider process pays for it only when it talks to a device
+    """The deploy engine's NAPALM driver for `target` (not opened), host keys checked. (govnet.deploy is imported
+    when a device is reached, not when Pulumi unpickles the provider.)"""
+    from govnet.deploy.inventory import open_driver as engine_driver
 
     try:
-        name = NAPALM_DRIVERS[target.platform]
-    except KeyError:
-        raise DeviceError(f"{target.device}: no NAPALM driver for platform {target.platform!r}") from None
-    optional: dict[str, Any] = {}
-    if target.known_hosts:
-        # napalm_frr reads known_hosts_file; Netmiko-based drivers (ios) read alt_key_file.
-        kh = target.known_hosts
-        optional = {"ssh_strict": True, "known_hosts_file": kh, "alt_host_keys": True, "alt_key_file": kh}
-    driver_class = napalm.get_network_driver(name)
-    return driver_class(target.host, target.username, target.password, target.timeout, optional_args=optional)
+        return engine_driver(target.platform, target.host, credentials(target), known_hosts(target), target.timeout)
+    except ValueError as exc:
+        raise DeviceError(f"{target.device}: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -97,29 +105,63 @@ def running_config(driver: Any) -> str:
     return sections.clean_running(driver.get_config(retrieve="running")["running"])
 
 
-def stanza_diff(driver: Any, header: str, intended: str) -> str:
-    """The device's own diff between running and running-with-this-stanza-replaced ("" = in sync)."""
-    candidate = sections.splice(running_config(driver), header, intended)
+def _diff(driver: Any, platform: str, running: str, candidate: str) -> str:
+    """The engine's diff with *candidate* loaded (the driver's own, or hier_config's where the platform says)."""
+    from govnet.deploy import engine
+
     driver.load_replace_candidate(config=candidate)
+    return (
+        engine.device_diff(driver, platform, running, candidate).strip()
+        if platform
+        else str(driver.compare_config()).strip()
+    )
+
+
+def stanza_diff(driver: Any, header: str, intended: str, platform: str = "") -> str:
+    """The diff between running and running-with-this-stanza-replaced ("" = in sync)."""
+    running = running_config(driver)
+    candidate = sections.splice(running, header, intended)
     try:
-        return str(driver.compare_config()).strip()
+        return _diff(driver, platform, running, candidate)
     finally:
         driver.discard_config()
 
 
-def push_stanza(driver: Any, header: str, intended: str, revert_in: int, post_check: PostCheck | None = None) -> Pushed:
-    """Commit with a revert timer, post-check, then confirm; roll back and raise when the check fails."""
-    candidate = sections.splice(running_config(driver), header, intended)
-    driver.load_replace_candidate(config=candidate)
-    diff = str(driver.compare_config()).strip()
+def push_stanza(
+    driver: Any,
+    header: str,
+    intended: str,
+    revert_in: int,
+    post_check: PostCheck | None = None,
+    target: Target | None = None,
+) -> Pushed:
+    """Commit with a revert timer, post-check, (fresh login where the platform asks), then confirm; roll back and
+    raise when a check fails. With `target`, the platform's rules apply (see the module docstring)."""
+    from govnet.deploy import engine
+
+    platform = target.platform if target is not None else ""
+    if platform:
+        problem = engine.timer_problem(platform, revert_in)
+        if problem:
+            raise DeviceError(f"{header}: revert_in {problem}")
+    running = running_config(driver)
+    candidate = sections.splice(running, header, intended)
+    diff = _diff(driver, platform, running, candidate)
     if not diff:
         driver.discard_config()
         return Pushed("", sections.extract(running_config(driver), header))
-    driver.commit_config(revert_in=revert_in)
+    if platform:
+        engine.commit(driver, platform, "", revert_in)
+    else:
+        driver.commit_config(revert_in=revert_in)
     try:
         problems = (post_check or stanza_converged)(driver, header, intended)
     except Exception as exc:
         problems = [f"post-check failed to run: {exc}"]
+    if not problems and target is not None:
+        lost = engine.fresh_login(platform, target.host, credentials(target), known_hosts(target), target.timeout)
+        if lost:
+            problems = [f"management access lost after the change: {lost}"]
     if problems:
         driver.rollback()
         raise DeviceError(f"{header}: rolled back: " + "; ".join(problems))

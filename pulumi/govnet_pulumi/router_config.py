@@ -82,8 +82,11 @@ class RouterConfigProvider(dyn.ResourceProvider):
         )
 
     def _push(self, props: dict[str, Any], intended: str) -> dict[str, Any]:
-        with devices.session(self._target(props), self.connect) as driver:
-            pushed = devices.push_stanza(driver, props["header"], intended, int(props["revert_in"]), self.post_check)
+        target = self._target(props)
+        with devices.session(target, self.connect) as driver:
+            pushed = devices.push_stanza(
+                driver, props["header"], intended, int(props["revert_in"]), self.post_check, target
+            )
         return {**props, "running": pushed.running, "last_diff": pushed.diff, "pending_diff": ""}
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
@@ -100,7 +103,7 @@ class RouterConfigProvider(dyn.ResourceProvider):
         if failures or not olds:
             return dyn.CheckResult({**news, "pending_diff": ""}, failures)
         with devices.session(self._target(plain), self.connect) as driver:
-            drift = devices.stanza_diff(driver, plain["header"], plain["intended"])
+            drift = devices.stanza_diff(driver, plain["header"], plain["intended"], plain["platform"])
         return dyn.CheckResult({**news, "pending_diff": drift}, [])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
@@ -115,7 +118,7 @@ class RouterConfigProvider(dyn.ResourceProvider):
         drift = news.get("pending_diff")
         if drift is None:  # not checked by this provider (an engine that skips check): ask the device now
             with devices.session(self._target(news), self.connect) as driver:
-                drift = devices.stanza_diff(driver, news["header"], news["intended"])
+                drift = devices.stanza_diff(driver, news["header"], news["intended"], news["platform"])
         # A changed input the device already matches (govnet deploy got there first) still updates the state.
         inputs = (f.name for f in dataclasses.fields(RouterConfigArgs) if f.name not in IDENTITY)
         changed = bool(drift) or any(olds.get(k) != news.get(k) for k in inputs)

@@ -23,7 +23,9 @@ def run_case(case: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
     inv = workdir / "inv"
     shutil.copytree(BASE, inv)
     for f in case.iterdir():
-        if f.name not in CASE_FILES:
+        if f.is_dir():  # ipam/ with a lock file
+            shutil.copytree(f, inv / f.name, dirs_exist_ok=True)
+        elif f.name not in CASE_FILES:
             shutil.copy(f, inv / f.name)
     args = (case / "args").read_text().split() if (case / "args").exists() else ["--inventory", "inv", "validate"]
     env = {**os.environ, "COLUMNS": "300", "NO_COLOR": "1"}

@@ -29,4 +29,9 @@ def test_bad_inventory(case: Path, tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr == expected
     assert result.stdout == ""
-    assert not (tmp_path / "inv" / "ipam").exists(), "validate must not write anything"
+    lock_given = (case / "ipam").is_dir()
+    written = sorted(p.relative_to(tmp_path) for p in (tmp_path / "inv" / "ipam").rglob("*") if p.is_file())
+    given = sorted(Path("inv") / p.relative_to(case) for p in case.rglob("*") if p.is_file() and "ipam" in p.parts)
+    assert written == (given if lock_given else []), "validate must not write anything"
+    for path in given:
+        assert (tmp_path / path).read_bytes() == (case / path.relative_to("inv")).read_bytes(), f"{path} changed"

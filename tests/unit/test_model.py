@@ -6,7 +6,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from govnet.model import Inventory, build, dump_inventory, load_inventory
+from govnet.model import Inventory, build, dump_inventory, load_inventory, load_network
 from govnet.model.checks import site_graph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +97,28 @@ def test_validate_json_lists_problems(tmp_path: Path) -> None:
     problems = json.loads(result.stdout)["problems"]
     assert {p["where"] for p in problems} >= {"servers[0].role", "servers[0].vcpu"}
     assert all(p["file"].endswith("servers.yml") and p["line"] == 2 for p in problems)
+
+
+def test_zone_roles_are_declared_not_found_by_name(tmp_path: Path) -> None:
+    """Renaming the department management zone keeps every department's mgmt segment in it."""
+    import shutil
+
+    inv = tmp_path / "karbala"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "inventory" / "karbala", inv)
+    gov = inv / "governorate.yml"
+    text = gov.read_text()
+    renamed = (
+        text.replace("{name: management, role:", "{name: dept-mgmt, role:")
+        .replace("from: management,", "from: dept-mgmt,")
+        .replace("to: management,", "to: dept-mgmt,")
+        .replace("        management: ", "        dept-mgmt: ")
+    )
+    assert renamed.count("dept-mgmt") >= 4
+    gov.write_text(renamed)
+    network = load_network(inv, "lab")
+    mgmt = [s for s in network.segments if s.kind == "mgmt" and network.sites[s.site].kind == "department"]
+    assert mgmt and {s.zone for s in mgmt} == {"dept-mgmt"}
+    original = load_network(Path(__file__).resolve().parents[2] / "inventory" / "karbala", "lab")
+    assert [s.prefix for s in mgmt] == [
+        s.prefix for s in original.segments if s.kind == "mgmt" and original.sites[s.site].kind == "department"
+    ]

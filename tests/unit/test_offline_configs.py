@@ -87,7 +87,9 @@ def _wildcard_len(wildcard: str) -> int:
 def test_access_switch_acls_isolate_security_from_service() -> None:
     parse = CiscoConfParse(render_device(PROD, "police-sw1").splitlines(), syntax="ios")
     staff = parse.find_objects(r"^ip access-list extended SEG-STAFF-IN$")[0]
-    lines = [c.text.strip() for c in staff.children]
+    lines = [" ".join(c.text.split()[1:]) for c in staff.children]  # without the sequence number
     deny = next(i for i, t in enumerate(lines) if t.startswith("deny ip") and "ZONE-SERVICE" in t)
     assert not any("ZONE-SERVICE" in t and t.startswith("permit") for t in lines[:deny])
     assert lines[-1] == "deny ip any any log"
+    numbers = [int(c.text.split()[0]) for c in staff.children]
+    assert numbers == sorted(numbers) and numbers[0] == 10

@@ -39,7 +39,10 @@ options:
     default: lab
     choices: [lab, production]
   confirm_timeout:
-    description: Seconds before an unconfirmed commit is rolled back on the device.
+    description:
+      - Seconds before an unconfirmed commit is rolled back on the device.
+      - cisco_ios counts whole minutes (60 to 7200 in steps of 60); govnet deploy refuses any other value before
+        connecting.
     type: int
   executable:
     description: The govnet command; by default the one next to the Python running the module, then PATH.

@@ -1,0 +1,48 @@
+"""The inventory's two YAML readers agree: yaml-rs (fast path) and PyYAML with govnet's YAML 1.2 core resolvers (the
+path with line numbers). A value must not change meaning depending on which one read it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml_rs
+
+from govnet.model.yamlsrc import YamlError, load_data, load_file, merge_keys
+
+SCALARS = [
+    "yes", "no", "on", "off", "y", "n", "true", "True", "FALSE", "0755", "0o17", "0x1F", "-12", "+3", "1_000",
+    "12:30", "1:20:30", "1.5", "-.5", "1e3", ".inf", "-.Inf", ".nan", "~", "null", "Null", "", "2026-01-01",
+    "'0755'", '"yes"', "198.18.0.1", "198.18.0.0/15", "tcp/443", "eth1", "0", "00", "007", "كربلاء",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", SCALARS)
+def test_a_scalar_means_the_same_to_both_parsers(text: str, tmp_path: Path) -> None:
+    doc = f"value: {text}\nlist: [{text or '~'}]\n"
+    path = tmp_path / "x.yml"
+    path.write_text(doc)
+    assert repr(load_file(path, "x.yml")[0]) == repr(yaml_rs.loads(doc))  # repr: nan equals nan
+
+
+def test_merge_keys_are_honoured_by_both_paths(tmp_path: Path) -> None:
+    doc = (
+        "base: &b {medium: fibre, bandwidth_mbps: 1000, ospf_cost: 10}\n"
+        "other: &o {medium: copper, vlan: 7}\n"
+        "one: {<<: *b, ospf_cost: 50}\n"
+        "two:\n  <<: [*b, *o]\n  name: x\n"
+    )
+    path = tmp_path / "x.yml"
+    path.write_text(doc)
+    marked = load_file(path, "x.yml")[0]
+    assert marked["one"] == {"medium": "fibre", "bandwidth_mbps": 1000, "ospf_cost": 50}
+    assert marked["two"] == {"medium": "fibre", "bandwidth_mbps": 1000, "ospf_cost": 10, "vlan": 7, "name": "x"}
+    assert load_data(path, "x.yml") == marked == merge_keys(yaml_rs.loads(doc))
+
+
+def test_a_key_given_twice_is_refused_but_overriding_a_merged_key_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "x.yml"
+    path.write_text("b: &b {a: 1}\nc: {<<: *b, a: 2}\nd: {a: 1, a: 2}\n")
+    with pytest.raises(YamlError, match="duplicate key 'a'") as caught:
+        load_file(path, "x.yml")
+    assert caught.value.line == 3
