@@ -154,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         # Only now, after the commit returned, is the request acknowledged.
         return self.reply(201, {"reference": rows[0][0], "server": self.name})
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:  # the base class names it `format`
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
