@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,10 +44,7 @@ def wait_for_free_prefix(prefix: str, seconds: float = 1800) -> None:
         time.sleep(5)
 
 
-def govnet(*args: str, timeout: int = 900) -> object:
-    import subprocess
-    import sys
-
+def govnet(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "govnet", *args],
         cwd=ROOT,
@@ -59,7 +58,8 @@ def govnet(*args: str, timeout: int = 900) -> object:
 
 @pytest.fixture(scope="module")
 def lab_servers() -> Iterator[object]:
-    """A deployed Karbala lab; torn down at the end by `govnet lab down`, which must remove the containers."""
+    """A Karbala lab brought up and deployed as `make lab` does; torn down at the end by `govnet lab down`, which
+    must remove the server containers."""
     if os.geteuid() != 0:
         pytest.skip("not root")
     from govnet.lab import engine
@@ -72,8 +72,10 @@ def lab_servers() -> Iterator[object]:
     if leftover is not None and not leftover.owner_alive():
         engine.down(STATE_DIR)
     wait_for_free_prefix(spec.prefix)
-    lab = engine.up(spec, STATE_DIR, configured=True)
+    lab = engine.up(spec, STATE_DIR)  # bootstrap configs; the deploy brings the full configs and the zone policy
     try:
+        deployed = govnet("deploy")
+        assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-2000:]
         yield lab
     finally:
         engine.down(STATE_DIR)
