@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -408,6 +407,3 @@ def eservice_checks(
     checks += requests + ntp_checks(sv) + [syslog_check(sv)] + prometheus_check(sv) + backup_checks(sv, reference)
     return checks
 
-
-def address_of(network: Network, name: str) -> IPv4Address:
-    return network.server(name).address.ip
