@@ -406,4 +406,3 @@ def eservice_checks(
     requests, reference = request_checks(sv, cas)
     checks += requests + ntp_checks(sv) + [syslog_check(sv)] + prometheus_check(sv) + backup_checks(sv, reference)
     return checks
-
