@@ -6,7 +6,7 @@ GOVNET := $(VENV)/bin/govnet
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab lab-down test test-lab test-fast lint bench golden clean
+.PHONY: help setup lab lab-fast lab-down test test-lab test-fast lint bench golden clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,22 +17,31 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap
 
 setup: $(VENV)/.installed ## install system packages (root) and the virtual environment at .venv/
 
-lab: setup ## validate, plan, render, build the emulated governorate, deploy, verify, report (root)
+lab: setup ## validate, plan, render, build the governorate, deploy, provision the DC servers (Ansible), verify (root)
 	$(GOVNET) validate
 	$(GOVNET) plan >/dev/null
 	$(GOVNET) render
 	$(GOVNET) lab up
 	$(GOVNET) deploy
-	$(GOVNET) verify --start-services --json build/lab/verify.json --report build/lab/report.html
+	scripts/lab-servers
+	$(GOVNET) verify --json build/lab/verify.json --report build/lab/report.html
 	$(GOVNET) lab status
 	@echo "report: build/lab/report.html (JSON: build/lab/verify.json)"
-	@echo "the lab keeps running for you to explore; 'make lab-down' removes it"
+	@echo "the lab keeps running for you to explore; 'make lab-down' removes it (servers' containers included)"
 
-lab-down: ## tear the emulated governorate down
+lab-fast: setup ## development fast mode: the network with stand-in service listeners instead of the real servers
+	$(GOVNET) validate
+	$(GOVNET) render
+	$(GOVNET) lab up
+	$(GOVNET) deploy
+	$(GOVNET) verify --start-services --json build/lab/verify.json --report build/lab/report.html
+	@echo "fast mode: the DC servers are stand-in listeners (govnet.verify.listener), not the Ansible-provisioned servers"
+
+lab-down: ## tear the emulated governorate down: server containers, namespaces, processes (also after a crash)
 	$(GOVNET) lab down
 
 test: setup ## run every test (the lab, Ansible/Molecule and Pulumi tests need root, as in CI)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-lab: setup ## the lab tests only (root): namespaces, SSH, driver live, deploy drills, verify, 80 routers
 	$(PY) -m pytest -m lab tests/lab
@@ -47,9 +56,9 @@ lint: setup ## ruff (check + format), mypy, yamllint, ansible-lint
 	@if [ -f .yamllint ]; then $(VENV)/bin/yamllint -s .; fi
 	@if [ -d roles ]; then $(VENV)/bin/ansible-lint; fi
 
-bench: setup ## benchmarks: validate+plan+render at national scale, lab up/down, deploy, verify
+bench: setup ## benchmarks: validate+plan+render at national scale, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
 	$(PY) bench/pipeline_bench.py
-	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py; do \
+	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
 
 golden: setup ## regenerate golden configs and bad-inventory messages (review the diff!)

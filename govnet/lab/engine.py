@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from govnet.lab import nsexec
+from govnet.lab.containers import remove_server_containers
 from govnet.lab.deps import check_all
 from govnet.lab.errors import LabError, LabUsageError
 from govnet.lab.onbox_paths import PID_NAME, agent_socket
@@ -605,6 +606,9 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
     if state is None:
         return False
     namespaces = [r["name"] for r in state.records("netns")]
+    removed = remove_server_containers(namespaces)
+    if removed:
+        progress(f"removed {removed} server containers")
     progress(f"stopping processes in {len(namespaces)} namespaces")
     stop_netns_processes(namespaces)
     _stop_recorded(state)

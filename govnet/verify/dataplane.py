@@ -72,13 +72,16 @@ def _source_for(network: Network, eps: list[Endpoint], dst: Endpoint, proto: str
     )
 
 
-def service_checks(network: Network, where: Where) -> list[Check]:
-    """Each DC server's planned TCP/UDP service answered by its listener, from a source the policy allows."""
+def service_checks(network: Network, where: Where, protocols: tuple[str, ...] = ("tcp", "udp")) -> list[Check]:
+    """Each DC server's planned TCP/UDP service answered by its listener, from a source the policy allows.
+
+    Real servers answer UDP only in their own protocol (DNS, NTP; syslog never answers): with them, only the TCP
+    ports are probed here and the UDP services are checked by what they do (``govnet.verify.eservices``)."""
     eps = endpoints(network)
     plan: list[tuple[Endpoint, Endpoint, str, int]] = []
     for dst in (e for e in eps if e.kind == "server"):
         for svc in dst.services:
-            if svc.proto in ("tcp", "udp") and svc.port:
+            if svc.proto in protocols and svc.port:
                 src = _source_for(network, eps, dst, svc.proto, svc.port)
                 if src is not None:
                     plan.append((src, dst, svc.proto, svc.port))
@@ -146,11 +149,42 @@ def _pair(
     return None
 
 
-def segmentation(network: Network, where: Where) -> list[Check]:
-    """A line per flow class: an allowed flow must get through, a denied one must be dropped."""
+def _other_sources(
+    network: Network, where: Where, classes: list[FlowClass], probes: dict[FlowClass, Probe], got: dict[Probe, str]
+) -> dict[Probe, str]:
+    """Real servers filter their own ports more narrowly than the zone policy (the node exporter answers only the
+    monitoring servers): an allowed class whose representative was dropped counts as passing when another source
+    of its zone, in another segment than the destination, gets through. Denied classes keep one representative."""
+    eps = endpoints(network)
+    retry = [c for c in classes if got[probes[c]] == SILENT and judge(network, c.src, c.dst, c.proto, c.port).allowed]
+    alt = {
+        c: [
+            (where[e.name][0], where[c.dst.name][1], c.proto, c.port)
+            for e in eps
+            if e.zone == c.src_zone and e.segment != c.dst.segment and e.name not in (c.src.name, c.dst.name)
+        ]
+        for c in retry
+    }
+    answers = probe_many([p for ps in alt.values() for p in ps], timeout=1.0, tries=1) if alt else {}
+    return {probes[c]: ANSWERED for c, ps in alt.items() if any(answers[p] != SILENT for p in ps)}
+
+
+def segmentation(network: Network, where: Where, real: dict[str, str] | None = None) -> list[Check]:
+    """A line per flow class: an allowed flow must get through, a denied one must be dropped.
+
+    With real servers (``real``: server → container) a UDP syslog flow to a log server is judged by delivery: the
+    line sent must be filed by the server (allowed) or must not be (denied); syslog never answers a probe."""
     classes = flow_classes(network)
     probes = {c: (where[c.src.name][0], where[c.dst.name][1], c.proto, c.port) for c in classes}
     got = probe_many(probes.values(), timeout=1.0, tries=1)
+    for c in classes:
+        if real and c.dst.name in real and (c.proto, c.port) == ("udp", 514):
+            from govnet.verify.eservices import syslog_delivered
+
+            sent = syslog_delivered(where[c.src.name][0], where[c.dst.name][1], real[c.dst.name], c.src.name)
+            got[probes[c]] = ANSWERED if sent else SILENT
+    if real:
+        got.update(_other_sources(network, where, classes, probes, got))
     out = []
     for c in classes:
         verdict = judge(network, c.src, c.dst, c.proto, c.port)

@@ -27,6 +27,27 @@ def _open(netns: str, proto: str) -> socket.socket:
 
 ANSWERED, REFUSED, SILENT = "answered", "refused", "silent"
 
+# UDP probes speak the service's own protocol where it has one, so a real server answers as the stand-in
+# listener does (which answers any datagram with "govnet NAME PORT"): a non-recursive DNS query for the root's NS on
+# 53 (any reply, REFUSED included, is an answer; the lab has no root servers to recurse to) and an NTP client
+# request on 123. Syslog (514) never answers: on real servers govnet.verify.eservices checks its delivery.
+DNS_PROBE = bytes.fromhex("6776000000010000000000000000020001")  # id 0x6776, no recursion, ". NS IN"
+NTP_PROBE = bytes([0x23]) + bytes(47)  # LI 0, version 4, mode 3 (client)
+
+
+def udp_payload(port: int | None) -> bytes:
+    return {53: DNS_PROBE, 123: NTP_PROBE}.get(port or 0, b"govnet-probe\n")
+
+
+def udp_answered(port: int | None, reply: bytes) -> bool:
+    if reply.startswith(b"govnet "):
+        return True
+    if port == 53:
+        return len(reply) >= 12 and reply[:2] == DNS_PROBE[:2] and reply[2] & 0x80 == 0x80
+    if port == 123:
+        return len(reply) >= 48 and reply[0] & 0x07 == 4
+    return False
+
 
 def probe_many(probes: Iterable[Probe], timeout: float = 1.0, tries: int = 2) -> dict[Probe, str]:
     """Per probe: ``answered`` (echo reply, TCP handshake, UDP reply from a listener), ``refused`` (the packet
@@ -69,7 +90,7 @@ def _sockets(probes: list[Probe], timeout: float) -> dict[Probe, str]:
             else:
                 with contextlib.suppress(OSError):
                     sock.connect((addr, port or 0))
-                    sock.send(b"govnet-probe\n")
+                    sock.send(udp_payload(port))
                     sel.register(sock, selectors.EVENT_READ, p)
         deadline = time.monotonic() + timeout
         while sel.get_map():
@@ -85,7 +106,7 @@ def _sockets(probes: list[Probe], timeout: float) -> dict[Probe, str]:
                     result[p] = ANSWERED if code == 0 else _refused(code)
                 else:
                     try:
-                        result[p] = ANSWERED if sock.recv(2048).startswith(b"govnet ") else SILENT
+                        result[p] = ANSWERED if udp_answered(p[3], sock.recv(2048)) else SILENT
                     except OSError as exc:
                         result[p] = _refused(exc.errno or 0)
     finally:

@@ -7,8 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from govnet.lab.containers import server_containers
 from govnet.model.derived import Network
-from govnet.verify import control, dataplane, services
+from govnet.verify import control, dataplane, eservices, services
 from govnet.verify.dataplane import Matrix
 from govnet.verify.failover import failover as run_failover
 from govnet.verify.result import FAMILIES, Check
@@ -94,10 +95,15 @@ def verify(
         if "reachability" in want:
             matrix, reach = timed("reachability", dataplane.reachability, network, where)
             checks += reach
+        real = real_servers(lab)
         if "services" in want:
-            checks += timed("services", dataplane.service_checks, network, where)
+            if real:
+                checks += timed("services", dataplane.service_checks, network, where, ("tcp",))
+                checks += timed("e-services", eservices.eservice_checks, network, where, lab, real)
+            else:
+                checks += timed("services", dataplane.service_checks, network, where)
         if "segmentation" in want:
-            checks += timed("segmentation", dataplane.segmentation, network, where)
+            checks += timed("segmentation", dataplane.segmentation, network, where, real)
         if "traceroute" in want:
             checks += timed("traceroute", dataplane.traceroute_checks, network, where)
         if ctl is not None:
@@ -108,10 +114,18 @@ def verify(
     return Outcome(network, checks, matrix, time.monotonic() - start, timings)
 
 
+def real_servers(lab: Any) -> dict[str, str]:
+    """Server name → running container, for the lab's servers provisioned as containers (``make lab``); empty in
+    the fast mode with stand-in listeners."""
+    running = server_containers(running_only=True)
+    return {name: running[ep.netns] for name, ep in lab.servers.items() if ep.netns in running}
+
+
 def missing_listeners(network: Network, lab: Any) -> list[str]:
-    """Servers with planned TCP/UDP services but no listener process running in their namespace."""
+    """Servers with planned TCP/UDP services but neither a listener process nor a server container."""
+    real = real_servers(lab)
     return [
         name
         for name, ep in lab.servers.items()
-        if services.specs(network, name) and services.listener_pid(ep.netns) is None
+        if services.specs(network, name) and name not in real and services.listener_pid(ep.netns) is None
     ]

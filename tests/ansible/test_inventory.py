@@ -175,12 +175,13 @@ def test_a_broken_model_fails_with_file_and_line(tmp_path: Path) -> None:
     assert "servers.yml:" in proc.stderr and "nowhere" in proc.stderr, tail(proc)
 
 
-def test_lab_containers_source_reaches_servers_through_podman() -> None:
+def test_lab_containers_source_reaches_servers_through_their_namespaces() -> None:
     listing = inventory_list(source="inventory/lab-containers.govnet.yml")
     net = load_network(ROOT / "inventory" / "karbala")
     for s in net.servers:
         hv = listing["_meta"]["hostvars"][s.name]
-        assert (hv["ansible_host"], hv["ansible_connection"]) == (f"gvlab-{s.name}", "containers.podman.podman")
+        assert (hv["ansible_host"], hv["ansible_connection"]) == (f"gvlab-{s.name}", "govnet.network.labns")
+        assert hv["govnet_lab_netns"] == f"gvs-{s.name}"
         assert hv["govnet_ip"] == str(s.address.ip)
     assert listing["_meta"]["hostvars"]["core1"]["ansible_connection"] == "local"
 

@@ -1,18 +1,17 @@
-"""Live in the lab: the DC servers run as podman containers inside their lab namespaces (gvs-<server>), are
-provisioned by playbooks/servers.yml, a second run changes nothing, and a department host resolves the portal's
-name through the lab DNS server and fetches the portal over HTTPS through the routed network.
+"""Live in the lab, the path of `make lab`: the network deployed, every DC server a podman container in its lab
+namespace provisioned by playbooks/servers.yml (scripts/lab-servers), a second run changing nothing, and
+`govnet verify` proving the services from the hosts that use them (DNS, HTTPS portal, the service-request round
+trip to the primary and the replica, NTP, syslog, Prometheus, a backup that restores). Then a service is stopped
+and verify must fail naming it, and `govnet lab down` must leave no server container behind.
 
-Builds its own configured Karbala lab (state in build/lab-ansible) and removes it, containers included, at the
-end. Another session's Karbala lab is waited for (same namespace names), never touched.
+Builds its own Karbala lab (state in build/lab-ansible) and removes it, containers included, at the end. Another
+session's Karbala lab is waited for (same namespace names), never touched.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import random
-import socket
-import ssl
-import struct
 import subprocess
 import sys
 import time
@@ -25,8 +24,6 @@ from .conftest import ROOT, run, tail
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 STATE_DIR = ROOT / "build" / "lab-ansible"
-DEPARTMENT_HOST = "diwan-staff"
-LAB_INVENTORY = "inventory/lab-containers.govnet.yml"
 
 
 def wait_for_free_prefix(prefix: str, seconds: float = 1800) -> None:
@@ -47,12 +44,26 @@ def wait_for_free_prefix(prefix: str, seconds: float = 1800) -> None:
         time.sleep(5)
 
 
+def govnet(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "govnet", *args],
+        cwd=ROOT,
+        env={**os.environ, "GOVNET_LAB_DIR": str(STATE_DIR), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def lab_servers() -> Iterator[object]:
-    """A configured (routed) Karbala lab whose DC servers are containers provisioned by servers.yml."""
+    """A Karbala lab brought up and deployed as `make lab` does; torn down at the end by `govnet lab down`, which
+    must remove the server containers."""
     if os.geteuid() != 0:
         pytest.skip("not root")
     from govnet.lab import engine
+    from govnet.lab.containers import server_containers
     from govnet.lab.from_model import load_spec
     from govnet.lab.state import StateFile
 
@@ -61,118 +72,58 @@ def lab_servers() -> Iterator[object]:
     if leftover is not None and not leftover.owner_alive():
         engine.down(STATE_DIR)
     wait_for_free_prefix(spec.prefix)
-    image = run([str(ROOT / "scripts" / "build-base-image"), "--lab"], timeout=1800)
-    assert image.returncode == 0, tail(image)
-    lab = engine.up(spec, STATE_DIR, configured=True)
+    lab = engine.up(spec, STATE_DIR)  # bootstrap configs; the deploy brings the full configs and the zone policy
     try:
+        deployed = govnet("deploy")
+        assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-2000:]
         yield lab
     finally:
-        run(["ansible-playbook", "playbooks/lab-containers.yml", "-e", "govnet_lab_state=absent"], timeout=600)
         engine.down(STATE_DIR)
+        left = {ns: name for ns, name in server_containers().items() if ns.startswith(f"{spec.prefix}s-")}
+        assert left == {}, f"lab down left server containers behind: {left}"
 
 
-def recap(output: str) -> dict[str, dict[str, int]]:
-    """PLAY RECAP lines → {host: {"ok": n, "changed": n, "failed": n, ...}}."""
-    hosts: dict[str, dict[str, int]] = {}
-    for line in output.split("PLAY RECAP", 1)[-1].splitlines():
-        if " : " in line:
-            host, counts = line.split(" : ", 1)
-            hosts[host.strip()] = {k: int(v) for k, v in (p.split("=") for p in counts.split())}
-    return hosts
+def test_make_lab_path_provisions_the_servers_and_verify_proves_the_services(lab_servers: object) -> None:
+    env = {"GOVNET_LAB_DIR": str(STATE_DIR)}
+    first = run([str(ROOT / "scripts" / "lab-servers")], timeout=1800, **env)
+    assert first.returncode == 0, tail(first, 60)
+    again = run([str(ROOT / "scripts" / "lab-servers"), "--again"], timeout=900, **env)
+    assert again.returncode == 0, tail(again, 60)
+    assert "changed=0 on every host" in again.stdout
+    print("\n" + first.stdout + again.stdout)
 
-
-def dns_query(server: str, name: str) -> list[str]:
-    """One A query over UDP (run inside the department's namespace via `ip netns exec python3`)."""
-    qid = random.randrange(65536)
-    packet = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    packet += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(3)
-        sock.sendto(packet, (server, 53))
-        reply = sock.recv(2048)
-    answers = struct.unpack(">H", reply[6:8])[0]
-    pos = len(packet)  # the reply echoes header and question first
-    found = []
-    for _ in range(answers):
-        pos += 2 if reply[pos] & 0xC0 == 0xC0 else reply.index(b"\0", pos) - pos + 1
-        rtype, _cls, _ttl, length = struct.unpack(">HHIH", reply[pos : pos + 10])
-        pos += 10
-        if rtype == 1:
-            found.append(socket.inet_ntoa(reply[pos : pos + length]))
-        pos += length
-    return found
-
-
-def https_get(address: str, name: str, cafile: str) -> str:
-    """GET / from `address`, validating the certificate for `name` against `cafile` (curl --resolve, in Python)."""
-    context = ssl.create_default_context(cafile=cafile)
-    with (
-        socket.create_connection((address, 443), timeout=10) as raw,
-        context.wrap_socket(raw, server_hostname=name) as tls,
+    report = STATE_DIR / "verify.json"
+    verify = govnet("verify", "--json", str(report), "--report", str(STATE_DIR / "report.html"))
+    assert verify.returncode == 0, verify.stdout[-4000:] + verify.stderr[-2000:]
+    outcome = json.loads(report.read_text())
+    names = [c["name"] for c in outcome["checks"] if c["family"] == "services"]
+    for what in (
+        "dns1 answers portal.",
+        "dns2 answers the reverse zone",
+        "portal1 serves https://portal.",
+        "→ app → primary",
+        "readable on the replica",
+        "synchronised to ntp1",
+        "syslog line arrives at log1",
+        "Prometheus reports every server's target up",
+        "backup1: a fresh dump of the primary restores",
     ):
-        tls.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
-        chunks = []
-        while chunk := tls.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
+        assert any(what in n for n in names), f"no services check '{what}' in {names}"
+    html = (STATE_DIR / "report.html").read_text()
+    assert "a fresh dump of the primary restores" in html
 
 
-def in_namespace(netns: str, *argv: str, timeout: int = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["ip", "netns", "exec", netns, *argv], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
+def test_a_stopped_service_fails_verify_and_is_named(lab_servers: object) -> None:
+    from govnet.lab.containers import container_exec
 
-
-def test_servers_playbook_provisions_the_lab_and_the_portal_answers_a_department(lab_servers: object) -> None:
-    from govnet.model import load_network
-
-    net = load_network(ROOT / "inventory" / "karbala")
-    containers = run(["ansible-playbook", "playbooks/lab-containers.yml"], timeout=900)
-    assert containers.returncode == 0, tail(containers)
-
-    start = time.monotonic()
-    first = run(["ansible-playbook", "-i", LAB_INVENTORY, "playbooks/servers.yml"], timeout=3600)
-    first_s = time.monotonic() - start
-    assert first.returncode == 0, tail(first, 120)
-    start = time.monotonic()
-    second = run(["ansible-playbook", "-i", LAB_INVENTORY, "playbooks/servers.yml"], timeout=3600)
-    second_s = time.monotonic() - start
-    assert second.returncode == 0, tail(second, 120)
-    changed = {host: counts["changed"] for host, counts in recap(second.stdout).items() if counts["changed"]}
-    assert changed == {}, f"second run changed something: {changed}"
-    print(f"\nservers.yml: first run {first_s:.0f} s, second run {second_s:.0f} s (changed=0)")
-
-    verify = run(["ansible-playbook", "-i", LAB_INVENTORY, "playbooks/verify.yml"], timeout=900)
-    assert verify.returncode == 0, tail(verify, 80)
-
-    host = next(h for h in net.hosts if h.name == DEPARTMENT_HOST)
-    dns = next(s for s in net.servers if s.role == "dns")
-    portal_name = f"portal.{net.domain}"
-    code = (
-        f"from tests.ansible.test_lab_live import dns_query; print(' '.join(dns_query('{dns.address.ip}', "
-        f"'{portal_name}')))"
-    )
-    resolved = in_namespace(f"gvh-{host.name}", sys.executable, "-c", code)
-    assert resolved.returncode == 0, resolved.stderr
-    addresses = resolved.stdout.split()
-    assert sorted(addresses) == sorted(str(s.address.ip) for s in net.servers if s.role == "portal")
-
-    # every portal answers over HTTPS with its own (self-signed) certificate; DNS may list them in any order
-    for portal in (s for s in net.servers if s.role == "portal"):
-        cert = ROOT / "build" / "lab-ansible" / f"{portal.name}.crt"
-        copied = subprocess.run(
-            ["podman", "cp", f"gvlab-{portal.name}:/etc/ssl/govnet/portal.crt", str(cert)],
-            capture_output=True,
-            text=True,
-            check=False,
-            env={**os.environ, "CONTAINERS_CONF": str(ROOT / "scripts" / "containers.conf")},
-        )
-        assert copied.returncode == 0, copied.stderr
-        code = (
-            "from tests.ansible.test_lab_live import https_get; "
-            f"print(https_get('{portal.address.ip}', '{portal_name}', '{cert}'))"
-        )
-        page = in_namespace(f"gvh-{host.name}", sys.executable, "-c", code)
-        assert page.returncode == 0, f"{portal.name}: {page.stderr}"
-        assert "strict-transport-security" in page.stdout.lower()
-        assert "Karbala e-government portal" in page.stdout
+    stopped = container_exec("gvlab-dns2", "systemctl", "stop", "named")
+    assert stopped.returncode == 0, stopped.stderr
+    try:
+        verify = govnet("verify", "--json", str(STATE_DIR / "verify-fault.json"))
+        assert verify.returncode == 1
+        failures = json.loads((STATE_DIR / "verify-fault.json").read_text())["failures"]
+        names = {f["name"] for f in failures}
+        assert any(n.startswith("dns2 answers") for n in names), names
+        assert not any(n.startswith("dns1 answers") for n in names), names
+    finally:
+        container_exec("gvlab-dns2", "systemctl", "start", "named")

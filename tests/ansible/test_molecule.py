@@ -14,7 +14,19 @@ from .conftest import ROLES, ROOT, run, tail
 def test_every_role_has_a_default_scenario() -> None:
     roles = sorted(p.name for p in (ROOT / "roles").iterdir() if p.is_dir())
     assert roles == ROLES
-    assert set(ROLES) == {"common", "chrony", "nftables", "bind9", "nginx", "postgresql", "monitoring", "rsyslog"}
+    assert set(ROLES) == {
+        "common",
+        "chrony",
+        "nftables",
+        "bind9",
+        "nginx",
+        "postgresql",
+        "monitoring",
+        "rsyslog",
+        "app",
+        "backup",
+        "jumphost",
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -55,3 +67,35 @@ def test_molecule(role: str, base_image: None) -> None:
     proc = run(["molecule", "test"], cwd=ROOT / "roles" / role, timeout=1500)
     assert proc.returncode == 0, tail(proc, 80)
     assert "idempotence" in proc.stdout + proc.stderr
+
+
+def apt_packages_of_roles() -> set[str]:
+    """Every package an `ansible.builtin.apt` task of a role names, version variables filled from the defaults."""
+    import yaml
+
+    found: set[str] = set()
+    for tasks in (ROOT / "roles").glob("*/tasks/*.yml"):
+        role = tasks.parents[1]
+        defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+        for task in yaml.safe_load(tasks.read_text()) or []:
+            apt = task.get("ansible.builtin.apt")
+            if not apt or "name" not in apt:
+                continue
+            names = apt["name"] if isinstance(apt["name"], list) else [apt["name"]]
+            for name in names:
+                if name.strip("{} ") in defaults:  # a list variable such as common__packages
+                    found |= set(defaults[name.strip("{} ")])
+                    continue
+                for var, value in defaults.items():
+                    name = name.replace("{{ " + var + " }}", str(value))
+                found.add(name)
+    return found
+
+
+def test_lab_image_holds_every_package_the_roles_install() -> None:
+    """A lab namespace has no route to a mirror: a package missing from the lab image fails provisioning there."""
+    script = (ROOT / "scripts" / "build-base-image").read_text()
+    listed = set(script.split('LAB_PACKAGES="', 1)[1].split('"', 1)[0].split())
+    wanted = apt_packages_of_roles()
+    assert {"python3-psycopg2", "postgresql-15", "openssh-server"} <= wanted
+    assert wanted - listed == set()

@@ -39,6 +39,14 @@ options:
         C(govnet_ip) / C(govnet_address).
     type: bool
     default: false
+  lab_connection:
+    description:
+      - With C(lab_containers), the connection into the containers. C(govnet.network.labns) (default) enters the
+        container's namespaces with nsenter and pipelines modules; C(containers.podman.podman) runs podman for
+        every command (several times slower, no pipelining).
+    type: str
+    default: govnet.network.labns
+    choices: [govnet.network.labns, containers.podman.podman]
   server_python:
     description: Python interpreter on the servers (set explicitly; discovery is unreliable).
     type: str
@@ -178,8 +186,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             return {"govnet_lab_container": container}
         return {
             "govnet_lab_container": container,
+            "govnet_lab_netns": f"gvs-{name}",
             "ansible_host": container,
-            "ansible_connection": "containers.podman.podman",
+            "ansible_connection": self.get_option("lab_connection"),
         }
 
     @staticmethod
