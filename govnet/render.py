@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -18,7 +18,7 @@ import jinja2
 
 from govnet import iosfmt
 from govnet.model.derive import TEMPLATES, platform_data
-from govnet.model.derived import Device, Interface, Network
+from govnet.model.derived import Device, Network
 
 # Secrets the production templates need; filled from the environment (or an Ansible Vault run) at push time.
 SECRET_NAMES = (
@@ -51,12 +51,8 @@ def environment(platform: str) -> jinja2.Environment:
         autoescape=False,
         auto_reload=False,  # templates do not change while a render runs; skips a stat per template per device
     )
-    env.filters.update(acl_addr=acl_addr, acl_name=acl_name, policy_zones=_policy_zones, **iosfmt.FILTERS)
+    env.filters.update(acl_addr=acl_addr, acl_name=acl_name, **iosfmt.FILTERS)
     return env
-
-
-def _policy_zones(segments: Iterable[Interface], network: Network, site: str) -> list[str]:
-    return sorted({e.dst_zone for i in segments if i.segment for e in network.segment(site, i.segment).policy})
 
 
 PLACEHOLDER = re.compile(r"<vault:([a-z0-9_]+)>")

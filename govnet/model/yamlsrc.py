@@ -208,9 +208,3 @@ def load_data(path: Path, display: str) -> Any:
         except Exception:  # any rejection: let the reference parser explain it with a line number
             pass
     return load_file(path, display)[0]
-
-
-def line_of(path: Path, display: str, loc: Loc) -> int:
-    """Line of one path in one file (used on error paths only)."""
-    _, marks = load_file(path, display)
-    return marks.get(loc, (display, 1))[1]
