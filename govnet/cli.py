@@ -65,8 +65,18 @@ def main_options(
 def validate(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report")] = None,
 ) -> None:
     """Load and validate the inventory; list every problem as file:line: where: what (exit 2)."""
+    if junit is not None:
+        from govnet.junit import validate_cases, write_junit
+
+        try:
+            net = build(ctx.obj.inventory, ctx.obj.env).network
+            cases = validate_cases([], f"{ctx.obj.inventory} ({net.env}): {len(net.devices)} devices")
+        except InventoryError as exc:
+            cases = validate_cases(exc.errors, "")
+        write_junit(junit, f"govnet-validate-{ctx.obj.env}", cases)
     if as_json:
         try:
             net = build(ctx.obj.inventory, ctx.obj.env).network
@@ -150,7 +160,11 @@ def _mount_optional() -> None:
         except (ImportError, AttributeError):
             continue
         app.add_typer(sub, name=name)
-    for module, attr in (("govnet.deploy.cli", "register"), ("govnet.verify.cli", "register")):
+    for module, attr in (
+        ("govnet.deploy.cli", "register"),
+        ("govnet.verify.cli", "register"),
+        ("govnet.analyze.cli", "register"),
+    ):
         try:
             getattr(importlib.import_module(module), attr)(app)
         except (ImportError, AttributeError):

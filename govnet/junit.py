@@ -50,3 +50,38 @@ def junit_xml(suite: str, cases: Iterable[Case]) -> str:
 def write_junit(path: Path, suite: str, cases: Iterable[Case]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(junit_xml(suite, cases))
+
+
+def unique(cases: Iterable[Case]) -> list[Case]:
+    """Suffix repeated names (` #2`, ` #3`): a run may check the same thing twice (a drill's before and after)."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in cases:
+        seen[c.name] = seen.get(c.name, 0) + 1
+        out.append(c if seen[c.name] == 1 else Case(c.classname, f"{c.name} #{seen[c.name]}", *_rest(c)))
+    return out
+
+
+def _rest(c: Case) -> tuple[bool, str, tuple[str, ...], bool]:
+    return c.ok, c.message, c.details, c.skipped
+
+
+def validate_cases(problems: Iterable[object], summary: str) -> list[Case]:
+    """validate: one failing testcase per problem (`file:line: where: what`), or one passing case."""
+    lines = [str(p) for p in problems]
+    if not lines:
+        return [Case("validate", f"inventory builds: {summary}", True)]
+    return unique(Case("validate", line.rsplit(": ", 1)[0], False, line) for line in lines)
+
+
+def verify_cases(checks: Iterable[object]) -> list[Case]:
+    """verify: one testcase per check of the run (govnet.verify.result.Check: family, name, ok, detail)."""
+    return unique(
+        Case(
+            str(getattr(c, "family", "")),
+            str(getattr(c, "name", "")),
+            bool(getattr(c, "ok", False)),
+            str(getattr(c, "detail", "")),
+        )
+        for c in checks
+    )

@@ -153,6 +153,24 @@ class Judge:
         return ok, f"{device} {iif}: {line}"
 
 
+def flow_verdicts(network: Network, facts: dict[str, Facts]) -> dict[str, bool | None]:
+    """The rendered verdict of every probe of every flow class: "src -> dst svc: seg -> seg probe" → allowed
+    (None: not evaluable).  What `impact` compares between two revisions."""
+    judge = Judge(facts)
+    segments = list(network.segments)
+    by_zone = {z: [s for s in segments if s.zone == z] for z in network.zones}
+    targets = {z: _targets(network, z, segments) for z in network.zones}
+    out: dict[str, bool | None] = {}
+    for src_zone, dst_zone, svc in flow_classes(network):
+        for probe in ANY_PROBES if svc.proto == "any" else (svc,):
+            for a in by_zone[src_zone]:
+                for b in targets[dst_zone]:
+                    if a != b:
+                        ok, _ = judge(a.device, _opening(probe, _host(a), _host(b)))
+                        out[f"{src_zone} -> {dst_zone} {svc}: {a.key} -> {b.key} {probe}"] = ok
+    return out
+
+
 def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
     judge = Judge(facts)
     stateless = any(f.acls is not None for f in facts.values())
@@ -397,19 +415,28 @@ def _path(graph: nx.DiGraph, source: str) -> list[str] | None:
         return None
 
 
-def check_n1(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
-    graph = ospf_graph(network, facts)
+def site_sources(network: Network) -> dict[str, str]:
+    """Each department site's first segment holder: where its traffic to the DC starts."""
     sources: dict[str, str] = {}
     for seg in network.segments:
         if network.sites[seg.site].kind == "department":
             sources.setdefault(seg.site, seg.device)
+    return sources
+
+
+def dc_paths(graph: nx.DiGraph, sources: dict[str, str]) -> dict[str, list[str] | None]:
+    """Every site's predicted path to the DC (OSPF shortest path over the adjacencies), None: no path."""
+    if DC not in graph:
+        return dict.fromkeys(sources)
+    _lengths, paths = nx.single_source_dijkstra(graph.reverse(copy=False), DC)
+    return {site: list(reversed(paths[dev]))[:-1] if dev in paths else None for site, dev in sources.items()}
+
+
+def check_n1(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
+    graph = ospf_graph(network, facts)
+    sources = site_sources(network)
     dc_holders = {s.device for s in network.segments if network.sites[s.site].kind == "datacentre"}
-    baseline: dict[str, list[str] | None] = {}
-    if DC in graph:
-        _lengths, paths = nx.single_source_dijkstra(graph.reverse(copy=False), DC)
-        baseline = {site: list(reversed(paths[dev]))[:-1] if dev in paths else None for site, dev in sources.items()}
-    else:
-        baseline = dict.fromkeys(sources)
+    baseline = dc_paths(graph, sources)
     cut = [s for s, p in baseline.items() if p is None]
     yield Check(
         "n-1",

@@ -11,6 +11,7 @@ from govnet.analyze.report import as_json, cases, details_lines, markdown, table
 from govnet.analyze.run import analyze, read_texts, rendered_texts
 from govnet.console import console
 from govnet.junit import write_junit
+from govnet.model import InventoryError
 from govnet.model.derived import Network
 
 
@@ -49,3 +50,35 @@ def analyze_command(
         else:
             out.print(f"[green]ok[/]: {len(result.checks)} checks pass")
     return 1 if result.failed else 0
+
+
+def impact_command(
+    inventory: Path,
+    env: str,
+    base: str,
+    as_json_out: bool = False,
+    md: Path | None = None,
+    diffs: bool = True,
+) -> int:
+    """Print what the working tree changes against *base*; exit 0 (reported; nothing is judged here)."""
+    from govnet.analyze.impact import ImpactError, impact, text_report
+    from govnet.analyze.impact import markdown as impact_markdown
+
+    try:
+        result = impact(inventory, env, base)
+    except (ImpactError, InventoryError) as exc:
+        raise BadInput(str(exc) if isinstance(exc, ImpactError) else _problems(exc)) from exc
+    except FrrReloadMissing as exc:
+        raise BadInput(str(exc)) from exc
+    if md is not None:
+        md.parent.mkdir(parents=True, exist_ok=True)
+        md.write_text(impact_markdown(result))
+    if as_json_out:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(text_report(result, show_diffs=diffs))
+    return 0
+
+
+def _problems(exc: InventoryError) -> str:
+    return "\n".join([*(str(p) for p in exc.errors), f"{len(exc.errors)} problem(s) found; nothing was compared"])

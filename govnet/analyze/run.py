@@ -83,7 +83,8 @@ def parse_all(texts: dict[str, Texts]) -> dict[str, Facts]:
     """Parse every device; large sets on every core (forked workers read the texts they inherit)."""
     workers = min(os.cpu_count() or 1, 8)
     names = sorted(texts)
-    if len(names) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    serial = multiprocessing.current_process().daemon  # a pool's worker (impact's other side) has no children
+    if serial or len(names) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return {n: parse(n, texts[n]) for n in names}
     global _SHARED
     _SHARED = texts
