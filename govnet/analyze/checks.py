@@ -314,6 +314,8 @@ def link_problems(a: Iface | None, b: Iface | None, a_name: str, b_name: str) ->
             out.append(f"{side}: OSPF passive (no adjacency forms)")
     if a.address is not None and b.address is not None and a.address.network != b.address.network:
         out.append(f"subnet: {a_name} {a.address.with_prefixlen}, {b_name} {b.address.with_prefixlen}")
+    if a.ospf_area is None or b.ospf_area is None:
+        return out
     for what, x, y in (
         ("OSPF area", a.ospf_area, b.ospf_area),
         ("OSPF network type", a.ospf_network, b.ospf_network),

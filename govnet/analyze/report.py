@@ -87,3 +87,14 @@ def markdown(a: Analysis) -> str:
             lines.append(f"- {c.name}: {c.summary}")
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
+
+
+def golden_text(a: Analysis) -> str:
+    """Every check with its verdict and summary, and the N-1 details (who loses the DC, who reroutes by which
+    path): the form tests/golden/analyze/ keeps, so a change in what the analysis concludes shows as a diff."""
+    lines = [f"# govnet analyze {a.network} ({a.env}, {a.platform}): {a.devices} devices, {len(a.checks)} checks"]
+    for c in a.checks:
+        lines.append(f"{'ok  ' if c.ok else 'FAIL'} {c.name}: {c.summary}")
+        if c.family == "n-1" or not c.ok:
+            lines += [f"     {d}" for d in c.details]
+    return "\n".join(lines) + "\n"
