@@ -109,6 +109,8 @@ class Judge:
         self.facts = facts
         self.memo: dict[tuple[Any, ...], tuple[bool | None, str]] = {}
         self.iface_memo: dict[tuple[str, IPv4Address], Iface | None] = {}
+        self.chain_ids: dict[tuple[str, str], int] = {}
+        self.signatures: dict[tuple[Any, ...], int] = {}
 
     def interface(self, device: str, ip: IPv4Address) -> Iface | None:
         key = (device, ip)
@@ -142,11 +144,17 @@ class Judge:
             return self._nft(device, facts.nft, iface.name, pkt)
         return True, f"{device} {iface.name}: no filter rendered"
 
+    def _signature(self, device: str, rs: Ruleset, iif: str) -> int:
+        """Segments whose chains read the same (rules and the sets they name) share verdicts: one number each."""
+        if (device, iif) not in self.chain_ids:
+            chain = rs.jumps.get(iif)
+            rules = tuple(rs.chains.get(chain, ())) if chain else ()
+            used = tuple(sorted((r.set, tuple(rs.sets.get(r.set, ()))) for r in rules if r.set))
+            self.chain_ids[device, iif] = self.signatures.setdefault((chain is None, rules, used), len(self.signatures))
+        return self.chain_ids[device, iif]
+
     def _nft(self, device: str, rs: Ruleset, iif: str, pkt: Packet) -> tuple[bool | None, str]:
-        chain = rs.jumps.get(iif)
-        rules = tuple(rs.chains.get(chain, ())) if chain else ()
-        used = tuple(sorted((r.set, tuple(rs.sets.get(r.set, ()))) for r in rules if r.set))
-        key = (chain is None, rules, used, pkt.dst, pkt.proto, pkt.dport)
+        key = (self._signature(device, rs, iif), pkt.dst, pkt.proto, pkt.dport)
         if key not in self.memo:
             self.memo[key] = rs.verdict(iif, pkt.dst, pkt.proto, pkt.dport)
         ok, line = self.memo[key]
