@@ -16,14 +16,18 @@ from typing import Any
 import networkx as nx
 
 from govnet.analyze.facts import Facts, Iface
-from govnet.analyze.ios_acl import Acl, Packet, Verdict, Wildcard, icmp, tcp, udp
+from govnet.analyze.ios_acl import Acl, Packet, Verdict, Wildcard
 from govnet.analyze.nft import Rule, Ruleset
 from govnet.model.derived import Network, Segment, Service
 
 EPHEMERAL = 51515
 ONE_WAY_UDP = (514, 162)
 ANY_PROBES = (Service("tcp", 22), Service("udp", 161), Service("icmp"))  # concrete probes of an any-service rule
-UNLISTED = Service("tcp", 9999)  # a port no policy rule names: the default deny (or an any-service rule) decides
+UNLISTED = Service("tcp", 9999)
+SYN, ACK = (
+    frozenset({"syn"}),
+    frozenset({"ack"}),
+)  # a port no policy rule names: the default deny (or an any-service rule) decides
 
 
 @dataclass
@@ -62,24 +66,32 @@ def flow_classes(network: Network) -> list[tuple[str, str, Service]]:
     return list(seen)
 
 
+_HOSTS: dict[IPv4Network, IPv4Address] = {}
+
+
 def _host(seg: Segment) -> IPv4Address:
-    return seg.prefix[-2]  # the last usable address: never the gateway
+    """The last usable address of the segment (never the gateway)."""
+    if seg.prefix not in _HOSTS:
+        _HOSTS[seg.prefix] = seg.prefix[-2]
+    return _HOSTS[seg.prefix]
 
 
 def _opening(svc: Service, src: IPv4Address, dst: IPv4Address) -> Packet:
+    """The first packet of a new flow: TCP SYN, a UDP request, an ICMP echo."""
     if svc.proto == "tcp":
-        return tcp(src, dst, EPHEMERAL, svc.port or 0, "syn")
+        return Packet(src, dst, "tcp", EPHEMERAL, svc.port or 0, SYN)
     if svc.proto == "udp":
-        return udp(src, dst, EPHEMERAL, svc.port or 0)
-    return icmp(src, dst, "echo")
+        return Packet(src, dst, "udp", EPHEMERAL, svc.port or 0)
+    return Packet(src, dst, "icmp", icmp_type=8)
 
 
 def _answer(svc: Service, server: IPv4Address, client: IPv4Address) -> Packet:
+    """The server's reply: TCP ACK from the service port, UDP from it, ICMP echo-reply."""
     if svc.proto == "tcp":
-        return tcp(server, client, svc.port or 0, EPHEMERAL, "ack")
+        return Packet(server, client, "tcp", svc.port or 0, EPHEMERAL, ACK)
     if svc.proto == "udp":
-        return udp(server, client, svc.port or 0, EPHEMERAL)
-    return icmp(server, client, "echo-reply")
+        return Packet(server, client, "udp", svc.port or 0, EPHEMERAL)
+    return Packet(server, client, "icmp", icmp_type=0)
 
 
 def _reply_needed(svc: Service, decided_by: Service) -> bool:
@@ -250,12 +262,13 @@ def _nft_hygiene(rs: Ruleset) -> list[str]:
             if not later.known:
                 out.append(f"{chain}: cannot read {later.text!r}")
                 continue
+            if later.set is not None and later.set in rs.sets and not rs.sets[later.set]:
+                out.append(f"{chain}: {later.text!r} matches nothing: set {later.set} is empty")
+                continue
             earlier = next((e for e in rules[:i] if e.known and _covers(e, later, rs.sets)), None)
             if earlier is not None:
                 how = "never decides (redundant)" if earlier.accept == later.accept else "is overridden: a bug"
                 out.append(f"{chain}: {later.text!r} {how}: {earlier.text!r} matches first")
-            elif later.set is not None and later.set in rs.sets and not rs.sets[later.set]:
-                out.append(f"{chain}: {later.text!r} matches nothing: set {later.set} is empty")
     return out
 
 
@@ -464,8 +477,11 @@ def check_n1(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
             on_path.setdefault(graph.edges[x, y]["link"], []).append(site)
     own = {site: set(network.sites[site].devices) for site in sources}
     critical = {site for site in sources if network.sites[site].critical}
+    by_link: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for u, v, d in graph.edges(data=True):
+        by_link.setdefault(d["link"], []).append((u, v, d))
     for link in network.links:
-        removed = [(u, v, d) for u, v, d in graph.edges(data=True) if d.get("link") == link.name]
+        removed = by_link.get(link.name, [])
         graph.remove_edges_from([(u, v) for u, v, _ in removed])
         inside = {s for s in sources if {link.a.device, link.b.device} <= own[s]}  # a link within one site
         yield _failure(f"link {link.name}", on_path.get(link.name, []), graph, sources, baseline, inside, critical)
