@@ -23,11 +23,8 @@ from govnet.model.derived import Network, Segment, Service
 EPHEMERAL = 51515
 ONE_WAY_UDP = (514, 162)
 ANY_PROBES = (Service("tcp", 22), Service("udp", 161), Service("icmp"))  # concrete probes of an any-service rule
-UNLISTED = Service("tcp", 9999)
-SYN, ACK = (
-    frozenset({"syn"}),
-    frozenset({"ack"}),
-)  # a port no policy rule names: the default deny (or an any-service rule) decides
+UNLISTED = Service("tcp", 9999)  # a port no policy rule names: the default deny (or an any-service rule) decides
+SYN, ACK = frozenset({"syn"}), frozenset({"ack"})
 
 
 @dataclass
