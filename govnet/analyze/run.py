@@ -97,7 +97,11 @@ def parse_all(texts: dict[str, Texts]) -> dict[str, Facts]:
 
 
 def analyze(network: Network, texts: dict[str, Texts]) -> Analysis:
-    facts = parse_all(texts)
+    return check_all(network, parse_all(texts))
+
+
+def check_all(network: Network, facts: dict[str, Facts]) -> Analysis:
+    """Every check over parsed texts (facts are only read)."""
     result = Analysis(network.name, network.env, network.platform, len(facts))
     missing = sorted(set(network.devices) - set(facts))
     if missing:
