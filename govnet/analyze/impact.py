@@ -3,8 +3,9 @@ the working tree.
 
 Both sides are rendered by the code of the working tree: REV's inventory directory (lock file included) and REV's
 `network_templates/` are extracted with `git archive` into a temporary directory, and a forked worker renders them
-with the template directory pointed there (it runs alongside the current tree's render, on the second core).
-Each side becomes a Snapshot read from its rendered text: configs, addresses, flow verdicts, paths to the DC.
+with the template directory pointed there (alongside the working tree's render and parse, on the second core).
+Each side becomes a Snapshot read from its rendered text: configs, addresses, flow verdicts, paths to the DC; a
+device whose text is the same on both sides is parsed once.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from govnet.analyze.checks import dc_paths, flow_verdicts, ospf_graph, site_sources
+from govnet.analyze.facts import Facts
 from govnet.analyze.run import Texts, parse_all, rendered_texts
 from govnet.model import InventoryError, build
+from govnet.model.derived import Network
 
 
 class ImpactError(Exception):
@@ -61,10 +64,12 @@ class Impact:
         }
 
 
-def snapshot(inventory: Path, env: str) -> Snapshot:
+def rendered(inventory: Path, env: str) -> tuple[Network, dict[str, Texts]]:
     network = build(inventory, env).network
-    texts = rendered_texts(network)
-    facts = parse_all(texts)
+    return network, rendered_texts(network)
+
+
+def snapshot(network: Network, texts: dict[str, Texts], facts: dict[str, Facts]) -> Snapshot:
     addresses = {
         f"{name} {iface.name}": iface.address.with_prefixlen
         for name, f in facts.items()
@@ -75,7 +80,7 @@ def snapshot(inventory: Path, env: str) -> Snapshot:
     return Snapshot(texts, addresses, flow_verdicts(network, facts), paths)
 
 
-def _at_revision(templates: Path, inventory: Path, env: str) -> Snapshot | str:
+def _at_revision(templates: Path, inventory: Path, env: str) -> tuple[Network, dict[str, Texts]] | str:
     """In a forked worker: render with *templates* as the template directory (caches cleared first)."""
     from govnet import render
     from govnet.model import derive, platform
@@ -84,7 +89,7 @@ def _at_revision(templates: Path, inventory: Path, env: str) -> Snapshot | str:
     platform.load_platform.cache_clear()
     render.environment.cache_clear()
     try:
-        return snapshot(inventory, env)
+        return rendered(inventory, env)
     except InventoryError as exc:
         return "; ".join(str(p) for p in exc.errors[:5])
     except Exception as exc:
@@ -123,11 +128,16 @@ def impact(inventory: Path, env: str, rev: str) -> Impact:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(1) as pool:
             pending = pool.apply_async(_at_revision, (Path(tmp) / "network_templates", old_inventory, env))
-            new = snapshot(inventory, env)
-            old = pending.get()
-    if isinstance(old, str):
-        raise ImpactError(f"impact: the inventory at {rev} does not build: {old}")
-    return compare(rev, env, old, new)
+            network, texts = rendered(inventory, env)
+            facts = parse_all(texts)  # while the worker renders REV
+            base = pending.get()
+    if isinstance(base, str):
+        raise ImpactError(f"impact: the inventory at {rev} does not build: {base}")
+    old_network, old_texts = base
+    # a device whose text did not change reads the same: parse only what changed
+    changed = {n: t for n, t in old_texts.items() if texts.get(n) != t}
+    old_facts = {n: facts[n] for n in old_texts if n not in changed} | parse_all(changed)
+    return compare(rev, env, snapshot(old_network, old_texts, old_facts), snapshot(network, texts, facts))
 
 
 def _diff(device: str, rev: str, a: str, b: str) -> str:
