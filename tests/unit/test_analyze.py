@@ -355,3 +355,18 @@ def test_texts_type_is_what_render_gives() -> None:
     t = TEXTS["lab"]["health-sw1"]
     assert isinstance(t, Texts) and t.platform == "frr" and t.nft and "table inet govnet" in t.nft
     assert TEXTS["production"]["health-sw1"].nft is None
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from govnet.cli import app
+
+    inv = str(ROOT / "inventory" / "karbala")
+    ok = CliRunner().invoke(
+        app, ["-i", inv, "analyze", "--junit", str(tmp_path / "a.xml"), "--markdown", str(tmp_path / "a.md")]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "passes" in (tmp_path / "a.md").read_text() and (tmp_path / "a.xml").is_file()
+    bad = CliRunner().invoke(app, ["-i", inv, "analyze", "--configs", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and bad.output.strip().endswith("nope: not a directory of rendered configs")
