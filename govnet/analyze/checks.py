@@ -372,6 +372,11 @@ def _bgp_pairs(facts: dict[str, Facts], owners: dict[IPv4Address, list[str]]) ->
         for addr, nb in f.bgp.neighbors.items():
             owner = owners.get(addr, [""])[0].split(" ")[0]
             if not owner:
+                if nb.remote_as is not None and nb.remote_as != f.bgp.asn:
+                    # an external peer (an ISP): outside the inventory; it must at least be on a connected subnet
+                    if not any(addr in a.network for i in f.interfaces.values() for a in i.addresses()):
+                        found.append(f"external neighbor {addr} (AS {nb.remote_as}): not on a connected subnet")
+                    continue
                 found.append(f"neighbor {addr}: no device owns this address")
                 continue
             peer = facts[owner]

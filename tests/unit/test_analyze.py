@@ -216,7 +216,21 @@ def test_internet_edge_config_it_does_not_know_is_read_not_crashed() -> None:
         "route-map ISP1-IN is defined but never used",
     ]
     bgp = failed(a)["pairing: bgp core1"]
-    assert bgp.details == ["neighbor 192.0.2.1: no device owns this address"]
+    assert bgp.details == ["external neighbor 192.0.2.1 (AS 64500): not on a connected subnet"]
+    connected = seeded(
+        "production",
+        "core1",
+        " neighbor 10.255.0.14 update-source Loopback0\n",
+        " neighbor 10.255.0.14 update-source Loopback0\n neighbor 10.254.200.200 remote-as 64500\n",
+    )
+    assert "pairing: bgp core1" not in failed(connected)  # an ISP on a connected subnet: outside the inventory
+    internal = seeded(
+        "production",
+        "core1",
+        " neighbor 10.255.0.14 update-source Loopback0\n",
+        " neighbor 10.255.0.14 update-source Loopback0\n neighbor 10.255.9.9 remote-as 65010\n",
+    )
+    assert failed(internal)["pairing: bgp core1"].details == ["neighbor 10.255.9.9: no device owns this address"]
 
 
 # ------------------------------------------------------------------------------------------- seeded faults: pairing
