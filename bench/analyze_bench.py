@@ -7,6 +7,7 @@ the rendered texts."""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,13 @@ from govnet.analyze.run import analyze, rendered_texts  # noqa: E402
 from govnet.model import build  # noqa: E402
 
 
+def cpu() -> float:
+    """CPU seconds of this process and its finished children (the parse workers): the figure a loaded machine
+    does not inflate."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
 def load() -> str:
     return f"(load average {os.getloadavg()[0]:.1f})"
 
@@ -34,10 +42,12 @@ def bench_analyze(label: str, inventory: Path, env: str) -> None:
     t0 = time.perf_counter()
     texts = rendered_texts(network)
     t1 = time.perf_counter()
+    cpu0 = cpu()
     result = analyze(network, texts)
     t2 = time.perf_counter()
     print(
         f"analyze {label:<26} devices={len(texts):>6}  render={t1 - t0:6.2f}s  analyze={t2 - t1:6.2f}s  "
+        f"cpu={cpu() - cpu0:6.2f}s  "
         f"checks={len(result.checks)} failed={len(result.failed)}  {load()}",
         flush=True,
     )
