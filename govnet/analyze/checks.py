@@ -432,12 +432,17 @@ def ospf_graph(network: Network, facts: dict[str, Facts]) -> nx.DiGraph:
 
 
 def _path(graph: nx.DiGraph, source: str) -> list[str] | None:
+    """A forward search from the site: where a failure cut it off it ends within the site's few nodes (a
+    search from the DC side would first expand the cores' thousands of links)."""
     if source not in graph or DC not in graph:
         return None
     try:
-        return list(nx.bidirectional_dijkstra(graph, source, DC)[1][:-1])
+        return list(nx.dijkstra_path(graph, source, DC)[:-1])
     except nx.NetworkXNoPath:
         return None
+
+
+MANY = 16  # from this many affected sites one search from the DC beats one search per site
 
 
 def site_sources(network: Network) -> dict[str, str]:
@@ -479,19 +484,21 @@ def check_n1(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
             on_path.setdefault(graph.edges[x, y]["link"], []).append(site)
     own = {site: set(network.sites[site].devices) for site in sources}
     critical = {site for site in sources if network.sites[site].critical}
+    site_of = {dev: site for site, devs in own.items() for dev in devs}
     by_link: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for u, v, d in graph.edges(data=True):
         by_link.setdefault(d["link"], []).append((u, v, d))
     for link in network.links:
         removed = by_link.get(link.name, [])
         graph.remove_edges_from([(u, v) for u, v, _ in removed])
-        inside = {s for s in sources if {link.a.device, link.b.device} <= own[s]}  # a link within one site
+        a_site = site_of.get(link.a.device)
+        inside = {a_site} if a_site is not None and a_site == site_of.get(link.b.device) else set()  # within a site
         yield _failure(f"link {link.name}", on_path.get(link.name, []), graph, sources, baseline, inside, critical)
         graph.add_edges_from(removed)
     for dev in sorted(facts):
         edges = [*graph.in_edges(dev, data=True), *graph.out_edges(dev, data=True)]
         graph.remove_node(dev)
-        down = {s for s in sources if dev in own[s]}
+        down = {site_of[dev]} if dev in site_of else set()
         yield _failure(
             f"device {dev}", on_path.get(dev, []), graph, sources, baseline, down, critical, dc=dev in dc_holders
         )
@@ -510,8 +517,10 @@ def _failure(
     dc: bool = False,
 ) -> Check:
     lost, rerouted = [], {}
-    for site in sorted(set(affected) - down):
-        path = _path(graph, sources[site])
+    todo = sorted(set(affected) - down)
+    paths = dc_paths(graph, {s: sources[s] for s in todo}) if len(todo) >= MANY else {}
+    for site in todo:
+        path = paths[site] if paths else _path(graph, sources[site])
         if path is None:
             lost.append(site)
         elif path != baseline[site]:
