@@ -7,6 +7,7 @@ functions included: a lazy import that closes a cycle is still a cycle), so noth
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import networkx as nx
@@ -39,6 +40,7 @@ def modules(root: Path, package: str = "govnet") -> dict[str, Path]:
     return found
 
 
+@cache
 def import_graph(root: Path, package: str = "govnet") -> nx.DiGraph:
     """Module → module it imports, within the package. ``from a.b import c`` is an edge to ``a.b.c`` when that is a
     module, else to ``a.b``; the parents Python initialises on the way are not edges (a package's ``__init__``
