@@ -65,7 +65,8 @@ impact: setup ## what the working tree changes against BASE (default origin/main
 	$(GOVNET) --env lab impact --base $(BASE) --markdown build/analyze/impact-lab.md
 	$(GOVNET) --env production impact --base $(BASE) --no-diff --markdown build/analyze/impact-production.md
 
-bench: setup ## benchmarks: validate+plan+render and analyze at national scale, impact, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
+bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+render and analyze at national scale, impact, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
+	$(PY) bench/cli_bench.py
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/analyze_bench.py
 	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py; do \

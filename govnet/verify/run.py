@@ -112,7 +112,7 @@ def verify(
         netns_of = {n: d.netns for n, d in lab.devices.items()}
         checks += timed("failover", run_failover, network, where, netns_of)
     if any(c.family in ("segmentation", "failover") for c in checks):
-        from govnet.analyze.oracle import cross_check
+        from govnet.verify.oracle import cross_check
 
         checks += timed("oracle", cross_check, network, checks, where)
     return Outcome(network, checks, matrix, time.monotonic() - start, timings)

@@ -13,9 +13,9 @@ import pytest
 
 from govnet.analyze import frr
 from govnet.analyze.checks import Check
-from govnet.analyze.command import BadInput, analyze_command
 from govnet.analyze.report import cases, golden_text, markdown
 from govnet.analyze.run import Analysis, Texts, check_all, parse, parse_all, rendered_texts
+from govnet.cli.analyze import BadInput, analyze_command
 from govnet.junit import junit_xml
 from govnet.model import load_network
 from govnet.model.derived import Network
@@ -374,7 +374,7 @@ def test_texts_type_is_what_render_gives() -> None:
 def test_cli_exit_codes(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from govnet.cli import app
+    from govnet.cli.app import app
 
     inv = str(ROOT / "inventory" / "karbala")
     ok = CliRunner().invoke(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from govnet.analyze.command import BadInput, impact_command
 from govnet.analyze.impact import impact, markdown
+from govnet.cli.analyze import BadInput, impact_command
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from govnet.cli import app
+from govnet.cli.app import app
 from govnet.junit import Case, junit_xml, verify_cases
 from govnet.verify.result import Check
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govnet.analyze.oracle import cross_check
 from govnet.model import load_network
 from govnet.verify.dataplane import flow_classes
 from govnet.verify.expect import judge
+from govnet.verify.oracle import cross_check
 from govnet.verify.probes import ANSWERED, SILENT
 from govnet.verify.result import Check
 
