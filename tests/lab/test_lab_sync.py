@@ -64,7 +64,7 @@ def synced_lab(lab: Lab) -> Iterator[Lab]:
         for name in net.devices:
             if render_nftables(net, name):
                 nft(lab, name, flush_script())
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=8) as pool:  # frr-reload waits on its subprocesses
             list(pool.map(lambda n: push_config(lab, n, render_bootstrap(net, n)), net.devices))
 
 
