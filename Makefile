@@ -69,7 +69,7 @@ bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+rende
 	$(PY) bench/cli_bench.py
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/analyze_bench.py
-	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py; do \
+	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py bench/sync_bench.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
 
 golden: setup ## regenerate golden configs and bad-inventory messages (review the diff!)
