@@ -51,6 +51,10 @@ def render_nftables(network: Network, device_name: str) -> str | None:
     """The device's zone policy as an nft script, or None when it holds no segment (or lacks the feature)."""
     if "policy_nftables" not in network.features or device_name not in network.devices:
         return None
+    if network.internet and device_name in network.internet.devices:
+        from govnet.edge import render_edge_nftables
+
+        return render_edge_nftables(network, device_name)
     segments = held_segments(network, device_name)
     if not segments:
         return None
