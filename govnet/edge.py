@@ -99,11 +99,9 @@ def _set(name: str, nets: list[IPv4Network] | list[IPv4Address]) -> list[str]:
     return [*lines, "\t}"]
 
 
-def render_edge_nftables(network: Network, device: str) -> str:
+def render_edge_nftables(network: Network, device: str, table: str, family: str) -> str:
     """The edge's nft script: anti-spoofing and uRPF on the uplinks, stateless 1:1 NAT and filtering of the
     published servers, PAT and state for the DC's outbound, nothing else in or out."""
-    from govnet.policy import FAMILY, TABLE
-
     edge = edge_of(network)
     ups = edge.uplinks_of(device)
     own_pat = edge.pat_of(device)
@@ -115,9 +113,9 @@ def render_edge_nftables(network: Network, device: str) -> str:
         "#!/usr/sbin/nft -f",
         f"# govnet Internet edge of {device} ({network.name}, {network.env}): anti-spoofing, stateless NAT of the",
         "# published servers, PAT for the DC's outbound. Rendered from the model; replaced as a whole.",
-        f"table {FAMILY} {TABLE} {{}}",
-        f"delete table {FAMILY} {TABLE}",
-        f"table {FAMILY} {TABLE} {{",
+        f"table {family} {table} {{}}",
+        f"delete table {family} {table}",
+        f"table {family} {table} {{",
     ]
     out += _set("bogons", bogons(network))
     out += _set("outbound_src", outbound_sources(network))
