@@ -1,4 +1,4 @@
-"""``govnet verify`` and ``govnet diagram`` (mounted by govnet.cli through ``register``).
+"""``govnet verify`` and ``govnet diagram`` (mounted by ``govnet.cli.app`` through ``register``).
 
 Exit codes: 0 every check passed, 1 a check failed (or the lab is not up), 2 bad input or usage.
 """
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from govnet.console import console
+from govnet.cli.common import console, state_dir
 
 out = console()
 err = console(stderr=True, highlight=False)
@@ -34,7 +34,6 @@ def _network(ctx: typer.Context) -> Any:
 
 
 def _lab(network: Any) -> Any:
-    from govnet.lab.cli import state_dir
     from govnet.lab.state import Lab
 
     if network.env != "lab":
@@ -85,6 +84,7 @@ def register(app: typer.Typer) -> None:
         start_services: Annotated[
             bool, typer.Option("--start-services", help="start missing DC service listeners first")
         ] = False,
+        junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report")] = None,
     ) -> None:
         """Control plane, reachability matrix, service ports, traceroute, segmentation (and failover)."""
         from govnet.verify import services
@@ -103,6 +103,11 @@ def register(app: typer.Typer) -> None:
         if json_file is not None:
             json_file.write_text(json.dumps(outcome.as_dict(), indent=1, ensure_ascii=False) + "\n")
             out.print(f"JSON: {json_file}")
+        if junit is not None:
+            from govnet.junit import verify_cases, write_junit
+
+            write_junit(junit, "govnet-verify", verify_cases(outcome.checks))
+            out.print(f"JUnit: {junit}")
         if report is not None:
             from govnet.verify.report import write_html
 
