@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
 
 SET_HEAD = re.compile(r"^set (\S+) \{$")
 ELEMENTS = re.compile(r"^elements = \{ (.*) \}$")
@@ -191,7 +192,7 @@ def _addr(m: re.Match[str]) -> Addr:
 
 def _rule(line: str) -> Rule:
     unknown = Rule(line, None, None, None, False, known=False)
-    got: dict[str, object] = {}
+    got: dict[str, Any] = {}  # what the tokens matched, by Rule field
     pos = 0
     while pos < len(line):
         for kind, pattern in TOKENS:
@@ -223,24 +224,23 @@ def _rule(line: str) -> Rule:
             break
         else:
             return unknown
-    daddr = got.get("daddr")
-    assert daddr is None or isinstance(daddr, Addr)
+    daddr: Addr | None = got.get("daddr")
     return Rule(
         line,
         daddr.set if daddr else None,
-        got.get("proto"),  # type: ignore[arg-type]
-        got.get("port"),  # type: ignore[arg-type]
+        got.get("proto"),
+        got.get("port"),
         bool(got.get("accept", False)),
         terminal="accept" in got,
-        iif=got.get("iif"),  # type: ignore[arg-type]
-        oif=got.get("oif"),  # type: ignore[arg-type]
-        saddr=got.get("saddr"),  # type: ignore[arg-type]
+        iif=got.get("iif"),
+        oif=got.get("oif"),
+        saddr=got.get("saddr"),
         daddr=daddr if daddr and daddr.set is None else None,
-        sport=got.get("sport"),  # type: ignore[arg-type]
+        sport=got.get("sport"),
         fib_missing=bool(got.get("fib_missing")),
-        ct=got.get("ct"),  # type: ignore[arg-type]
-        new_daddr=got.get("new_daddr"),  # type: ignore[arg-type]
-        new_saddr=got.get("new_saddr"),  # type: ignore[arg-type]
+        ct=got.get("ct"),
+        new_daddr=got.get("new_daddr"),
+        new_saddr=got.get("new_saddr"),
         notrack=bool(got.get("notrack")),
     )
 
