@@ -53,7 +53,7 @@ def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
     gateway = IPv4Interface(f"{network.mgmt_gateway}/{network.mgmt_prefix.prefixlen}")
     return LabSpec(
         name=network.name.lower(),
-        prefix=prefix or getattr(network, "lab_prefix", PREFIX),
+        prefix=prefix or str(getattr(network, "lab_prefix", PREFIX)),
         mgmt_gateway=gateway,
         nodes=nodes,
         links=links,
