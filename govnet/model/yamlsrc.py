@@ -175,12 +175,20 @@ def merge_keys(data: Any) -> Any:
     return out
 
 
+#: Characters YAML forbids in a stream (outside c-printable); yaml-rs lets some through, PyYAML refuses them.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     """Parse one YAML file into plain data and its marks; raise YamlError on bad syntax."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(display, 1, f"not UTF-8 text ({exc.reason})") from None
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise YamlError(display, line, f"invalid YAML: character U+{ord(bad.group()):04X} is not allowed in YAML text")
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -203,6 +211,8 @@ def load_data(path: Path, display: str) -> Any:
     if yaml_rs is not None:
         try:
             text = path.read_text(encoding="utf-8")
+            if _NOT_PRINTABLE.search(text):
+                raise ValueError("not printable: the reference parser says where")
             data = yaml_rs.loads(text)
             return merge_keys(data) if "<<" in text else data
         except Exception:  # any rejection: let the reference parser explain it with a line number
