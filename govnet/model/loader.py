@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from govnet.model.errors import InventoryError, Problem, loc_text
 from govnet.model.schema import Inventory
-from govnet.model.yamlsrc import Loc, Source, YamlError, load_data, load_file
+from govnet.model.yamlsrc import Loc, Source, YamlError, load_data, marks_of
 
 SECTIONS = tuple(Inventory.model_fields)
 #: Where a section lives in the shipped inventories: the file a missing section is reported against.
@@ -57,7 +57,7 @@ def _merge(source: Source, path: Path) -> list[Problem]:
     def line_of(loc: Loc) -> int:
         nonlocal marks
         if marks is None:
-            marks = load_file(path, display)[1]
+            marks = marks_of(path, display)[1]
         return marks.get(loc, (display, 1))[1]
 
     for key, value in data.items():

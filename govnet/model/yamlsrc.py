@@ -40,7 +40,7 @@ class Source:
         if self._marks is None:
             marks: dict[Loc, tuple[str, int]] = {}
             for path, display in self.files:
-                _, file_marks = load_file(path, display)
+                _, file_marks = marks_of(path, display)
                 marks.update(
                     {loc: m for loc, m in file_marks.items() if loc and self.owner.get(str(loc[0])) == display}
                 )
@@ -204,6 +204,17 @@ def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]
         raise YamlError(display, 1, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def marks_of(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
+    """`load_file` where the fast parser already accepted the file: should the reference parser refuse it (the two
+    disagree on some malformed text), that refusal is the file's problem, reported at its line."""
+    from govnet.model.errors import InventoryError, Problem
+
+    try:
+        return load_file(path, display)
+    except YamlError as exc:
+        raise InventoryError([Problem(exc.file, exc.line, "file", exc.message)]) from None
 
 
 def load_data(path: Path, display: str) -> Any:

@@ -210,3 +210,18 @@ def test_mutated_inventories_give_file_line_problems_never_an_exception(texts: d
                 assert path.parent == directory and path.name in texts, f"{problem}: not a file of the inventory"
                 assert 1 <= problem.line <= len(texts[path.name].splitlines()) + 1, f"{problem}: line outside file"
                 assert problem.what, f"{problem}: no message"
+
+
+def test_a_file_only_the_fast_parser_accepts_is_reported_at_its_line(tmp_path: Path) -> None:
+    """Found by the mutation test: yaml-rs reads `:  - …` as a key null, PyYAML (the line marks) refuses it."""
+    for name in FILES:
+        (tmp_path / name).write_text((BASE / name).read_text())
+    servers = (BASE / "servers.yml").read_text().replace("\n  - ", "\n:  - ", 1)
+    (tmp_path / "servers.yml").write_text(servers)
+    try:
+        build(tmp_path, "lab")
+    except InventoryError as exc:
+        assert [(Path(p.file).name, p.line, p.where) for p in exc.errors] == [("servers.yml", 2, "file")]
+        assert exc.errors[0].what.startswith("invalid YAML: ")
+    else:
+        raise AssertionError("accepted")
