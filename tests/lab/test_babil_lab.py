@@ -70,9 +70,11 @@ def test_the_expectations_follow_babils_graph() -> None:
 def test_deploy_verify_and_failover(babil_lab: None, tmp_path: Path) -> None:
     deploy = govnet("deploy", "--json")
     assert deploy.returncode == 0, deploy.stdout[-3000:] + deploy.stderr[-3000:]
+    first = json.loads(deploy.stdout)
+    assert first["ok"] and first["changed"] == 12, [(d["device"], d["status"]) for d in first["devices"]]
     again = govnet("deploy", "--json")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
-    assert "changed" in again.stdout
+    assert json.loads(again.stdout)["changed"] == 0, "a second deploy changed something"
     report = tmp_path / "verify.json"
     verify = govnet("verify", "--start-services", "--failover", "--json", str(report))
     doc = json.loads(report.read_text())
