@@ -37,7 +37,7 @@ def govnet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]
     return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def babil_lab(lab_machine: None) -> Iterator[None]:
     """`lab up` on Babil; `lab down` afterwards must leave nothing of it behind."""
     leftover = govnet("lab", "down")  # an interrupted run's lab; "nothing to do" otherwise
