@@ -56,7 +56,8 @@ lint: setup ## ruff (check + format), mypy, yamllint, ansible-lint
 	@if [ -f .yamllint ]; then $(VENV)/bin/yamllint -s .; fi
 	@if [ -d roles ]; then $(VENV)/bin/ansible-lint; fi
 
-bench: setup ## benchmarks: validate+plan+render at national scale, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
+bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+render at national scale, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
+	$(PY) bench/cli_bench.py
 	$(PY) bench/pipeline_bench.py
 	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done

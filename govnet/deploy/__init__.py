@@ -3,5 +3,5 @@
     from govnet.deploy.engine import DeployOptions, deploy
     report = deploy(network, DeployOptions(...))
 
-The command line is in ``govnet.deploy.cli``; docs/deploy.md describes the whole flow.
+The command line is in ``govnet.cli.deploy``; docs/deploy.md describes the whole flow.
 """

@@ -5,8 +5,9 @@ exactly that request. The login then only copies bytes between its SSH channel a
 agent's unix socket (:func:`govnet.lab.onbox.serve`), so a session costs no agent start: the agent
 keeps frr-reload's functions and a vtysh loaded. When no resident agent answers, it is started (in a
 session of its own, so the SSH hang-up spares it); when none can be started, the session runs in this
-process as before. Imports ``os``, ``socket``, ``select`` and little else: it runs on every agent
-login, and each import costs every deploy once per device.
+process as before. The device shell hands every other ``govnet-agent`` command to :func:`run_agent` here: one
+route to the on-box agent, and no import back into the device shell. Imports ``os``, ``socket``, ``select``
+and little else: it runs on every agent login, and each import costs every deploy once per device.
 """
 
 from __future__ import annotations
@@ -37,11 +38,19 @@ def main(argv: list[str] | None = None) -> int:
         sock.close()
         started = start_resident(instance, path)
         if started is None:
-            from govnet.lab.device_shell import run_agent
-
             return run_agent(instance, ["session"])
         sock = started
     return relay(sock)
+
+
+def run_agent(instance: str, args: list[str]) -> int:
+    """Hand over to the on-box agent, imported lazily so a missing module is a clear message."""
+    try:
+        from govnet.lab import onbox  # type: ignore[attr-defined,unused-ignore]
+    except ImportError as exc:
+        print(f"govnet-agent: on-box agent not available ({exc})", file=sys.stderr)
+        return 127
+    return int(onbox.main(instance, args) or 0)
 
 
 def start_resident(instance: str, path: str) -> socket.socket | None:

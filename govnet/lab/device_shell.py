@@ -98,16 +98,6 @@ def vtysh_argv(instance: str, command: str) -> list[str]:
     return argv
 
 
-def run_agent(instance: str, args: list[str]) -> int:
-    """Hand over to the on-box agent, imported lazily so a missing module is a clear message."""
-    try:
-        from govnet.lab import onbox  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:
-        print(f"govnet-agent: on-box agent not available ({exc})", file=sys.stderr)
-        return 127
-    return int(onbox.main(instance, args) or 0)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Dispatch one SSH login; execs the target program so signals and exit codes pass straight through."""
     args = sys.argv[1:] if argv is None else argv
@@ -124,11 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if first == "govnet-agent":
             words = shlex.split(command)[1:]
-            if words == ["session"]:
-                from govnet.lab import agent_relay  # type: ignore[attr-defined,unused-ignore]
+            from govnet.lab import agent_relay  # type: ignore[attr-defined,unused-ignore]
 
+            if words == ["session"]:
                 return int(agent_relay.main([instance]))
-            return run_agent(instance, words)
+            return agent_relay.run_agent(instance, words)
         if first in ("ping", "traceroute"):
             words = shlex.split(command)
             exec_argv = probe_argv(first, words[1:])

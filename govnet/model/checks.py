@@ -6,9 +6,7 @@ Each check returns problems with the inventory path they concern; the loader tur
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-
-import networkx as nx
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 
 from govnet.model.platform import Platform
 from govnet.model.schema import Inventory
@@ -148,17 +146,64 @@ def phases(inv: Inventory) -> Found:
             yield ("sites", i, "name"), f"department '{site.name}' is in no phase"
 
 
-def site_graph(inv: Inventory) -> nx.Graph:
-    """Sites as nodes, links between sites as edges weighted by how many links join the pair."""
-    graph = nx.Graph()
-    graph.add_nodes_from(s.name for s in inv.sites)
+def site_graph(inv: Inventory) -> dict[str, Counter[str]]:
+    """Sites as nodes, links between sites as edges weighted by how many links join the pair: for each site, its
+    neighbours and the number of links to each.
+
+    The two questions validate asks of it are linear-time walks written here rather than networkx calls:
+    importing networkx costs more than the rest of `govnet validate` (docs/design.md, Validate); the unit tests
+    check both answers against networkx.
+    """
+    graph: dict[str, Counter[str]] = {s.name: Counter() for s in inv.sites}
     site_of = {d.name: s.name for s in inv.sites for d in s.devices}
     for link in inv.links:
         a, b = site_of.get(link.a.device), site_of.get(link.b.device)
         if a and b and a != b:
-            capacity = graph.edges[a, b]["capacity"] + 1 if graph.has_edge(a, b) else 1
-            graph.add_edge(a, b, capacity=capacity)
+            graph[a][b] += 1
+            graph[b][a] += 1
     return graph
+
+
+def connected(graph: Mapping[str, Mapping[str, int]], start: str, cut: Set[frozenset[str]] = frozenset()) -> set[str]:
+    """The nodes reachable from ``start`` without crossing an edge of ``cut``."""
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        for nxt in graph[node]:
+            if nxt not in seen and frozenset((node, nxt)) not in cut:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def bridges(graph: Mapping[str, Mapping[str, int]]) -> set[frozenset[str]]:
+    """The single links whose loss splits the graph (Tarjan's bridges, iterative; parallel links are no bridge)."""
+    disc: dict[str, int] = {}
+    low: dict[str, int] = {}
+    found: set[frozenset[str]] = set()
+    for root in graph:
+        if root in disc:
+            continue
+        disc[root] = low[root] = len(disc)
+        stack: list[tuple[str, str | None, Iterator[str]]] = [(root, None, iter(graph[root]))]
+        while stack:
+            node, parent, todo = stack[-1]
+            for nxt in todo:
+                if nxt == parent and graph[node][nxt] == 1:
+                    continue  # the tree edge itself; a second parallel link counts as a way back
+                if nxt in disc:
+                    low[node] = min(low[node], disc[nxt])
+                else:
+                    disc[nxt] = low[nxt] = len(disc)
+                    stack.append((nxt, node, iter(graph[nxt])))
+                    break
+            else:
+                stack.pop()
+                if parent is not None:
+                    low[parent] = min(low[parent], low[node])
+                    if low[node] > disc[parent]:
+                        found.add(frozenset((parent, node)))
+    return found
 
 
 def topology(inv: Inventory) -> Found:
@@ -166,11 +211,13 @@ def topology(inv: Inventory) -> Found:
     if dc is None:
         return
     graph = site_graph(inv)
-    reachable = nx.node_connected_component(graph, dc)
+    reachable = connected(graph, dc)
+    # two link-disjoint paths to the DC (max-flow >= 2) <=> no single link separates the site from the DC
+    dual = connected(graph, dc, bridges(graph)) if any(s.critical for s in inv.sites) else set()
     for i, site in enumerate(inv.sites):
         if site.name not in reachable:
             yield ("sites", i, "name"), f"site '{site.name}' has no path to the datacentre '{dc}'"
-        elif site.critical and nx.maximum_flow_value(graph, site.name, dc) < 2:
+        elif site.critical and site.name not in dual:
             yield (
                 ("sites", i, "critical"),
                 (f"critical department '{site.name}' needs two link-disjoint paths to the datacentre, has one"),
@@ -180,12 +227,10 @@ def topology(inv: Inventory) -> Found:
 
 def _site_internal(inv: Inventory) -> Found:
     """Every device of a site must be reachable from the site's other devices (no stranded access switch)."""
-    graph = nx.Graph()
-    graph.add_nodes_from(d.name for s in inv.sites for d in s.devices)
-    graph.add_edges_from((link.a.device, link.b.device) for link in inv.links)
+    linked = {end for link in inv.links for end in (link.a.device, link.b.device)}
     for i, site in enumerate(inv.sites):
         for j, dev in enumerate(site.devices):
-            if dev.name in graph and graph.degree(dev.name) == 0:
+            if dev.name not in linked:
                 yield ("sites", i, "devices", j, "name"), f"device '{dev.name}' has no link"
 
 

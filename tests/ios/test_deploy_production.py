@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from govnet.cli import app
+from govnet.cli.app import app
 from govnet.deploy.audit import AuditLog
 from govnet.render import SECRET_NAMES, render_device, secret_variable, secrets_from_env
 from tests.ios.conftest import ENABLE, INVENTORY, PASSWORD

@@ -101,7 +101,7 @@ def test_not_root_is_usage_error(lab_machine: None) -> None:
     """As an unprivileged user the CLI says so and exits 2 (system Python: the venv's may be unreachable)."""
     checkout = Path(engine.__file__).resolve().parents[2]
     command = f"PYTHONPATH={checkout}:{':'.join(site.getsitepackages())} {engine.login_python()}"
-    code = "from govnet.lab.cli import lab_app; lab_app(['up'])"
+    code = "from govnet.cli.lab import lab_app; lab_app(['up'])"
     proc = subprocess.run(
         ["/bin/sh", "-c", f'{command} -c "$1"', "sh", code],
         capture_output=True,

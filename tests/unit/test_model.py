@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from pathlib import Path
 
 import networkx as nx
+import pytest
 
 from govnet.model import Inventory, build, dump_inventory, load_inventory, load_network
-from govnet.model.checks import site_graph
+from govnet.model.checks import bridges, connected, site_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 KARBALA = ROOT / "inventory" / "karbala"
+
+
+def _nx(graph: dict[str, Counter[str]]) -> nx.Graph:
+    """The site graph as networkx sees it: one edge per site pair, its capacity the number of links."""
+    out = nx.Graph()
+    out.add_nodes_from(graph)
+    out.add_edges_from((a, b, {"capacity": n}) for a, nbrs in graph.items() for b, n in nbrs.items())
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_validates_graph_answers_agree_with_networkx(seed: int) -> None:
+    """Reachability and two link-disjoint paths (max-flow >= 2), on random multigraphs of sites."""
+    rng = random.Random(seed)
+    nodes = [f"s{i}" for i in range(rng.randint(2, 30))]
+    graph: dict[str, Counter[str]] = {n: Counter() for n in nodes}
+    for _ in range(rng.randint(0, 2 * len(nodes))):
+        a, b = rng.sample(nodes, 2)
+        graph[a][b] += 1
+        graph[b][a] += 1
+    reference = _nx(graph)
+    dc = nodes[0]
+    reachable = connected(graph, dc)
+    assert reachable == nx.node_connected_component(reference, dc)
+    dual = connected(graph, dc, bridges(graph))
+    for node in sorted(reachable - {dc}):
+        assert (node in dual) == (nx.maximum_flow_value(reference, node, dc) >= 2), node
 
 
 def test_karbala_departments_and_phases() -> None:
@@ -25,7 +55,7 @@ def test_karbala_departments_and_phases() -> None:
 
 def test_critical_departments_are_dual_homed_to_both_cores() -> None:
     inv, _ = load_inventory(KARBALA)
-    graph = site_graph(inv)
+    graph = _nx(site_graph(inv))
     net = build(KARBALA, "lab").network
     for site in (s for s in net.sites.values() if s.critical):
         assert nx.maximum_flow_value(graph, site.name, "dc") == 2

@@ -1,4 +1,4 @@
-"""``govnet verify`` and ``govnet diagram`` (mounted by govnet.cli through ``register``).
+"""``govnet verify`` and ``govnet diagram`` (mounted by ``govnet.cli.app`` through ``register``).
 
 Exit codes: 0 every check passed, 1 a check failed (or the lab is not up), 2 bad input or usage.
 """
@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from govnet.console import console
+from govnet.cli.common import console, state_dir
 
 out = console()
 err = console(stderr=True, highlight=False)
@@ -34,7 +34,6 @@ def _network(ctx: typer.Context) -> Any:
 
 
 def _lab(network: Any) -> Any:
-    from govnet.lab.cli import state_dir
     from govnet.lab.state import Lab
 
     if network.env != "lab":

@@ -1,4 +1,4 @@
-"""``govnet lab up | down | status``: mounted by ``govnet.cli`` as the ``lab`` command group.
+"""``govnet lab up | down | status``: mounted by ``govnet.cli.app`` as the ``lab`` command group.
 
 Exit codes follow the project's contract: 0 ok, 1 an operation failed (a daemon, a device), 2 bad
 input or usage (not root, a missing package, an invalid inventory, a lab already up).
@@ -7,7 +7,6 @@ input or usage (not root, a missing package, an invalid inventory, a lab already
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from govnet.console import console
+from govnet.cli.common import console, state_dir
 from govnet.lab.deps import check_all, check_root
 from govnet.lab.errors import LabError, LabUsageError
 
@@ -27,11 +26,6 @@ lab_app = typer.Typer(
 )
 out = console()
 err = console(stderr=True, highlight=False)
-
-
-def state_dir() -> Path:
-    """Where the lab keeps its state, device files and known_hosts (``GOVNET_LAB_DIR``, default build/lab)."""
-    return Path(os.environ.get("GOVNET_LAB_DIR") or "build/lab").absolute()
 
 
 def _fail(message: str, code: int) -> None:

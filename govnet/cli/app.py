@@ -1,10 +1,9 @@
-"""`govnet` command line: the contract in docs/design.md (exit 0 ok, 1 operation failed, 2 bad input or usage)."""
+"""The root of the ``govnet`` command line: validate, plan, render; the other command groups are mounted here."""
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,9 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from govnet import ipam
-from govnet.console import console
+from govnet.cli import deploy, lab, verify
+from govnet.cli.common import Context, console, fail, load
 from govnet.model import Built, InventoryError, build
-from govnet.render import render_all, secrets_from_env
 
 app = typer.Typer(
     help="govnet: the Karbala governorate e-governance network as code.",
@@ -25,29 +24,6 @@ app = typer.Typer(
 )
 out = console(soft_wrap=True)
 err = console(stderr=True)
-
-
-@dataclass
-class Context:
-    inventory: Path
-    env: str
-
-
-def fail(lines: list[str], code: int = 2) -> None:
-    """Plain lines on stderr, written at once: a problem list can be tens of thousands long."""
-    sys.stderr.write("".join(f"{line}\n" for line in lines))
-    sys.stderr.flush()
-    raise typer.Exit(code)
-
-
-def load(ctx: typer.Context) -> Built:
-    """Load, validate and derive, or print every problem and exit 2."""
-    obj: Context = ctx.obj
-    try:
-        return build(obj.inventory, obj.env)
-    except InventoryError as exc:
-        fail([str(p) for p in exc.errors] + [f"{len(exc.errors)} problem(s) found; nothing was changed"])
-        raise  # unreachable: fail() exits
 
 
 @app.callback()
@@ -131,6 +107,8 @@ def render(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Write one configuration per device (default build/<env>/configs/)."""
+    from govnet.render import render_all, secrets_from_env
+
     built = load(ctx)
     target = out_dir or Path("build") / built.network.env / "configs"
     paths = render_all(built.network, target, secrets_from_env())
@@ -140,24 +118,9 @@ def render(
         out.print(f"rendered {len(paths)} configs into {target}/")
 
 
-def _mount_optional() -> None:
-    """Sub-command groups whose modules may import heavier dependencies are mounted when present."""
-    import importlib
-
-    for module, attr, name in (("govnet.lab.cli", "lab_app", "lab"),):
-        try:
-            sub = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        app.add_typer(sub, name=name)
-    for module, attr in (("govnet.deploy.cli", "register"), ("govnet.verify.cli", "register")):
-        try:
-            getattr(importlib.import_module(module), attr)(app)
-        except (ImportError, AttributeError):
-            continue
-
-
-_mount_optional()
+app.add_typer(lab.lab_app, name="lab")
+deploy.register(app)
+verify.register(app)
 
 
 def main() -> None:

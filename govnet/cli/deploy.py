@@ -1,26 +1,29 @@
-"""``govnet deploy | backup | drift | rollback | audit [verify]`` (mounted by govnet.cli when present).
+"""``govnet deploy | backup | drift | rollback | audit [verify]`` (mounted on the root by ``govnet.cli.app``).
 
 Exit codes: 0 ok, 1 a device or check failed, 2 bad input (one line each).
+The device stack (``govnet.deploy.engine``, ``ops``, ``inventory``: NAPALM, Nornir, Netmiko) is imported inside the
+commands that talk to devices, so every other command of the CLI starts without it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from govnet.console import console
-from govnet.deploy import diffview, engine, ops
+from govnet.cli.common import console, load, workdir
+from govnet.deploy import diffview
 from govnet.deploy.audit import AuditLog
-from govnet.deploy.inventory import credentials, known_hosts_file
 from govnet.model.derived import Network
+from govnet.policy import render_nftables
+
+if TYPE_CHECKING:
+    from govnet.deploy import engine, ops
 
 out = console()
 err = console(stderr=True)
@@ -39,18 +42,13 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def workdir(env: str) -> Path:
-    """build/<env> (backups/, audit.jsonl); GOVNET_DEPLOY_DIR moves it."""
-    return Path(os.environ.get("GOVNET_DEPLOY_DIR") or Path("build") / env)
-
-
 def _network(ctx: typer.Context) -> Network:
-    from govnet.cli import load
-
     return load(ctx).network
 
 
 def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOptions:
+    from govnet.deploy import engine
+    from govnet.deploy.inventory import credentials, known_hosts_file
     from govnet.render import render_device, secrets_from_env
 
     env = ctx.obj.env
@@ -73,22 +71,14 @@ def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOp
         known_hosts=known_hosts,
         workdir=workdir(env),
         render=lambda name: render_device(network, name, secret_values),
-        policy=_policy(network),
+        policy=lambda name: render_nftables(network, name),
         **kw,
     )
 
 
-def _policy(network: Network) -> Any:
-    """The nftables zone policy renderer, when the policy module is installed."""
-    try:
-        from govnet import policy  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    render = getattr(policy, "render_nftables", None)
-    return (lambda name: render(network, name)) if render else None
-
-
 def _names(network: Network, limit: str | None, phase: int | None = None) -> list[str]:
+    from govnet.deploy import engine
+
     try:
         return engine.select(network, _split(limit), phase)
     except ValueError as exc:
@@ -98,6 +88,8 @@ def _names(network: Network, limit: str | None, phase: int | None = None) -> lis
 
 def _check_timer(network: Network, names: list[str], seconds: int) -> None:
     """--confirm-timeout must suit the revert timer of every selected device's platform (exit 2, one line)."""
+    from govnet.deploy import engine
+
     for platform in sorted({network.devices[n].platform for n in names}):
         problem = engine.timer_problem(platform, seconds)
         if problem:
@@ -140,6 +132,8 @@ def deploy(
     show_diff: Annotated[bool, typer.Option("--diff", help="print each device's diff, once per section")] = False,
 ) -> None:
     """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase."""
+    from govnet.deploy import engine
+
     if tolerance < 0:
         _fail(f"--tolerance: must be 0 or more, got {tolerance}")
     network = _network(ctx)
@@ -223,6 +217,8 @@ def backup(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Save every device's running config under build/<env>/backups/<device>/<id>.cfg."""
+    from govnet.deploy import ops
+
     network = _network(ctx)
     names = _names(network, limit)
     results = ops.backup(network, _options(ctx, network), names)
@@ -236,6 +232,8 @@ def drift(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every device whose running config differs from the intended one, with the diff (exit 1 if any)."""
+    from govnet.deploy import ops
+
     network = _network(ctx)
     names = _names(network, limit)
     results = ops.drift(network, _options(ctx, network), names)
@@ -261,6 +259,8 @@ def rollback(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Put a device's backup back (commit confirmed)."""
+    from govnet.deploy import ops
+
     network = _network(ctx)
     if device not in network.devices:
         _fail(f"rollback: unknown device {device!r}")

@@ -1,0 +1,96 @@
+"""The command line fails loudly on a broken module, and starts without the device stack.
+
+Each case runs ``govnet`` in a subprocess on a copy of the package in which one module really is broken (it
+imports a module that does not exist), so nothing in this process is patched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = "import govnet_no_such_module  # broken on purpose by tests/unit/test_cli_imports.py\n"
+DEVICE_STACK = ("napalm", "nornir", "nornir_napalm", "netmiko", "paramiko", "govnet.deploy.engine")
+
+
+def _govnet(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree), "COLUMNS": "200"}
+    code = "import sys; from govnet.cli import main; sys.argv = ['govnet', *sys.argv[1:]]; main()"
+    return subprocess.run(
+        [sys.executable, "-P", "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def broken_tree(tmp_path: Path) -> Path:
+    """A copy of the package (templates linked beside it, where the platform loader looks for them)."""
+    shutil.copytree(ROOT / "govnet", tmp_path / "govnet", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "network_templates").symlink_to(ROOT / "network_templates")
+    return tmp_path
+
+
+def _break(tree: Path, module: str) -> None:
+    path = tree / (module.replace(".", "/") + ".py")
+    path.write_text(path.read_text() + BROKEN)
+
+
+def test_the_copy_works_before_it_is_broken(broken_tree: Path) -> None:
+    """The cases below fail because of the broken module, not because of the copy."""
+    result = _govnet(broken_tree, "validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: inventory/karbala (lab)")
+
+
+@pytest.mark.parametrize(
+    ("module", "args"),
+    [
+        ("govnet.cli.deploy", ["deploy", "--help"]),  # was "No such command 'deploy'"
+        ("govnet.cli.lab", ["lab", "--help"]),
+        ("govnet.policy", ["deploy", "--help"]),  # the zone policy silently did not deploy
+        ("govnet.cli.deploy", ["validate"]),  # a broken group breaks every command, not only its own
+    ],
+)
+def test_a_broken_cli_module_fails_loudly(broken_tree: Path, module: str, args: list[str]) -> None:
+    _break(broken_tree, module)
+    result = _govnet(broken_tree, *args)
+    assert result.returncode == 1
+    assert "No such command" not in result.stderr
+    assert "ModuleNotFoundError: No module named 'govnet_no_such_module'" in result.stderr
+    assert f"{module.replace('.', '/')}.py" in result.stderr  # the traceback names the broken file
+
+
+@pytest.mark.parametrize("module", ["govnet.deploy.engine", "govnet.deploy.ops"])
+def test_a_broken_device_stack_fails_the_device_commands_loudly(broken_tree: Path, module: str) -> None:
+    """Imported inside the commands that talk to devices, and still plainly: `deploy` fails with the ImportError."""
+    _break(broken_tree, module)
+    assert _govnet(broken_tree, "validate").returncode == 0
+    result = _govnet(broken_tree, "backup" if module.endswith("ops") else "deploy", "--limit", "core1")
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'govnet_no_such_module'" in result.stderr
+
+
+def test_commands_that_talk_to_no_device_do_not_import_the_device_stack(tmp_path: Path) -> None:
+    code = (
+        "import json, sys\n"
+        "from govnet.cli.app import app\n"
+        "for args in (['validate'], ['plan', '--json'], ['render', '--out', sys.argv[1]], ['audit', '--help']):\n"
+        "    try:\n"
+        "        app(args, standalone_mode=False)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {list(DEVICE_STACK)!r}"
+        f" or m in {list(DEVICE_STACK)!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "configs")], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == []
+    assert len(list((tmp_path / "configs").iterdir())) == 37  # render really ran
