@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
+from govnet.model.errors import InventoryError, Loc, Problem
+
 try:  # a Rust YAML parser: ~20x faster on national-scale inventories; PyYAML remains the reference and fallback
     import yaml_rs
 except ImportError:  # pragma: no cover - exercised where the wheel is unavailable
     yaml_rs = None  # type: ignore[assignment]
-
-Loc = tuple[str | int, ...]
 
 
 @dataclass
@@ -209,8 +209,6 @@ def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]
 def marks_of(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     """`load_file` where the fast parser already accepted the file: should the reference parser refuse it (the two
     disagree on some malformed text), that refusal is the file's problem, reported at its line."""
-    from govnet.model.errors import InventoryError, Problem
-
     try:
         return load_file(path, display)
     except YamlError as exc:
