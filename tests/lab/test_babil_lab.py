@@ -21,7 +21,7 @@ import pytest
 from govnet.lab.footprint import footprint
 from govnet.lab.from_model import load_spec
 from govnet.lab.state import lab_username
-from govnet.verify.expect import dual_homed, primary_core
+from govnet.verify.expect import dual_homed, expected_neighbours, primary_core
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -84,10 +84,12 @@ def test_deploy_verify_and_failover(babil_lab: None, tmp_path: Path) -> None:
     # Every department host, the sub-district's included, reaches what the policy allows (and nothing else).
     assert doc["families"]["reachability"] == {"passed": 8, "total": 8}
     assert doc["families"]["segmentation"]["passed"] == doc["families"]["segmentation"]["total"] > 0
-    # Both parallel links between kifl-r1 and hilla-r1 are Full OSPF adjacencies.
-    names = [c["name"] for c in doc["checks"] if c["family"] == "control-plane" and c["ok"]]
-    kifl_ospf = [n for n in names if n.startswith("kifl-r1:") and "OSPF" in n]
-    assert any("eth1" in n for n in kifl_ospf) and any("eth2" in n for n in kifl_ospf), names
+    # Both parallel links between kifl-r1 and hilla-r1 are expected as Full OSPF adjacencies, and are.
+    net = load_spec(INVENTORY).network
+    to_hilla = expected_neighbours(net, net.devices["kifl-r1"])[str(net.devices["hilla-r1"].router_id)]
+    assert [ifname for ifname, _ in to_hilla] == ["eth1", "eth2"]
+    ospf = {c["name"]: c["ok"] for c in doc["checks"] if c["family"] == "control-plane"}
+    assert ospf["kifl-r1: OSPF adjacencies Full"] and ospf["hilla-r1: OSPF adjacencies Full"]
     # One drill per dual-homed department: the hospital's goes over its second edge router, hosp-r2.
     assert set(doc["failover"]) == {"hilla", "mahawil", "hosp"}
     drills = {c["name"].split(":")[0]: c for c in doc["checks"] if c["family"] == "failover"}
