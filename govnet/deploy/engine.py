@@ -52,7 +52,6 @@ from govnet.model.platform import Platform, load_platform
 UNCHANGED, WOULD_CHANGE, CHANGED = "unchanged", "would-change", "changed"
 FAILED, ROLLED_BACK, SKIPPED = "failed", "rolled-back", "skipped"
 OK_STATUSES = (UNCHANGED, WOULD_CHANGE, CHANGED)
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -108,6 +107,7 @@ class DeployOptions:
     render: Callable[[str], str] | None = None
     on_done: Callable[[DeviceResult], None] | None = None  # progress display hook
     policy: Callable[[str], str | None] | None = None  # frr device → nftables ruleset
+    source: Path = Path()  # a directory inside the git checkout of the inventory: the audit log's revision
 
 
 @dataclass
@@ -183,7 +183,7 @@ class Deployer:
         self.network = network
         self.opt = options
         self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
-        self.revision = git_revision(REPO)
+        self.revision = git_revision(options.source)
         self.store = BackupStore(options.workdir / "backups")
         self.audit = AuditLog(options.workdir / "audit.jsonl")
         self.lock = threading.Lock()
