@@ -265,7 +265,7 @@ class Deployer:
                 later = {n for w in plan[index + 1 :] for n in w.devices}
                 results = done + self._wave(nr, Wave(wave.phase, pending), later, checked, failed_checks)
                 report.results += results
-                failed = [r for r in results if not r.ok]
+                failed = [r for r in results if not r.ok and r.status != SKIPPED]  # skipped: after a failed canary
                 if len(failed) > self.opt.tolerance:
                     report.halted = (
                         f"phase {wave.phase}: {len(failed)} device(s) failed (tolerance {self.opt.tolerance})"
