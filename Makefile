@@ -6,7 +6,7 @@ GOVNET := $(VENV)/bin/govnet
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lab lab-fast lab-down test test-lab test-fast lint bench golden clean
+.PHONY: help setup lab lab-fast lab-down test test-lab test-fast lint analyze impact bench golden clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ lab: setup ## validate, plan, render, build the governorate, deploy, provision t
 	$(GOVNET) lab up
 	$(GOVNET) deploy
 	scripts/lab-servers
-	$(GOVNET) verify --json build/lab/verify.json --report build/lab/report.html
+	$(GOVNET) verify --json build/lab/verify.json --report build/lab/report.html --junit build/lab/verify.xml
 	$(GOVNET) lab status
 	@echo "report: build/lab/report.html (JSON: build/lab/verify.json)"
 	@echo "the lab keeps running for you to explore; 'make lab-down' removes it (servers' containers included)"
@@ -56,10 +56,20 @@ lint: setup ## ruff (check + format), mypy, yamllint, ansible-lint
 	@if [ -f .yamllint ]; then $(VENV)/bin/yamllint -s .; fi
 	@if [ -d roles ]; then $(VENV)/bin/ansible-lint; fi
 
-bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+render at national scale, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
+analyze: setup ## offline analysis of the rendered configs, both platforms: reports in build/analyze/ (JUnit, Markdown)
+	$(GOVNET) --env lab analyze --junit build/analyze/lab.xml --markdown build/analyze/lab.md
+	$(GOVNET) --env production analyze --junit build/analyze/production.xml --markdown build/analyze/production.md
+
+BASE ?= origin/main
+impact: setup ## what the working tree changes against BASE (default origin/main), both platforms
+	$(GOVNET) --env lab impact --base $(BASE) --markdown build/analyze/impact-lab.md
+	$(GOVNET) --env production impact --base $(BASE) --no-diff --markdown build/analyze/impact-production.md
+
+bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+render and analyze at national scale, impact, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill)
 	$(PY) bench/cli_bench.py
 	$(PY) bench/pipeline_bench.py
-	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py; do \
+	$(PY) bench/analyze_bench.py
+	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py bench/sync_bench.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
 
 golden: setup ## regenerate golden configs and bad-inventory messages (review the diff!)

@@ -450,19 +450,27 @@ def _interface(name: str, lines: list[str]) -> Interface:
     return iface
 
 
-def parse_config(text: str) -> Config:
-    """The object-groups, extended ACLs and interface ACL applications of a configuration."""
+def parse_config(text: str, problems: list[str] | None = None) -> Config:
+    """The object-groups, extended ACLs and interface ACL applications of a configuration.
+
+    Without *problems* an unreadable object-group or ACL raises AclSyntaxError; with it, the problem is recorded
+    there and that one group or ACL is left out (the analysis then reports what it cannot evaluate)."""
     groups: dict[str, list[Wildcard]] = {}
     acls: dict[str, Acl] = {}
     interfaces: dict[str, Interface] = {}
     for head, children in _blocks(text):
         words = head.split()
-        if words[:2] == ["object-group", "network"]:
-            groups[words[2]] = _group_members(words[2], children, groups)
-        elif words[:3] == ["ip", "access-list", "extended"]:
-            acls[words[3]] = parse_acl(words[3], children, groups)
-        elif words[0] == "interface":
-            interfaces[words[1]] = _interface(words[1], children)
+        try:
+            if words[:2] == ["object-group", "network"] and len(words) == 3:
+                groups[words[2]] = _group_members(words[2], children, groups)
+            elif words[:3] == ["ip", "access-list", "extended"] and len(words) == 4:
+                acls[words[3]] = parse_acl(words[3], children, groups)
+            elif words[0] == "interface" and len(words) == 2:
+                interfaces[words[1]] = _interface(words[1], children)
+        except (AclSyntaxError, ValueError, IndexError) as exc:
+            if problems is None:
+                raise AclSyntaxError(str(exc)) from exc
+            problems.append(f"{head}: {exc}")
     return Config(groups, acls, interfaces)
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from govnet import ipam
-from govnet.cli import deploy, lab, verify
+from govnet.cli import analyze, deploy, lab, verify
 from govnet.cli.common import Context, console, fail, load
 from govnet.model import Built, InventoryError, build
 
@@ -41,8 +41,18 @@ def main_options(
 def validate(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report")] = None,
 ) -> None:
     """Load and validate the inventory; list every problem as file:line: where: what (exit 2)."""
+    if junit is not None:
+        from govnet.junit import validate_cases, write_junit
+
+        try:
+            net = build(ctx.obj.inventory, ctx.obj.env).network
+            cases = validate_cases([], f"{ctx.obj.inventory} ({net.env}): {len(net.devices)} devices")
+        except InventoryError as exc:
+            cases = validate_cases(exc.errors, "")
+        write_junit(junit, f"govnet-validate-{ctx.obj.env}", cases)
     if as_json:
         try:
             net = build(ctx.obj.inventory, ctx.obj.env).network
@@ -121,6 +131,7 @@ def render(
 app.add_typer(lab.lab_app, name="lab")
 deploy.register(app)
 verify.register(app)
+analyze.register(app)
 
 
 def main() -> None:

@@ -60,19 +60,35 @@ def up(
         bool, typer.Option("--configured", help="apply the full rendered configs instead of bootstrap configs")
     ] = False,
 ) -> None:
-    """Build the lab: a namespace, FRR instance and sshd per device, hosts and DC servers, links, management."""
-    from govnet.lab import engine
-    from govnet.lab.state import lab_username
+    """Build the lab: a namespace, FRR instance and sshd per device, hosts and DC servers, links, management.
+
+    On a running lab: make it follow the inventory (new devices, links, hosts and servers built, those gone
+    removed, the rest left running with its configs); `govnet deploy` then brings the new ones in."""
+    from govnet.lab import engine, sync
+    from govnet.lab.state import Lab, lab_username
 
     start = time.monotonic()
+
+    def progress(message: str) -> None:
+        err.print(f"[{time.monotonic() - start:5.1f}s] {message}", markup=False)
+
     try:
         check_all()
         spec = _load_spec(*_options(ctx))
+        if Lab.load(state_dir()) is not None:
+            lab, changes = sync.sync(spec, state_dir(), progress=progress)
+            out.print(
+                f"lab [bold]{lab.name}[/] follows the inventory ({time.monotonic() - start:.1f} s): "
+                f"{changes.summary()}; {len(lab.devices)} devices, {len(lab.hosts)} hosts, {len(lab.servers)} servers"
+            )
+            if not changes.empty():
+                out.print("next: govnet deploy (new devices run bootstrap configs until then)", markup=False)
+            return
         lab = engine.up(
             spec,
             state_dir(),
             configured=configured,
-            progress=lambda m: err.print(f"[{time.monotonic() - start:5.1f}s] {m}", markup=False),
+            progress=progress,
         )
         if configured:
             try:
@@ -130,7 +146,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Devices, daemons, sshd and neighbours at a glance; exit 1 when a device is unhealthy."""
-    from govnet.lab.health import lab_health
+    from govnet.lab.health import configs_label, lab_health
     from govnet.lab.state import Lab, StateFile
 
     try:
@@ -152,6 +168,7 @@ def status(
             "up": True,
             "name": lab.name,
             "configured": lab.configured,
+            "configs": configs_label(lab),
             "state_dir": str(lab.state_dir),
             "known_hosts": str(lab.known_hosts),
             "devices": [r.as_dict() for r in rows],
@@ -160,14 +177,14 @@ def status(
         }
         print(json.dumps(doc, indent=2))
     else:
-        out.print(_table(lab, rows))
+        out.print(_table(lab, rows, configs_label(lab)))
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
 
 
-def _table(lab: Any, rows: list[Any]) -> Table:
+def _table(lab: Any, rows: list[Any], configs: str) -> Table:
     """The at-a-glance table: red where something is down."""
-    title = f"lab {lab.name} ({'full configs' if lab.configured else 'bootstrap configs'}) — {lab.state_dir}"
+    title = f"lab {lab.name} ({configs}) — {lab.state_dir}"
     table = Table(title=title)
     for col in ("device", "role", "namespace", "mgmt", "daemons", "sshd", "OSPF full", "BGP up"):
         table.add_column(col)

@@ -84,6 +84,7 @@ def register(app: typer.Typer) -> None:
         start_services: Annotated[
             bool, typer.Option("--start-services", help="start missing DC service listeners first")
         ] = False,
+        junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report")] = None,
     ) -> None:
         """Control plane, reachability matrix, service ports, traceroute, segmentation (and failover)."""
         from govnet.verify import services
@@ -102,6 +103,11 @@ def register(app: typer.Typer) -> None:
         if json_file is not None:
             json_file.write_text(json.dumps(outcome.as_dict(), indent=1, ensure_ascii=False) + "\n")
             out.print(f"JSON: {json_file}")
+        if junit is not None:
+            from govnet.junit import verify_cases, write_junit
+
+            write_junit(junit, "govnet-verify", verify_cases(outcome.checks))
+            out.print(f"JUnit: {junit}")
         if report is not None:
             from govnet.verify.report import write_html
 

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import grp
-import importlib.util
 import os
 import pwd
-import py_compile
 import shutil
 import signal
-import stat
-import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +26,7 @@ from govnet.lab.deps import check_all
 from govnet.lab.errors import LabError, LabUsageError
 from govnet.lab.onbox_paths import PID_NAME, agent_socket
 from govnet.lab.state import REGISTRY, Lab, StateFile, lab_password, lab_username
-from govnet.lab.topology import EndpointSpec, LabSpec, NodeSpec, short_ifname
+from govnet.lab.topology import EndpointSpec, LabSpec, NodeSpec, lab_objects, short_ifname
 
 Progress = Callable[[str], None]
 FRR_DAEMONS = ("zebra", "bgpd", "ospfd", "staticd")
@@ -39,7 +35,14 @@ FRRINIT = "/usr/lib/frr/frrinit.sh"
 RUN_SSHD = Path("/run/sshd")
 NFT = "/usr/sbin/nft"
 VTYSH = "/usr/bin/vtysh"
-#: The lab's capability-bearing copy of nft (relative to the state directory) and how the agent finds it.
+#: Where a lab keeps what its devices run (FRR pathspaces, sshd configs and host keys, the device shell and
+#: agent, the interpreter, nft): ``/run/govnet/<prefix>``, root:frr 0750, whatever directory the checkout is in.
+RUNTIME_BASE = Path("/run/govnet")
+#: The box's own Python (Debian's, a dependency of frr-pythontools): what the device logins and the on-box agent
+#: run, linked into the runtime directory as ``bin/python3``; never the controller's virtual environment.
+BOX_PYTHON = "/usr/bin/python3"
+PYTHON_TOOL = Path("bin/python3")
+#: The lab's capability-bearing copy of nft (relative to the runtime directory) and how the agent finds it.
 NFT_TOOL = Path("bin/nft")
 #: Where ``up`` installs the device login shell and on-box agent (standard library only), byte-compiled.
 AGENT_DIR = Path("agent")
@@ -82,6 +85,8 @@ def up(
         )
     _check_conflicts(spec)
     state_dir.mkdir(parents=True, exist_ok=True)
+    # build/lab may sit under a directory only root can traverse (a clone in /root): nothing a device process
+    # reads lives there, only root's own records (state, known_hosts)
     state = StateFile.create(
         state_dir,
         name=spec.name,
@@ -89,6 +94,7 @@ def up(
         configured=configured,
         username=lab_username(),
         known_hosts=str(state_dir / "known_hosts"),
+        runtime=str(runtime_dir(spec.prefix)),
         started=time.time(),
     )
     try:
@@ -109,6 +115,7 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
     progress("login user")
     _ensure_shared(state, lab_username(), lab_password())
     progress("device files")
+    _make_runtime(state)
     _install_agent(state)
     _write_files(spec, state, configured)
     _nft_tool(state)
@@ -116,9 +123,16 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
     _create_links(spec, state)
     _configure_namespaces(spec)
     progress(f"starting {len(spec.nodes)} FRR instances and sshds")
-    _start_devices(spec, state)
-    state.set(
-        phase="up",
+    start_devices(spec, state)
+    state.set(phase="up", ready=time.time(), **facts(spec))
+    progress(f"lab {spec.name} up ({state_dir})")
+
+
+def facts(spec: LabSpec) -> dict[str, Any]:
+    """What the state file says about a running lab: the view clients read (``Lab``) and, under ``objects``,
+    what ``govnet.lab.sync`` compares with the inventory."""
+    return dict(
+        objects=lab_objects(spec),
         devices={
             n.name: {
                 "name": n.name,
@@ -139,9 +153,7 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
             }
             for lk in spec.links
         ],
-        ready=time.time(),
     )
-    progress(f"lab {spec.name} up ({state_dir})")
 
 
 def _check_conflicts(spec: LabSpec) -> None:
@@ -152,6 +164,8 @@ def _check_conflicts(spec: LabSpec) -> None:
         for n in spec.nodes
         if os.path.lexists(nsexec.FRR_ETC / n.name)
     ]
+    if runtime_dir(spec.prefix).exists():
+        taken.append(f"runtime directory {runtime_dir(spec.prefix)}")
     taken += [f"interface {i}" for i in _root_links(spec) if Path(f"/sys/class/net/{i}").exists()]
     if taken:
         more = f" and {len(taken) - 5} more" if len(taken) > 5 else ""
@@ -170,6 +184,32 @@ def _all_netns(spec: LabSpec) -> list[str]:
 def _root_links(spec: LabSpec) -> list[str]:
     """Interfaces the lab creates in the root namespace: the bridge and one management port each."""
     return [spec.mgmt_bridge] + [spec.mgmt_port(n.name) for n in spec.nodes]
+
+
+def runtime_dir(prefix: str) -> Path:
+    """The runtime directory of the lab whose names start with ``prefix``."""
+    return RUNTIME_BASE / prefix
+
+
+def _runtime(state: StateFile) -> Path:
+    """The runtime directory a state records (labs recorded before it existed kept it in the state directory)."""
+    return Path(state.data.get("runtime") or state.path.parent)
+
+
+def _make_runtime(state: StateFile) -> None:
+    """``/run/govnet/<prefix>``, root:frr 0750: the FRR daemons (user frr) and the login user (group frr) reach
+    it, nobody else does; recorded first so ``down`` removes it, also after a crash."""
+    runtime = _runtime(state)
+    if not RUNTIME_BASE.exists():
+        state.record("dir", {"path": str(RUNTIME_BASE), "shared": True})
+        RUNTIME_BASE.mkdir(mode=0o755, exist_ok=True)
+    state.record("dir", {"path": str(runtime)})
+    runtime.mkdir(mode=0o750)
+    os.chown(runtime, 0, grp.getgrnam("frr").gr_gid)
+    os.chmod(runtime, 0o750)
+    python = runtime / PYTHON_TOOL
+    python.parent.mkdir(mode=0o755)
+    os.symlink(os.path.realpath(BOX_PYTHON), python)
 
 
 # ----------------------------------------------------------------------------- shared objects
@@ -255,14 +295,22 @@ def _orphan_markers() -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------ files
 def _write_files(spec: LabSpec, state: StateFile, configured: bool) -> None:
     """Per device: FRR pathspace directory, sshd config and host key; plus the lab's known_hosts."""
-    state_dir = state.path.parent
-    frr_uid, frr_gid = pwd.getpwnam("frr").pw_uid, grp.getgrnam("frr").gr_gid
-    vty_gid = grp.getgrnam("frrvty").gr_gid
-    devroot = state_dir / "devices"
+    devroot = _runtime(state) / "devices"
     state.record("dir", {"path": str(devroot)})
     devroot.mkdir(exist_ok=True)
+    known = device_files(spec.nodes, state, configured)
+    Path(state.data["known_hosts"]).write_text("\n".join(known) + "\n")
+
+
+def device_files(nodes: Iterable[NodeSpec], state: StateFile, configured: bool) -> list[str]:
+    """The files of each device (FRR pathspace, sshd config, host key) and its /etc/frr link; returns the
+    devices' known_hosts lines."""
+    frr_uid, frr_gid = pwd.getpwnam("frr").pw_uid, grp.getgrnam("frr").gr_gid
+    vty_gid = grp.getgrnam("frrvty").gr_gid
+    devroot = _runtime(state) / "devices"
+    nodes = list(nodes)
     known: list[str] = []
-    for node in spec.nodes:
+    for node in nodes:
         ddir = devroot / node.name
         frr = ddir / "frr"
         frr.mkdir(parents=True, exist_ok=True)
@@ -276,21 +324,18 @@ def _write_files(spec: LabSpec, state: StateFile, configured: bool) -> None:
         pub = _host_key(ddir / "ssh_host_ed25519_key")
         known.append(f"{node.name},{node.mgmt.ip} {pub}")
         (ddir / "sshd_config").write_text(_sshd_config(node, ddir, lab_username()))
-    Path(state.data["known_hosts"]).write_text("\n".join(known) + "\n")
-    links = [{"path": str(nsexec.FRR_ETC / n.name), "target": str(devroot / n.name / "frr")} for n in spec.nodes]
+    links = [{"path": str(nsexec.FRR_ETC / n.name), "target": str(devroot / n.name / "frr")} for n in nodes]
     state.record("frr_etc", *links)
     for link in links:
         os.symlink(link["target"], link["path"])
+    return known
 
 
 def _nft_tool(state: StateFile) -> None:
     """A copy of nft carrying CAP_NET_ADMIN, runnable by group frr only: how the unprivileged login user's
     on-box agent applies the zone policy in its device's namespace (nothing else gains the capability;
     ``down`` removes it with the lab directory)."""
-    tool = state.path.parent / NFT_TOOL
-    state.record("dir", {"path": str(tool.parent)})
-    tool.parent.mkdir(exist_ok=True)
-    os.chmod(tool.parent, 0o755)
+    tool = _runtime(state) / NFT_TOOL
     state.record("file", {"path": str(tool)})
     shutil.copyfile(NFT, tool)
     os.chown(tool, 0, grp.getgrnam("frr").gr_gid)
@@ -376,13 +421,14 @@ def _install_agent(state: StateFile) -> None:
     import govnet
 
     source = Path(govnet.__file__).resolve().parent
-    root = state.path.parent / AGENT_DIR
+    root = _runtime(state) / AGENT_DIR
     state.record("dir", {"path": str(root)})
     for module in AGENT_MODULES:
         target = root / "govnet" / module
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / module, target)
-        py_compile.compile(str(target), cfile=importlib.util.cache_from_source(str(target)), doraise=True)
+    # compiled by the interpreter that runs them, so its cache tag matches whatever Python the controller uses
+    nsexec.run([str(_runtime(state) / PYTHON_TOOL), "-S", "-m", "compileall", "-q", str(root)])
     for path in [root, *root.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
@@ -393,41 +439,20 @@ def device_shell_command(instance: str, lab_dir: Path) -> str:
     ``-S``: no site-packages, nothing but the standard library (fast, and all the shell needs).
     """
     agent = lab_dir / AGENT_DIR
-    if not _world_executable(agent / "govnet"):
-        raise LabError(f"lab: {agent} is not reachable by the login user (a parent directory lacks o+x)")
-    return f"env PYTHONPATH={agent} {login_python()} -S -m govnet.lab.device_shell {instance}"
+    return f"env PYTHONPATH={agent} {lab_dir / PYTHON_TOOL} -S -m govnet.lab.device_shell {instance}"
 
 
 def relay_command(instance: str, lab_dir: Path) -> str:
     """The login command for ``govnet-agent session``: the relay to the resident agent, run as a file
     (``python -S FILE``: no ``-m`` machinery, no device-shell imports; it starts on every agent login)."""
     agent = lab_dir / AGENT_DIR
-    return f"env PYTHONPATH={agent} {login_python()} -S {agent / 'govnet/lab/agent_relay.py'} {instance}"
+    return f"env PYTHONPATH={agent} {lab_dir / PYTHON_TOOL} -S {agent / 'govnet/lab/agent_relay.py'} {instance}"
 
 
 def login_python() -> str:
-    """A Python the (non-root) login user can run: this one, else the system Python of the same version.
-
-    ``sys.executable`` only works when every directory up to the real interpreter is searchable by
-    others; a pyenv Python under /root is not.
-    """
-    if _world_executable(Path(sys.executable)) and _world_executable(Path(os.path.realpath(sys.executable))):
-        return sys.executable
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    system = next((p for p in (f"/usr/bin/python{version}", "/usr/bin/python3") if os.access(p, os.X_OK)), None)
-    if system is None:
-        raise LabError(f"lab: {sys.executable} is not usable by the login user and no /usr/bin/python3 exists")
-    return system
-
-
-def _world_executable(path: Path) -> bool:
-    """True when a non-root user can reach and run ``path`` through its "other" permission bits."""
-    try:
-        if not os.stat(path).st_mode & stat.S_IXOTH:
-            return False
-        return all(os.stat(d).st_mode & stat.S_IXOTH for d in path.parents)
-    except OSError:
-        return False
+    """The Python a device login runs (through the runtime directory's ``bin/python3``): the box's own, which any
+    user can run wherever the controller's virtual environment lives."""
+    return os.path.realpath(BOX_PYTHON)
 
 
 # ------------------------------------------------------------------------------ namespaces
@@ -459,7 +484,7 @@ def _create_links(spec: LabSpec, state: StateFile) -> None:
         seg = spec.segment(ep.segment)
         lines.append(
             f"link add eth0 netns {spec.endpoint_netns(ep)} type veth "
-            f"peer name {_port_name(ep)} netns {spec.netns(seg.node)}"
+            f"peer name {port_name(ep)} netns {spec.netns(seg.node)}"
         )
     for seg in spec.segments:
         if not any(ep.segment == seg.key for ep in spec.endpoints):
@@ -471,7 +496,7 @@ def _create_links(spec: LabSpec, state: StateFile) -> None:
     nsexec.ip_batch(lines)
 
 
-def _port_name(ep: EndpointSpec) -> str:
+def port_name(ep: EndpointSpec) -> str:
     """Switch-side name of an endpoint's veth, unique within the switch namespace."""
     return short_ifname(f"{'h' if ep.kind == 'host' else 's'}-{ep.name}")
 
@@ -487,7 +512,7 @@ def _configure_namespaces(spec: LabSpec) -> None:
                 if end.node == n.name:
                     lines += [f"addr add {end.address} dev {end.interface}", f"link set {end.interface} up"]
                     if lk.bandwidth_mbps:
-                        tc.append(_tbf(end.interface, lk.bandwidth_mbps))
+                        tc.append(tbf(end.interface, lk.bandwidth_mbps))
         for seg in spec.segments:
             if seg.node != n.name:
                 continue
@@ -495,7 +520,7 @@ def _configure_namespaces(spec: LabSpec) -> None:
                 f"link add name {seg.interface} type bridge forward_delay 0",
                 f"addr add {seg.gateway} dev {seg.interface}",
             ]
-            ports = [_port_name(ep) for ep in spec.endpoints if ep.segment == seg.key]
+            ports = [port_name(ep) for ep in spec.endpoints if ep.segment == seg.key]
             if not ports:
                 stub = short_ifname(f"{seg.interface}-stub")
                 ports = [stub]
@@ -521,25 +546,25 @@ def _configure_namespaces(spec: LabSpec) -> None:
     _parallel(configure, jobs)
 
 
-def _tbf(ifname: str, mbps: int) -> str:
+def tbf(ifname: str, mbps: int) -> str:
     """Token-bucket shaping to the planned bandwidth; burst sized for the kernel's timer."""
     burst = max(32 * 1024, mbps * 1_000_000 // 8 // 250)
     return f"qdisc add dev {ifname} root tbf rate {mbps}mbit burst {burst} latency 50ms"
 
 
 # ---------------------------------------------------------------------------------- daemons
-def _start_devices(spec: LabSpec, state: StateFile) -> None:
+def start_devices(spec: LabSpec, state: StateFile) -> None:
     """Per device, inside its namespaces: hostname, forwarding, sshd, then FRR (which loads frr.conf)."""
-    devroot = state.path.parent / "devices"
+    devroot = _runtime(state) / "devices"
     state.record("frr_run", *({"path": str(nsexec.FRR_RUN / n.name), "instance": n.name} for n in spec.nodes))
     state.record("sshd", *({"pidfile": str(devroot / n.name / "sshd.pid"), "node": n.name} for n in spec.nodes))
-    lab_dir = state.path.parent
+    lab_dir = _runtime(state)
     user = lab_username()
     # the on-box agent runs as the login user, resident (see onbox.serve), started like any service of the box
     agent = (
         f'runuser -u "$3" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin USER="$3" LOGNAME="$3" '
         f"PYTHONPATH={lab_dir / AGENT_DIR} {NFT_ENV}={lab_dir / NFT_TOOL} "
-        f'setsid -f {login_python()} -S -m govnet.lab.onbox "$1" serve </dev/null >/dev/null 2>&1'
+        f'setsid -f {lab_dir / PYTHON_TOOL} -S -m govnet.lab.onbox "$1" serve </dev/null >/dev/null 2>&1'
     )
     script = (
         f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && {FRRINIT} start "$1" && {agent}'
@@ -631,6 +656,9 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
                 Path(rec["path"]).rmdir()
         else:
             shutil.rmtree(rec["path"], ignore_errors=True)
+    if state.data.get("runtime"):
+        with contextlib.suppress(OSError):
+            RUNTIME_BASE.rmdir()  # the last lab out removes it, whichever lab created it
     for name in ("known_hosts", "state.tmp"):
         (state_dir / name).unlink(missing_ok=True)
     state.path.unlink(missing_ok=True)

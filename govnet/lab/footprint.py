@@ -11,6 +11,7 @@ import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
+from govnet.lab.engine import RUNTIME_BASE, runtime_dir
 from govnet.lab.nsexec import FRR_ETC, FRR_RUN
 from govnet.lab.topology import LabSpec
 
@@ -48,10 +49,12 @@ def footprint(spec: LabSpec, state_dir: Path, username: str) -> Footprint:
     instances = {n.name for n in spec.nodes}
     files = {str(FRR_ETC / i) for i in instances if os.path.lexists(FRR_ETC / i)}
     files |= {str(FRR_RUN / i) for i in instances if (FRR_RUN / i).exists()}
-    if state_dir.exists():
-        files |= {str(p) for p in state_dir.rglob("*")} | {str(state_dir)}
+    runtime = runtime_dir(spec.prefix)
+    for tree in (state_dir, runtime):
+        if tree.exists():
+            files |= {str(p) for p in tree.rglob("*")} | {str(tree)}
     home = Path("/home") / username
-    files |= {str(p) for p in (home, Path("/run/govnet-lab")) if p.exists()}
+    files |= {str(p) for p in (home, Path("/run/govnet-lab"), RUNTIME_BASE) if p.exists()}
     users = set()
     try:
         pwd.getpwnam(username)
@@ -61,7 +64,7 @@ def footprint(spec: LabSpec, state_dir: Path, username: str) -> Footprint:
     return Footprint(
         frozenset(namespaces),
         frozenset(root_links),
-        frozenset(_processes(instances, state_dir)),
+        frozenset(_processes(instances, state_dir) | _processes(instances, runtime)),
         frozenset(files),
         frozenset(users),
     )

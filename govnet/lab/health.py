@@ -5,7 +5,9 @@ Used by ``govnet lab status``, the lab tests and the benchmark, so all three jud
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +19,7 @@ from govnet.lab import nsexec
 from govnet.lab.engine import FRR_DAEMONS
 from govnet.lab.errors import LabError
 from govnet.lab.icmp import ping_many
+from govnet.lab.onbox_paths import state_path
 from govnet.lab.state import Lab, LabDevice
 
 WORKERS = 8
@@ -104,7 +107,7 @@ def device_health(lab: Lab, dev: LabDevice) -> DeviceHealth:
     run = nsexec.FRR_RUN / dev.instance
     daemons = ("watchfrr", *FRR_DAEMONS)
     up = sum(1 for d in daemons if pid_alive(run / f"{d}.pid"))
-    sshd = pid_alive(lab.state_dir / "devices" / dev.name / "sshd.pid")
+    sshd = pid_alive(Path(lab.runtime or lab.state_dir) / "devices" / dev.name / "sshd.pid")
     ospf, bgp = vtysh_json(dev.instance, OSPF_JSON, BGP_JSON) if up else ({}, {})
     full, ospf_total = count_ospf(ospf)
     bgp_up, bgp_total = count_bgp(bgp)
@@ -122,6 +125,38 @@ def device_health(lab: Lab, dev: LabDevice) -> DeviceHealth:
         bgp_up=bgp_up,
         bgp_total=bgp_total,
     )
+
+
+def deployed_at(instance: str) -> float | None:
+    """When the config a device runs was committed, from its on-box agent's history (``None``: never, or the
+    last commit was reverted since); a rollback to a backup counts as a commit."""
+    path = os.path.join(state_path(instance), "history.jsonl")
+    last: float | None = None
+    try:
+        with open(path) as fh:
+            for line in fh:
+                with contextlib.suppress(ValueError):
+                    entry = json.loads(line)
+                    if entry.get("event") in ("commit", "rollback"):
+                        last = float(entry["time"])
+                    elif entry.get("event") == "revert":
+                        last = None
+    except OSError:
+        return None
+    return last
+
+
+def configs_label(lab: Lab) -> str:
+    """What the devices run, for ``lab status``: what ``up`` loaded until a deploy commits, then the deploy."""
+    built = "full configs" if lab.configured else "bootstrap configs"
+    when = {name: deployed_at(dev.instance) for name, dev in lab.devices.items()}
+    done = [t for t in when.values() if t is not None]
+    if not done:
+        return built
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(max(done)))
+    if len(done) == len(when):
+        return f"deployed configs, last commit {stamp}"
+    return f"deployed configs on {len(done)}/{len(when)} devices (the others: {built}), last commit {stamp}"
 
 
 def lab_health(lab: Lab) -> list[DeviceHealth]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -69,6 +70,11 @@ class StateFile:
         self.data["records"].extend({"kind": kind, **item} for item in items)
         self.flush()
 
+    def forget(self, kind: str, match: Callable[[dict[str, Any]], bool]) -> None:
+        """Drop records of objects that are gone (``sync`` removed them), so ``down`` no longer looks for them."""
+        self.data["records"] = [r for r in self.data["records"] if r["kind"] != kind or not match(r)]
+        self.flush()
+
     def records(self, kind: str) -> list[dict[str, Any]]:
         """Recorded objects of one kind, in creation order."""
         return [r for r in self.data["records"] if r["kind"] == kind]
@@ -126,6 +132,8 @@ class Lab:
     prefix: str
     links: list[dict[str, Any]] = field(default_factory=list)
     network: Any = None
+    #: What the devices run (FRR pathspaces, sshd configs, the agent): ``/run/govnet/<prefix>``.
+    runtime: Path | None = None
 
     @classmethod
     def from_state(cls, state: StateFile, network: Any = None) -> Lab:
@@ -144,6 +152,7 @@ class Lab:
             prefix=d["prefix"],
             links=list(d.get("links", [])),
             network=network,
+            runtime=Path(d.get("runtime") or state.path.parent),
         )
 
     @classmethod

@@ -166,3 +166,40 @@ def short_ifname(name: str) -> str:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:4]
     return f"{name[: IFNAME_MAX - 5]}-{digest}"
+
+
+def lab_objects(spec: LabSpec) -> dict[str, dict[str, dict[str, Any]]]:
+    """The spec as plain data, one table per kind of object, keyed by what names it on the machine: devices,
+    links, segments (bridges), stubs (a veth keeping a segment without endpoints up), endpoints (by namespace).
+
+    Recorded by ``up``; ``govnet.lab.sync`` compares two of these to find what is new, gone or changed.
+    """
+    with_endpoints = {ep.segment for ep in spec.endpoints}
+    return {
+        "devices": {n.name: {"mgmt": str(n.mgmt), "role": n.role} for n in spec.nodes},
+        "links": {
+            lk.name: {
+                "a": [lk.a.node, lk.a.interface, str(lk.a.address)],
+                "b": [lk.b.node, lk.b.interface, str(lk.b.address)],
+                "bandwidth_mbps": lk.bandwidth_mbps,
+            }
+            for lk in spec.links
+        },
+        "segments": {
+            s.key: {"name": s.name, "node": s.node, "interface": s.interface, "gateway": str(s.gateway)}
+            for s in spec.segments
+        },
+        "stubs": {
+            s.key: {"node": s.node, "interface": s.interface} for s in spec.segments if s.key not in with_endpoints
+        },
+        "endpoints": {
+            spec.endpoint_netns(ep): {
+                "name": ep.name,
+                "kind": ep.kind,
+                "segment": ep.segment,
+                "address": str(ep.address),
+                "gateway": str(ep.gateway),
+            }
+            for ep in spec.endpoints
+        },
+    }

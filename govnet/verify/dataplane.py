@@ -198,7 +198,14 @@ def segmentation(network: Network, where: Where, real: dict[str, str] | None = N
                 f"{c.label}: {word} by {verdict.rule}",
                 ok,
                 detail,
-                {"src": c.src.name, "dst": c.dst.name, "expected": word, "result": got[probes[c]]},
+                {
+                    "src": c.src.name,
+                    "dst": c.dst.name,
+                    "proto": c.proto,
+                    "port": c.port,
+                    "expected": word,
+                    "result": got[probes[c]],
+                },
             )
         )
     return out

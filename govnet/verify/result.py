@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAMILIES = ("control-plane", "reachability", "services", "traceroute", "segmentation", "failover")
+FAMILIES = ("control-plane", "reachability", "services", "traceroute", "segmentation", "failover", "oracle")
 
 
 @dataclass(frozen=True)

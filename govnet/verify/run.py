@@ -111,6 +111,10 @@ def verify(
     if failover:
         netns_of = {n: d.netns for n, d in lab.devices.items()}
         checks += timed("failover", run_failover, network, where, netns_of)
+    if any(c.family in ("segmentation", "failover") for c in checks):
+        from govnet.verify.oracle import cross_check
+
+        checks += timed("oracle", cross_check, network, checks, where)
     return Outcome(network, checks, matrix, time.monotonic() - start, timings)
 
 

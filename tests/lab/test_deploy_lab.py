@@ -288,7 +288,7 @@ def test_unconfirmed_commit_reverts_on_the_device(lab: Lab, work: Path) -> None:
 
 
 def _restart_sshd(lab: Lab, name: str) -> None:
-    cfg = lab.state_dir / "devices" / name / "sshd_config"
+    cfg = Path(lab.runtime or lab.state_dir) / "devices" / name / "sshd_config"
     pid = watchfrr_pid(name)
     subprocess.run(["nsenter", "-t", str(pid), "-u", "-n", "--", "/usr/sbin/sshd", "-f", str(cfg)], check=True)
 

@@ -6,6 +6,8 @@ session's Karbala lab without touching it.
 
 from __future__ import annotations
 
+import grp
+import os
 import signal
 import site
 import subprocess
@@ -155,3 +157,37 @@ def test_relative_state_dir_works(synthetic_state_dir: Path, monkeypatch: pytest
     finally:
         engine.down(Path(synthetic_state_dir.name))
     assert not synthetic_state_dir.exists()
+
+
+def test_lab_runs_from_a_directory_only_root_can_traverse(lab_machine: None, tmp_path: Path) -> None:
+    """A checkout in /root (0700): the state stays there, everything a device runs lives in /run/govnet/<prefix>
+    (root:frr 0750), a login reaches vtysh through the device shell, and down removes the runtime directory."""
+    import paramiko
+
+    hidden = tmp_path / "home"
+    hidden.mkdir(mode=0o700)
+    state_dir = hidden / "lab"
+    spec = synthetic_spec(2, prefix="gvr", names="rt")
+    before = footprint(spec, state_dir, lab_username())
+    lab = engine.up(spec, state_dir)
+    try:
+        runtime = engine.runtime_dir(spec.prefix)
+        assert lab.runtime == runtime
+        info = runtime.stat()
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (0, grp.getgrnam("frr").gr_gid, 0o750)
+        assert sorted(p.name for p in state_dir.iterdir()) == ["known_hosts", "state.json"]
+        assert os.path.realpath(runtime / engine.PYTHON_TOOL) == os.path.realpath(engine.BOX_PYTHON)
+        dev = next(iter(lab.devices.values()))
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(lab.known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(dev.mgmt_ip, username=lab.username, password=lab.password, look_for_keys=False)
+        try:
+            _, stdout, _ = client.exec_command("show version")
+            assert stdout.channel.recv_exit_status() == 0 and "FRRouting" in stdout.read().decode()
+        finally:
+            client.close()
+    finally:
+        engine.down(state_dir)
+    assert not engine.runtime_dir(spec.prefix).exists()
+    assert before.diff(footprint(spec, state_dir, lab_username())) == {}

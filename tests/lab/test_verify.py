@@ -123,6 +123,9 @@ def test_full_verify_passes_on_the_deployed_lab(deployed: Lab, tmp_path: Path) -
     assert any(c.data["expected"] == "denied" for c in seg) and any(c.data["expected"] == "allowed" for c in seg)
     doc = outcome.as_dict()
     assert doc["ok"] is True and doc["families"]["services"]["passed"] == fams["services"][1]
+    # the lab as the oracle: every probed flow is judged the same by the analysis of the rendered nftables text
+    oracle = [c for c in outcome.checks if c.family == "oracle"]
+    assert len(oracle) == len(seg) and all(c.data["lab"] == c.data["analysis"] for c in oracle)
 
 
 def test_cli_verify_writes_json_and_report(deployed: Lab, tmp_path: Path) -> None:
@@ -202,6 +205,8 @@ def test_dropped_policy_lets_a_denied_flow_pass(deployed: Lab) -> None:
         assert any(c.name.startswith("security → service") for c in seg)
         rows = {c.name.split()[0] for c in failed(outcome, "reachability")}
         assert rows and all(r.startswith("police-") for r in rows)
+        oracle = failed(outcome, "oracle")  # the analysis of the rendered ruleset still says blocked
+        assert oracle and all(c.detail.startswith("lab: passes; analysis: blocked (police-sw1 ") for c in oracle)
     finally:
         nft(deployed, "police-sw1", render_nftables(deployed.network, "police-sw1") or "")
     settle(deployed, {"segmentation"})
@@ -233,6 +238,8 @@ def test_failover_every_dual_homed_department(deployed: Lab) -> None:
     fo = [c for c in outcome.checks if c.family == "failover"]
     assert {c.name.split(":")[0] for c in fo} == set(dual_homed(net)) and len(fo) >= 1
     assert all(c.ok for c in fo), [c.detail for c in fo if not c.ok]
+    oracle = [c for c in outcome.checks if c.family == "oracle"]  # each drill as the N-1 analysis predicted it
+    assert len(oracle) == len(fo) and all(c.ok for c in oracle), [c.detail for c in oracle if not c.ok]
     doc = outcome.as_dict()["failover"]
     for site in dual_homed(net):
         assert isinstance(doc[site]["seconds"], float) and 0 < doc[site]["seconds"] < 30
