@@ -57,7 +57,18 @@ def device_prefixes(network: Network) -> list[IPv4Network]:
     return [network.pools["loopback"]]
 
 
+def _edge_filters() -> dict[str, object]:
+    from govnet import edge
+
+    return {
+        "edge_bogons": edge.bogons,
+        "edge_outbound": edge.outbound,
+        "edge_outbound_sources": edge.outbound_sources,
+    }
+
+
 FILTERS = {
+    **_edge_filters(),
     "ios_port": ios_port,
     "ios_portop": ios_portop,
     "acl_action": acl_action,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from govnet.edge import render_edge_nftables
 from govnet.model.derived import Network, PolicyEntry, Segment
 
 TABLE = "govnet"
@@ -51,6 +52,8 @@ def render_nftables(network: Network, device_name: str) -> str | None:
     """The device's zone policy as an nft script, or None when it holds no segment (or lacks the feature)."""
     if "policy_nftables" not in network.features or device_name not in network.devices:
         return None
+    if network.internet and device_name in network.internet.devices:
+        return render_edge_nftables(network, device_name, TABLE, FAMILY)
     segments = held_segments(network, device_name)
     if not segments:
         return None

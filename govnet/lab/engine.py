@@ -29,7 +29,7 @@ from govnet.lab.state import REGISTRY, Lab, StateFile, lab_password, lab_usernam
 from govnet.lab.topology import EndpointSpec, LabSpec, NodeSpec, lab_objects, short_ifname
 
 Progress = Callable[[str], None]
-FRR_DAEMONS = ("zebra", "bgpd", "ospfd", "staticd")
+FRR_DAEMONS = ("zebra", "bgpd", "ospfd", "staticd", "bfdd")  # bfdd: BFD on the Internet edge's eBGP
 SSHD = "/usr/sbin/sshd"
 FRRINIT = "/usr/lib/frr/frrinit.sh"
 RUN_SSHD = Path("/run/sshd")

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 
 from govnet.model.platform import Platform
-from govnet.model.schema import Inventory
+from govnet.model.schema import Device, Inventory
 from govnet.model.yamlsrc import Loc
 
 Found = Iterator[tuple[Loc, str]]
@@ -114,14 +114,17 @@ def site_roles(inv: Inventory) -> Found:
             if roles["core"] < 1:
                 yield ("sites", i, "devices"), "the datacentre needs at least one core router"
             if (site.category != "datacentre") or roles["edge"] or roles["access"]:
-                yield ("sites", i), "a datacentre has category datacentre and only core and dc_switch devices"
+                yield (
+                    ("sites", i),
+                    "a datacentre has category datacentre and only core, dc_switch and internet_edge devices",
+                )
         else:
             if roles["edge"] < 1:  # a hospital campus or a police HQ may have two
                 yield (("sites", i, "devices"), "a department needs at least one edge router, found none")
-            if roles["core"] or roles["dc_switch"] or site.category == "datacentre":
+            if roles["core"] or roles["dc_switch"] or roles["internet_edge"] or site.category == "datacentre":
                 yield (
                     ("sites", i),
-                    "core and dc_switch devices and category datacentre belong to the datacentre",
+                    "core, dc_switch and internet_edge devices and category datacentre belong to the datacentre",
                 )
         holders = roles["access"] + roles["dc_switch"]
         if site.segments and holders != 1:
@@ -259,7 +262,177 @@ def environments(inv: Inventory, platforms: set[str]) -> Found:
                     yield ("environments", name, "pools", "zones", other), f"zone block {net_b} overlaps {zone} {net}"
 
 
-CHECKS: tuple[Callable[[Inventory], Found], ...] = (unique_names, references, site_roles, phases, topology)
+def _segment_zones(inv: Inventory) -> dict[tuple[str, str], str]:
+    from govnet.model.derive import segment_zone, zone_roles
+
+    roles = zone_roles(inv)
+    return {(site.name, seg.name): segment_zone(site, seg, roles) for site in inv.sites for seg in site.segments}
+
+
+def _first_match(inv: Inventory, src: str, dst: str, service: str) -> tuple[int, str] | None:
+    """The index and action of the first policy rule deciding *service* from zone *src* to zone *dst*."""
+    for i, rule in enumerate(inv.policy):
+        if rule.src == src and rule.dst == dst and ("any" in rule.services or service in rule.services):
+            return i, rule.action
+    return None
+
+
+def internet(inv: Inventory) -> Found:
+    """The Internet edge: uplinks on internet_edge devices, a public prefix clear of every pool, published services
+    the server offers and the policy allows, and an Internet zone that reaches nothing else (no database ever)."""
+    roles = {z.role: z.name for z in inv.zones if z.role}
+    edge_devices = [d for s in inv.sites for d in s.devices if d.role == "internet_edge"]
+    if inv.internet is None:
+        return
+    if "internet" not in roles:
+        yield ("internet",), "the internet section needs a zone with role internet (the policy's name for the Internet)"
+        return
+    yield from _uplinks(inv, {d.name: d for d in edge_devices})
+    yield from _public_addresses(inv)
+    yield from _published(inv, roles["internet"])
+    yield from _internet_policy(inv, roles["internet"])
+
+
+def _uplinks(inv: Inventory, edges: dict[str, Device]) -> Found:
+    assert inv.internet is not None
+    devices = {d.name: d for s in inv.sites for d in s.devices}
+    linked = {(e.device, e.interface) for link in inv.links for e in (link.a, link.b)}
+    for k, up in enumerate(inv.internet.uplinks):
+        here: Loc = ("internet", "uplinks", k)
+        dev = devices.get(up.device)
+        if dev is None:
+            yield (*here, "device"), f"unknown device '{up.device}'"
+        elif up.device not in edges:
+            yield (*here, "device"), f"{up.device} is a {dev.role}: ISP uplinks terminate on internet_edge devices"
+        elif up.interface not in dev.interfaces:
+            yield (*here, "interface"), f"device '{up.device}' has no interface '{up.interface}'"
+        elif (up.device, up.interface) in linked:
+            yield (*here, "interface"), f"{up.device} {up.interface} is already used by a link"
+        if up.asn == inv.governorate.bgp_asn:
+            yield (*here, "asn"), f"ISP AS {up.asn} is the governorate's own AS"
+        for env in inv.environments:
+            net = up.link.get(env)
+            if net is None:
+                yield (*here, "link"), f"no link prefix for environment '{env}'"
+            elif net.prefixlen not in (30, 31):
+                yield (*here, "link", env), f"ISP link {net} must be a /30 or a /31"
+    ends = [
+        (("internet", "uplinks", k, "device"), f"{u.device} {u.interface}") for k, u in enumerate(inv.internet.uplinks)
+    ]
+    yield from _duplicates(ends, "uplink")
+
+
+def _public_addresses(inv: Inventory) -> Found:
+    """Public prefix and ISP links: clear of every internal pool; inside the lab's internet block where there is one."""
+    assert inv.internet is not None
+    for env, environment in inv.environments.items():
+        public = inv.internet.public_prefix.get(env)
+        if public is None:
+            yield ("internet", "public_prefix"), f"no public prefix for environment '{env}'"
+            continue
+        pools = {k: v for k, v in environment.pools.flat().items() if k != "internet" and not k.startswith("zone:")}
+        block = environment.pools.internet
+        owned: list[tuple[Loc, str, object]] = [(("internet", "public_prefix", env), "public prefix", public)]
+        owned += [
+            (("internet", "uplinks", k, "link", env), f"ISP link of {u.isp}", u.link[env])
+            for k, u in enumerate(inv.internet.uplinks)
+            if env in u.link
+        ]
+        for loc, what, net in owned:
+            assert isinstance(net, type(public))
+            for pool, pnet in pools.items():
+                if net.overlaps(pnet):
+                    yield loc, f"{what} {net} overlaps the {pool} pool {pnet}"
+            if block is not None and not net.subnet_of(block):
+                yield loc, f"{what} {net} is outside the {env} internet block {block}"
+            if what != "public prefix" and net.overlaps(public):
+                yield loc, f"{what} {net} overlaps the public prefix {public}"
+
+
+def _published(inv: Inventory, zone: str) -> Found:
+    assert inv.internet is not None
+    servers = {s.name: s for s in inv.servers}
+    zones = _segment_zones(inv)
+    taken: dict[tuple[str, object], str] = {}
+    for k, pub in enumerate(inv.internet.published):
+        here: Loc = ("internet", "published", k)
+        srv = servers.get(pub.server)
+        if srv is None:
+            yield (*here, "server"), f"unknown server '{pub.server}'"
+            continue
+        for n, svc in enumerate(pub.services):
+            if svc not in srv.services:
+                offered = ", ".join(srv.services) or "nothing"
+                yield (*here, "services", n), f"server {srv.name} does not offer {svc} (it offers {offered})"
+                continue
+            dst = zones.get((srv.site, srv.segment), "")
+            match = _first_match(inv, zone, dst, svc)
+            if match is None or match[1] != "allow":
+                why = f"policy[{match[0]}] denies it" if match else "no policy rule allows it"
+                yield (*here, "services", n), f"{svc} of {srv.name} is published but {why} from '{zone}' to '{dst}'"
+        for env in inv.environments:
+            public = inv.internet.public_prefix.get(env)
+            addr = pub.address.get(env)
+            if addr is None:
+                yield (*here, "address"), f"no public address for environment '{env}'"
+            elif public is not None and (
+                addr not in public or addr in (public.network_address, public.broadcast_address)
+            ):
+                yield (
+                    (*here, "address", env),
+                    f"public address {addr} is not a host address of the public prefix {public}",
+                )
+            elif (env, addr) in taken:
+                yield (*here, "address", env), f"public address {addr} is already published for {taken[(env, addr)]}"
+            else:
+                taken[(env, addr)] = pub.name
+
+
+def _internet_policy(inv: Inventory, zone: str) -> Found:
+    """The Internet reaches only what is published, and never a database (by role or by segment kind)."""
+    assert inv.internet is not None
+    zones = _segment_zones(inv)
+    servers = {s.name: s for s in inv.servers}
+    db_zones: dict[str, list[str]] = {}
+    for site in inv.sites:
+        for seg in site.segments:
+            if seg.kind == "db":
+                db_zones.setdefault(zones[(site.name, seg.name)], [])
+    for srv in inv.servers:
+        if srv.role == "database":
+            db_zones.setdefault(zones.get((srv.site, srv.segment), ""), []).append(srv.name)
+    published: dict[str, set[str]] = {}
+    for pub in inv.internet.published:
+        offered = servers.get(pub.server)
+        if offered is not None:
+            published.setdefault(zones.get((offered.site, offered.segment), ""), set()).update(pub.services)
+    for i, rule in enumerate(inv.policy):
+        if rule.src != zone or rule.action != "allow":
+            continue
+        if rule.dst in db_zones:
+            held = ", ".join(db_zones[rule.dst]) or "database segments"
+            yield (
+                ("policy", i, "to"),
+                f"opens zone '{rule.dst}' ({held}) to the Internet: a database is never reachable from '{zone}'",
+            )
+            continue
+        extra = [svc for svc in rule.services if svc not in published.get(rule.dst, set())]
+        if extra:
+            shown = ", ".join(sorted(published.get(rule.dst, set()))) or "nothing"
+            yield (
+                ("policy", i, "services"),
+                f"lets the Internet reach {', '.join(extra)} in '{rule.dst}', which publishes {shown}",
+            )
+
+
+CHECKS: tuple[Callable[[Inventory], Found], ...] = (
+    unique_names,
+    references,
+    site_roles,
+    phases,
+    topology,
+    internet,
+)
 
 
 def run_checks(inv: Inventory, platforms: set[str]) -> list[tuple[Loc, str]]:

@@ -108,6 +108,16 @@ def access_port_counts(site: s.Site, held: list[d.Segment], available: int) -> l
     return [asked.get(sg.name) if asked.get(sg.name) is not None else share for sg in held]  # type: ignore[misc]
 
 
+def outside(pools: dict[str, IPv4Network]) -> list[IPv4Network]:
+    """The Internet zone: every address but the governorate's own pools (the lab's internet block stays outside),
+    so a stateless ACL's return entries towards the Internet never match an internal zone."""
+    inside = collapse_addresses(net for name, net in pools.items() if name != "internet" and ":" not in name)
+    rest = [IPv4Network("0.0.0.0/0")]
+    for net in inside:
+        rest = [piece for block in rest for piece in (block.address_exclude(net) if net.subnet_of(block) else [block])]
+    return sorted(collapse_addresses(rest))
+
+
 def _phase_of(inv: s.Inventory) -> dict[str, int]:
     return {site: p.id for p in inv.phases for site in p.sites}
 
@@ -280,7 +290,9 @@ class Deriver:
                     model=dev.model,
                     switch=bool(hw and hw.switch),
                     filesystem=hw.filesystem if hw else "",
-                    switch_ports=self.switch_ports(dev.name, {i.name for i in p2p.get(dev.name, [])}, held),
+                    switch_ports=self.switch_ports(
+                        dev.name, {i.name for i in p2p.get(dev.name, [])} | self.uplink_ports(dev.name), held
+                    ),
                 )
         return out
 
@@ -322,6 +334,51 @@ class Deriver:
             if self.inv_site(sg.site).kind == "department"
         ]
 
+    def uplink_ports(self, device: str) -> set[str]:
+        ups = self.inv.internet.uplinks if self.inv.internet else ()
+        return {self.ifname(device, u.interface) for u in ups if u.device == device}
+
+    def internet(self, servers: list[d.Server]) -> d.InternetEdge | None:
+        net = self.inv.internet
+        if net is None or "internet" not in self.roles:
+            return None
+        public = net.public_prefix[self.env]
+        by_name = {x.name: x for x in servers}
+        uplinks = tuple(
+            d.Uplink(
+                u.isp,
+                u.asn,
+                u.device,
+                self.ifname(u.device, u.interface),
+                u.interface,
+                IPv4Interface(
+                    (
+                        int(u.link[self.env].network_address) + (1 if u.link[self.env].prefixlen == 31 else 2),
+                        u.link[self.env].prefixlen,
+                    )
+                ),
+                u.link[self.env][0] if u.link[self.env].prefixlen == 31 else u.link[self.env][1],
+                u.bandwidth_mbps,
+                u.accept,
+                u.max_prefixes,
+            )
+            for u in net.uplinks
+        )
+        edges = list(dict.fromkeys(u.device for u in net.uplinks))
+        pat = tuple((dev, public[-2 - k]) for k, dev in enumerate(edges))
+        published = tuple(
+            d.Publication(
+                p.name,
+                p.server,
+                by_name[p.server].address.ip,
+                p.address[self.env],
+                tuple(map(parse_service, p.services)),
+                p.dns,
+            )
+            for p in net.published
+        )
+        return d.InternetEdge(self.roles["internet"], public, uplinks, published, pat, net.bfd, net.bgp_keepalive)
+
     def inv_site(self, name: str) -> s.Site:
         return self.sites[name]
 
@@ -334,6 +391,8 @@ class Deriver:
         zone_prefixes: dict[str, list[IPv4Network]] = {z.name: [] for z in inv.zones}
         for sg in segments:
             zone_prefixes[sg.zone].append(sg.prefix)
+        if "internet" in self.roles:
+            zone_prefixes[self.roles["internet"]] = outside(self.pools)
 
         def by_role(*roles: str) -> tuple[IPv4Address, ...]:
             return tuple(x.address.ip for x in servers if x.role in roles)
@@ -387,4 +446,5 @@ class Deriver:
             tacacs_servers=tuple((t.name, t.address) for t in env.aaa.tacacs_servers) if env.aaa else (),
             deploy_user=env.deploy_user,
             zone_prefixes={z: tuple(collapse_addresses(p)) for z, p in zone_prefixes.items()},
+            internet=self.internet(servers),
         )

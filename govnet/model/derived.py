@@ -11,7 +11,7 @@ from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
-Role = Literal["core", "dc_switch", "edge", "access"]
+Role = Literal["core", "dc_switch", "edge", "access", "internet_edge"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)  # thirteen fields: by name, never by position
@@ -204,6 +204,59 @@ class Rule:
     services: tuple[Service, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """One ISP uplink on an internet_edge device: the link the ISP gives and the eBGP session over it."""
+
+    isp: str
+    asn: int
+    device: str
+    interface: str  # platform name
+    logical: str  # inventory name (eth2)
+    address: IPv4Interface  # ours: the second address of the ISP's link prefix
+    peer: IPv4Address  # the ISP's: the first
+    bandwidth_mbps: int
+    accept: tuple[IPv4Network, ...]
+    max_prefixes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A published server: its public address is statically translated to its own on every edge."""
+
+    name: str
+    server: str
+    inside: IPv4Address
+    public: IPv4Address
+    services: tuple[Service, ...]
+    dns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InternetEdge:
+    zone: str
+    public_prefix: IPv4Network
+    uplinks: tuple[Uplink, ...]
+    published: tuple[Publication, ...]
+    pat: tuple[tuple[str, IPv4Address], ...]  # (edge device, its PAT address), from the top of the public prefix
+    bfd: bool
+    keepalive: int
+
+    @property
+    def hold(self) -> int:
+        return 3 * self.keepalive
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(u.device for u in self.uplinks))
+
+    def uplinks_of(self, device: str) -> tuple[Uplink, ...]:
+        return tuple(u for u in self.uplinks if u.device == device)
+
+    def pat_of(self, device: str) -> IPv4Address | None:
+        return next((a for d, a in self.pat if d == device), None)
+
+
 @dataclass(frozen=True)
 class Network:
     """The governorate in one environment, fully addressed. Frozen: stages never change it."""
@@ -241,6 +294,7 @@ class Network:
     deploy_user: str = "govnet"
     zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
     zone_roles: dict[str, str] = field(default_factory=dict)  # declared role → zone (department-management …)
+    internet: InternetEdge | None = None  # the Internet edge, where the inventory has one
 
     def role_prefixes(self, role: str) -> tuple[IPv4Network, ...]:
         """The prefixes of the zone that declares *role* (none when no zone does)."""

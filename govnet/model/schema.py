@@ -30,7 +30,7 @@ Service = Annotated[
     str, StringConstraints(pattern=r"^(icmp|any|(tcp|udp)/[0-9]{1,5})$"), AfterValidator(_port_in_range)
 ]
 
-Role = Literal["core", "dc_switch", "edge", "access"]
+Role = Literal["core", "dc_switch", "edge", "access", "internet_edge"]
 SegmentKind = Literal["staff", "services", "mgmt", "dmz", "app", "db", "infra"]
 
 
@@ -54,6 +54,10 @@ class Pools(Base):
     lan: IPv4Network
     dc: IPv4Network
     mgmt: IPv4Network
+    internet: IPv4Network | None = Field(
+        default=None,
+        description="the lab's emulated Internet (ISP links, Internet hosts, the public prefix); never in production",
+    )
     zones: dict[ZoneName, IPv4Network] = Field(
         default_factory=dict,
         description="per-zone blocks inside `lan`: a zone's segments then summarise to one prefix (small ACLs)",
@@ -96,7 +100,7 @@ class Environment(Base):
     )
 
 
-ZoneRole = Literal["department-management", "dc-management"]
+ZoneRole = Literal["department-management", "dc-management", "internet"]
 
 
 class Zone(Base):
@@ -105,7 +109,8 @@ class Zone(Base):
     role: ZoneRole | None = Field(
         default=None,
         description="department-management: departments' mgmt segments belong to it; "
-        "dc-management: it manages the network devices (SSH, SNMP)",
+        "dc-management: it manages the network devices (SSH, SNMP); "
+        "internet: everything outside the governorate, reached through the Internet edge",
     )
 
 
@@ -187,6 +192,45 @@ class Server(Base):
     address: dict[str, IPv4Address] = Field(default_factory=dict, description="pinned address per environment")
 
 
+class Uplink(Base):
+    """One ISP uplink: the link the ISP provides on an internet_edge device and the eBGP session over it."""
+
+    isp: Name
+    asn: int = Field(ge=1, le=4294967294)
+    device: Name
+    interface: InterfaceName
+    bandwidth_mbps: int = Field(ge=1, le=400000)
+    link: dict[str, IPv4Network] = Field(
+        description="the ISP's link prefix per environment (/30 or /31): the ISP holds the first address, we the next"
+    )
+    accept: tuple[IPv4Network, ...] = Field(
+        default=(IPv4Network("0.0.0.0/0"),),
+        min_length=1,
+        description="the only prefixes taken from the ISP (exact match); the default route unless said otherwise",
+    )
+    max_prefixes: int = Field(default=10, ge=1, le=1000000, description="the session is torn down beyond this")
+
+
+class Published(Base):
+    """A server reachable from the Internet: static 1:1 NAT of a public address, only the listed services."""
+
+    name: Name
+    server: Name
+    services: tuple[Service, ...] = Field(min_length=1)
+    address: dict[str, IPv4Address] = Field(description="the public address per environment, inside public_prefix")
+    dns: tuple[Name, ...] = Field(default=(), description="names under the domain the public DNS view gives it")
+
+
+class Internet(Base):
+    """The Internet edge: the governorate's public prefix, its ISP uplinks and what it publishes."""
+
+    public_prefix: dict[str, IPv4Network] = Field(description="per environment; announced to the ISPs, nothing else")
+    uplinks: tuple[Uplink, ...] = Field(min_length=1)
+    published: tuple[Published, ...] = ()
+    bfd: bool = Field(default=True, description="BFD on the eBGP sessions (sub-second failure detection)")
+    bgp_keepalive: int = Field(default=3, ge=1, le=3600, description="eBGP keepalive seconds (hold time x3)")
+
+
 class Inventory(Base):
     """Everything in one governorate's inventory directory, merged."""
 
@@ -198,6 +242,7 @@ class Inventory(Base):
     sites: tuple[Site, ...] = Field(min_length=1)
     links: tuple[Link, ...] = Field(min_length=1)
     servers: tuple[Server, ...] = ()
+    internet: Internet | None = None  # a governorate without an Internet edge leaves it out
 
     @field_validator("environments")
     @classmethod

@@ -113,6 +113,33 @@ def test_make_lab_path_provisions_the_servers_and_verify_proves_the_services(lab
     assert "a fresh dump of the primary restores" in html
 
 
+def test_a_server_that_fails_to_provision_is_named_and_the_others_carry_on(lab_servers: object) -> None:
+    """portal1 is the only host of the portal play: when it fails there, Ansible ends the whole playbook, and the
+    later plays (backup, jumphost) would never run. lab-servers must name portal1, still provision jump1 (the last
+    play) and exit 1."""
+    from govnet.lab.containers import container_exec
+
+    logs = STATE_DIR.parent / "lab-servers"
+    (logs / "servers-again-pass2.log").unlink(missing_ok=True)
+    broken = container_exec("gvlab-portal1", "sh", "-c", "echo 'not nginx;' >/etc/nginx/conf.d/zz-broken.conf")
+    assert broken.returncode == 0, broken.stderr
+    try:
+        env = {"GOVNET_LAB_DIR": str(STATE_DIR), "LAB_SERVERS_LIMIT": "portal1,jump1"}
+        proc = run([str(ROOT / "scripts" / "lab-servers"), "--again"], timeout=900, **env)
+    finally:
+        container_exec("gvlab-portal1", "rm", "-f", "/etc/nginx/conf.d/zz-broken.conf")
+    assert proc.returncode == 1, tail(proc)
+    assert "failed to provision: portal1 (the others carried on" in proc.stderr, tail(proc)
+    assert "fatal: [portal1]" in proc.stderr and "nginx" in proc.stderr, tail(proc)
+    first = (logs / "servers-again.log").read_text()
+    assert "TASK [jumphost : " not in first  # the playbook did end at the portal play
+    second = (logs / "servers-again-pass2.log").read_text()
+    assert "TASK [jumphost : Enable and start sshd]" in second, second[-3000:]
+    recap = second[second.index("PLAY RECAP") :]
+    assert "portal1" not in recap
+    assert any(line.startswith("jump1 ") and " failed=0 " in line for line in recap.splitlines()), recap
+
+
 def test_a_stopped_service_fails_verify_and_is_named(lab_servers: object) -> None:
     from govnet.lab.containers import container_exec
 

@@ -82,6 +82,10 @@ def apt_packages_of_roles() -> set[str]:
             if not apt or "name" not in apt:
                 continue
             names = apt["name"] if isinstance(apt["name"], list) else [apt["name"]]
+            # `name: "{{ <role>__missing }}"`: the task's <role>__wanted list, less what is installed already.
+            wanted = {k: v for k, v in (task.get("vars") or {}).items() if k.endswith("__wanted")}
+            if wanted:
+                names = [n for v in wanted.values() for n in (v if isinstance(v, list) else [v])]
             for name in names:
                 if name.strip("{} ") in defaults:  # a list variable such as common__packages
                     found |= set(defaults[name.strip("{} ")])

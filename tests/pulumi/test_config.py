@@ -112,5 +112,6 @@ def test_main_builds_the_lab_stack(monkeypatch: pytest.MonkeyPatch) -> None:
 
     run()
     assert set(exported) == {"env", "servers", "vm_ids", "ansible_inventory", "links"}
-    assert len([d for d in mocks.declared if d.type.endswith(":RouterConfig")]) == 80
+    # both ends of each of the 42 links
+    assert len([d for d in mocks.declared if d.type.endswith(":RouterConfig")]) == 84
     assert len((PROJECT / "__main__.py").read_text().splitlines()) <= 15

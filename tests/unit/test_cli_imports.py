@@ -92,4 +92,4 @@ def test_commands_that_talk_to_no_device_do_not_import_the_device_stack(tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
-    assert len(list((tmp_path / "configs").iterdir())) == 37  # render really ran
+    assert len(list((tmp_path / "configs").iterdir())) == 39  # render really ran

@@ -61,14 +61,16 @@ def test_ios_config_structure(device: str) -> None:
         words = child.text.split()
         if words[0] == "network":
             networks.append(IPv4Network(f"{words[1]}/{_wildcard_len(words[2])}"))
-    expected = [dev.loopback.ip, *(i.address.ip for i in dev.p2p)]
+    pat = PROD.internet.pat_of(device) if PROD.internet else None  # an Internet edge's PAT address, routed inside
+    expected = [dev.loopback.ip, *(i.address.ip for i in dev.p2p), *([pat] if pat else [])]
     assert all(any(a in n for n in networks) for a in expected)
     assert len(networks) == len(expected)
     # Every ACL referenced on an interface exists; every object-group an ACL uses exists.
     acls = {o.text.split()[-1] for o in parse.find_objects(r"^ip access-list extended ")}
     used = {c.text.split()[2] for c in parse.find_objects(r"^\s+ip access-group ")}
     assert used <= acls
-    assert len(used) == len(dev.segments)
+    edge_acls = 2 if PROD.internet and device in PROD.internet.devices else 0  # EDGE-IN-<ISP>, EDGE-OUT
+    assert len(used) == len(dev.segments) + edge_acls
     groups = {o.text.split()[-1] for o in parse.find_objects(r"^object-group network ")}
     for line in parse.find_objects(r"object-group ZONE-"):
         if not line.text.startswith("object-group"):

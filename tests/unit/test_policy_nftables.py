@@ -23,7 +23,8 @@ def network() -> Network:
 
 
 def test_only_switches_holding_segments_get_a_policy(network: Network) -> None:
-    holders = {s.device for s in network.segments}
+    """... and the Internet edges, whose script is the edge filter and NAT (tests/unit/test_edge.py)."""
+    holders = {s.device for s in network.segments} | set(network.internet.devices if network.internet else ())
     for name in network.devices:
         script = render_nftables(network, name)
         assert (script is not None) == (name in holders), name
