@@ -157,12 +157,43 @@ def measure(label: str, directory: Path, env: str) -> None:
     )
 
 
+def unknown_keys(directory: Path, count: int = 50_000) -> None:
+    """Karbala with `count` unknown keys in its first site: a 50k-line inventory whose every key is a problem."""
+    for path in (ROOT / "inventory" / "karbala").glob("*.yml"):
+        (directory / path.name).write_text(path.read_text())
+    sites = (directory / "sites.yml").read_text()
+    junk = "".join(f"    unknown{i:05d}: {i}\n" for i in range(count))
+    (directory / "sites.yml").write_text(sites.replace("    kind: datacentre\n", "    kind: datacentre\n" + junk, 1))
+
+
+def measure_cli(label: str, directory: Path) -> None:
+    """`govnet validate` as a user runs it (process start, every problem printed), wall time."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "govnet", "--inventory", str(directory), "validate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    wall = time.perf_counter() - start
+    lines = proc.stderr.count("\n")
+    if proc.returncode != 2 or "Traceback" in proc.stderr:
+        sys.exit(f"{label}: expected exit 2 with problems, got {proc.returncode}\n{proc.stderr[-3000:]}")
+    load = os.getloadavg()[0]
+    print(f"{label:<28} exit=2  problems printed={lines - 1:>6}  wall={wall:6.2f}s  (load average {load:.1f})")
+
+
 def main() -> None:
     measure("karbala (lab)", ROOT / "inventory" / "karbala", "lab")
     measure("karbala (production)", ROOT / "inventory" / "karbala", "production")
+    measure("babil (lab)", ROOT / "inventory" / "babil", "lab")
+    measure("babil (production)", ROOT / "inventory" / "babil", "production")
     with tempfile.TemporaryDirectory() as tmp:
         count = national(Path(tmp))
         measure(f"national ({count} devices)", Path(tmp), "production")
+    with tempfile.TemporaryDirectory() as tmp:
+        unknown_keys(Path(tmp))
+        measure_cli("50k unknown keys (validate)", Path(tmp))
 
 
 if __name__ == "__main__":

@@ -123,12 +123,22 @@ def read_lock(path: Path) -> dict[str, IPv4Network]:
     if not isinstance(data, dict) or not isinstance(data.get("allocations") or {}, dict):
         raise LockError(1, "not a lock file: expected a mapping with `allocations:`")
     out = {}
+    lines = lock_lines(text)
     for key, value in (data.get("allocations") or {}).items():
         try:
             out[str(key)] = IPv4Network(value)
         except (ValueError, TypeError) as exc:
-            where = next((n for n, t in enumerate(text.splitlines(), 1) if t.strip().startswith(f"{key}:")), 1)
-            raise LockError(where, f"{key}: {exc}") from None
+            raise LockError(lines.get(str(key), 1), f"{key}: {exc}") from None
+    return out
+
+
+def lock_lines(text: str) -> dict[str, int]:
+    """Line of every allocation in a lock file's text (the file `write_lock` writes: one `  key: prefix` a line)."""
+    out: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        key, sep, _ = line.strip().partition(": ")
+        if sep and line.startswith("  "):
+            out.setdefault(key, number)
     return out
 
 

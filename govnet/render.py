@@ -6,6 +6,7 @@ Templates only format: every value they print was derived in govnet.model. The f
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import re
@@ -107,10 +108,12 @@ def render_all(network: Network, out: Path, secrets: Mapping[str, str] | None = 
         return [_write(network, name, out, secrets) for name in names]
     global _SHARED
     _SHARED = (network, out, secrets)
+    gc.freeze()  # the model's objects out of the collector's reach: the workers' GC passes would copy their pages
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             return pool.map(_write_shared, names, chunksize=max(1, len(names) // (workers * 4)))
     finally:
+        gc.unfreeze()
         _SHARED = None
 
 

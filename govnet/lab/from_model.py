@@ -13,11 +13,11 @@ from typing import Any
 
 from govnet.lab.topology import EndpointSpec, EndSpec, LabSpec, LinkSpec, NodeSpec, SegmentSpec
 
-#: Namespace prefix of the governorate lab: devices live in ``gv-<device>``.
+#: Namespace prefix of a governorate lab unless its lab environment sets ``lab_prefix``: ``gv-<device>``.
 PREFIX = "gv"
 
 
-def spec_from_network(network: Any, *, prefix: str = PREFIX) -> LabSpec:
+def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
     """Translate a ``govnet.model.Network`` (typed loosely: the lab must not depend on model internals)."""
     from govnet.render import render_bootstrap, render_device
 
@@ -53,7 +53,7 @@ def spec_from_network(network: Any, *, prefix: str = PREFIX) -> LabSpec:
     gateway = IPv4Interface(f"{network.mgmt_gateway}/{network.mgmt_prefix.prefixlen}")
     return LabSpec(
         name=network.name.lower(),
-        prefix=prefix,
+        prefix=prefix or str(getattr(network, "lab_prefix", PREFIX)),
         mgmt_gateway=gateway,
         nodes=nodes,
         links=links,

@@ -411,6 +411,7 @@ class Deriver:
             ospf_retransmit=env.ospf_retransmit,
             ospf_fast_convergence=env.ospf_fast_convergence,
             bgp_connect_retry=env.bgp_connect_retry,
+            lab_prefix=env.lab_prefix,
             pools=self.pools,
             mgmt_prefix=self.pools["mgmt"],
             mgmt_gateway=ipam.host(self.pools["mgmt"], 1),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from govnet.model.yamlsrc import Loc
+#: A path into the inventory's data: `('links', 7, 'b', 'device')`.
+Loc = tuple[str | int, ...]
 
 
 def loc_text(loc: Loc) -> str:

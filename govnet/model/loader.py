@@ -9,9 +9,11 @@ from pydantic import ValidationError
 
 from govnet.model.errors import InventoryError, Problem, loc_text
 from govnet.model.schema import Inventory
-from govnet.model.yamlsrc import Loc, Source, YamlError, load_data, load_file
+from govnet.model.yamlsrc import Loc, Source, YamlError, load_data, marks_of
 
 SECTIONS = tuple(Inventory.model_fields)
+#: Where a section lives in the shipped inventories: the file a missing section is reported against.
+HOME = {"sites": "sites.yml", "links": "links.yml", "servers": "servers.yml"}
 
 
 def _display(path: Path) -> str:
@@ -55,7 +57,7 @@ def _merge(source: Source, path: Path) -> list[Problem]:
     def line_of(loc: Loc) -> int:
         nonlocal marks
         if marks is None:
-            marks = load_file(path, display)[1]
+            marks = marks_of(path, display)[1]
         return marks.get(loc, (display, 1))[1]
 
     for key, value in data.items():
@@ -102,10 +104,11 @@ def load_inventory(directory: Path) -> tuple[Inventory, Source]:
         inventory = Inventory.model_validate(source.data)
     except ValidationError as exc:
         problems = _pydantic_problems(exc, source)
-        shown = _display(directory)
         for section in missing:
             problems = [p for p in problems if p.where != section]
-            problems.append(Problem(shown, 0, section, "required section missing from every *.yml file"))
+            home = HOME.get(section, "governorate.yml")
+            what = f"required section missing from every *.yml file (its place: {home})"
+            problems.append(Problem(_display(directory / home), 1, section, what))
         raise InventoryError(problems) from None
     return inventory, source
 

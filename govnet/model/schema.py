@@ -95,6 +95,11 @@ class Environment(Base):
     ospf_fast_convergence: bool = Field(
         default=False, description="sub-second SPF and LSA throttling (routes follow adjacencies within ~1 s)"
     )
+    lab_prefix: str = Field(
+        default="gv",
+        pattern=r"^[a-z]{2,3}$",
+        description="lab only: devices live in namespaces <prefix>-<device>; two governorates' labs need two prefixes",
+    )
     bgp_connect_retry: int = Field(
         default=5, ge=1, le=65535, description="seconds between BGP connection attempts to a peer not yet up"
     )

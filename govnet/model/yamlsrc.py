@@ -14,12 +14,12 @@ from typing import Any
 
 import yaml
 
+from govnet.model.errors import InventoryError, Loc, Problem
+
 try:  # a Rust YAML parser: ~20x faster on national-scale inventories; PyYAML remains the reference and fallback
     import yaml_rs
 except ImportError:  # pragma: no cover - exercised where the wheel is unavailable
     yaml_rs = None  # type: ignore[assignment]
-
-Loc = tuple[str | int, ...]
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Source:
         if self._marks is None:
             marks: dict[Loc, tuple[str, int]] = {}
             for path, display in self.files:
-                _, file_marks = load_file(path, display)
+                _, file_marks = marks_of(path, display)
                 marks.update(
                     {loc: m for loc, m in file_marks.items() if loc and self.owner.get(str(loc[0])) == display}
                 )
@@ -175,12 +175,20 @@ def merge_keys(data: Any) -> Any:
     return out
 
 
+#: Characters YAML forbids in a stream (outside c-printable); yaml-rs lets some through, PyYAML refuses them.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
     """Parse one YAML file into plain data and its marks; raise YamlError on bad syntax."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise YamlError(display, 1, f"not UTF-8 text ({exc.reason})") from None
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise YamlError(display, line, f"invalid YAML: character U+{ord(bad.group()):04X} is not allowed in YAML text")
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -198,11 +206,22 @@ def load_file(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]
         loader.dispose()
 
 
+def marks_of(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
+    """`load_file` where the fast parser already accepted the file: should the reference parser refuse it (the two
+    disagree on some malformed text), that refusal is the file's problem, reported at its line."""
+    try:
+        return load_file(path, display)
+    except YamlError as exc:
+        raise InventoryError([Problem(exc.file, exc.line, "file", exc.message)]) from None
+
+
 def load_data(path: Path, display: str) -> Any:
     """The file's data by the fastest parser available; a file it rejects is re-read by PyYAML for a marked error."""
     if yaml_rs is not None:
         try:
             text = path.read_text(encoding="utf-8")
+            if _NOT_PRINTABLE.search(text):
+                raise ValueError("not printable: the reference parser says where")
             data = yaml_rs.loads(text)
             return merge_keys(data) if "<<" in text else data
         except Exception:  # any rejection: let the reference parser explain it with a line number

@@ -11,6 +11,7 @@ from pathlib import Path
 import graphviz
 
 from govnet.model.derived import Network
+from govnet.verify.expect import dual_homed
 
 FONT = "Noto Sans, Noto Sans Arabic"
 COLOURS = {"datacentre": "#dbe9f6", "local-admin": "#e6f4e1", "service": "#fdf1d8", "security": "#f9dede"}
@@ -21,9 +22,10 @@ def build(network: Network) -> graphviz.Graph:
     g.attr(rankdir="LR", fontname=FONT, label=f"{network.name} — {network.name_ar} ({network.env})", labelloc="t")
     g.attr("node", fontname=FONT, shape="box", style="rounded,filled", fillcolor="white")
     g.attr("edge", fontname=FONT, fontsize="9")
+    dual = set(dual_homed(network))  # from the graph: two edge routers, rings and sub-districts as they are
     for site in network.sites.values():
         with g.subgraph(name=f"cluster_{site.name}") as c:
-            critical = " (dual-homed)" if site.critical else ""
+            critical = " (dual-homed)" if site.name in dual else ""
             c.attr(
                 label=f"{site.name_en}{critical}\n{site.name_ar}",
                 style="filled",

@@ -1,4 +1,7 @@
-"""Every device's rendered config in both environments equals its golden file (regenerate with `make golden`)."""
+"""Every device's rendered config in both environments equals its golden file (regenerate with `make golden`).
+
+Karbala's files are in `<env>/`, every other shipped governorate's in `<governorate>/<env>/`.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +16,33 @@ from tests.determinism import fingerprints, sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-NETWORKS = {env: load_network(ROOT / "inventory" / "karbala", env) for env in ("lab", "production")}
-CASES = [(env, name) for env, net in NETWORKS.items() for name in net.devices]
+GOVERNORATES = ("karbala", "babil")
+ENVS = ("lab", "production")
+NETWORKS = {f"{gov}/{env}": load_network(ROOT / "inventory" / gov, env) for gov in GOVERNORATES for env in ENVS}
+CASES = [(key, name) for key, net in NETWORKS.items() for name in net.devices]
+
+
+def golden_dir(key: str) -> Path:
+    """`karbala/lab` → tests/golden/lab, `babil/lab` → tests/golden/babil/lab."""
+    gov, env = key.split("/")
+    return HERE / env if gov == "karbala" else HERE / gov / env
 
 
 def test_every_device_has_a_golden_file() -> None:
     for env, net in NETWORKS.items():
-        files = {p.stem for p in (HERE / env).glob("*.cfg")}
+        files = {p.stem for p in golden_dir(env).glob("*.cfg")}
         assert files == set(net.devices), f"{env}: golden files and devices differ; run `make golden` after review"
 
 
 @pytest.mark.parametrize(("env", "device"), CASES, ids=[f"{e}-{d}" for e, d in CASES])
 def test_golden(env: str, device: str) -> None:
-    expected = (HERE / env / f"{device}.cfg").read_text()
+    expected = (golden_dir(env) / f"{device}.cfg").read_text()
     actual = render_device(NETWORKS[env], device)
     if actual != expected:
         diff = difflib.unified_diff(
             expected.splitlines(keepends=True),
             actual.splitlines(keepends=True),
-            f"tests/golden/{env}/{device}.cfg",
+            str((golden_dir(env) / f"{device}.cfg").relative_to(ROOT)),
             "rendered",
         )
         pytest.fail("rendered config differs from golden (run `make golden` if intended):\n" + "".join(diff))

@@ -16,6 +16,14 @@ from govnet.render import render_device
 ROOT = Path(__file__).resolve().parents[2]
 LAB = load_network(ROOT / "inventory" / "karbala", "lab")
 PROD = load_network(ROOT / "inventory" / "karbala", "production")
+#: Every shipped governorate's devices: Karbala and Babil (a hub-and-spoke district tier, a ring, parallel links).
+NETS = {
+    (gov, env): load_network(ROOT / "inventory" / gov, env)
+    for gov in ("karbala", "babil")
+    for env in ("lab", "production")
+}
+LAB_CASES = [(gov, d) for (gov, env), net in NETS.items() if env == "lab" for d in sorted(net.devices)]
+PROD_CASES = [(gov, d) for (gov, env), net in NETS.items() if env == "production" for d in sorted(net.devices)]
 
 
 def vtysh_check(path: Path) -> subprocess.CompletedProcess[str]:
@@ -24,10 +32,10 @@ def vtysh_check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([vtysh, "--dryrun", "-f", str(path)], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("device", sorted(LAB.devices))
-def test_frr_config_passes_vtysh_dryrun(device: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("gov", "device"), LAB_CASES)
+def test_frr_config_passes_vtysh_dryrun(gov: str, device: str, tmp_path: Path) -> None:
     path = tmp_path / f"{device}.conf"
-    path.write_text(render_device(LAB, device))
+    path.write_text(render_device(NETS[(gov, "lab")], device))
     result = vtysh_check(path)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -44,10 +52,11 @@ def _addr(text: str) -> IPv4Interface:
     return IPv4Interface(f"{ip}/{mask}")
 
 
-@pytest.mark.parametrize("device", sorted(PROD.devices))
-def test_ios_config_structure(device: str) -> None:
-    dev = PROD.devices[device]
-    parse = CiscoConfParse(render_device(PROD, device).splitlines(), syntax="ios")
+@pytest.mark.parametrize(("gov", "device"), PROD_CASES)
+def test_ios_config_structure(gov: str, device: str) -> None:
+    prod = NETS[(gov, "production")]
+    dev = prod.devices[device]
+    parse = CiscoConfParse(render_device(prod, device).splitlines(), syntax="ios")
     # Every planned interface exists with its planned address.
     for iface in (*dev.interfaces,):
         objs = parse.find_objects(rf"^interface {iface.name}$")
@@ -78,8 +87,8 @@ def test_ios_config_structure(device: str) -> None:
     # Management is SSH-only with AAA, NTP and logging to the DC servers.
     assert parse.find_objects(r"^\s+transport input ssh$")
     assert parse.find_objects(r"^aaa new-model$")
-    assert {o.text.split()[2] for o in parse.find_objects(r"^ntp server ")} == {str(a) for a in PROD.ntp_servers}
-    assert {o.text.split()[-1] for o in parse.find_objects(r"^logging host ")} == {str(a) for a in PROD.syslog_servers}
+    assert {o.text.split()[2] for o in parse.find_objects(r"^ntp server ")} == {str(a) for a in prod.ntp_servers}
+    assert {o.text.split()[-1] for o in parse.find_objects(r"^logging host ")} == {str(a) for a in prod.syslog_servers}
 
 
 def _wildcard_len(wildcard: str) -> int:

@@ -46,3 +46,13 @@ def test_a_key_given_twice_is_refused_but_overriding_a_merged_key_is_not(tmp_pat
     with pytest.raises(YamlError, match="duplicate key 'a'") as caught:
         load_file(path, "x.yml")
     assert caught.value.line == 3
+
+
+@pytest.mark.parametrize("char", ["\x1f", "\x00", "\x7f", "\ufffe"])
+def test_a_control_character_is_refused_with_its_line_by_both_paths(char: str, tmp_path: Path) -> None:
+    """yaml-rs accepts some characters YAML forbids; the fast path must not read what the marked path refuses."""
+    path = tmp_path / "x.yml"
+    path.write_text(f"a: 1\nb: x{char}y\n")
+    with pytest.raises(YamlError) as exc:
+        load_data(path, "x.yml")
+    assert exc.value.line == 2 and "invalid YAML" in exc.value.message

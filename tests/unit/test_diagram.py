@@ -1,0 +1,19 @@
+"""The diagram marks dual-homed departments from the graph, not from the inventory's `critical` flag."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from govnet.model import load_network
+from govnet.verify.diagram import build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_babil_dual_homing_comes_from_its_links() -> None:
+    dot = build(load_network(ROOT / "inventory" / "babil", "lab")).source
+    # Al-Mahawil is not critical but sits on the ring, so it has a second core; Al-Kifl hangs off Al-Hilla alone.
+    assert "Al-Mahawil District Administration (dual-homed)" in dot
+    assert "Hilla Teaching Hospital (dual-homed)" in dot
+    assert "Al-Kifl Sub-district Administration\n" in dot or "Al-Kifl Sub-district Administration\\n" in dot
+    assert "Al-Kifl Sub-district Administration (dual-homed)" not in dot
