@@ -32,6 +32,9 @@ def install_wheel(tmp: Path) -> Path:
     src = tmp / "src"  # build from a copy: the build writes build/ and *.egg-info beside the sources
     ignore = shutil.ignore_patterns(".git", ".venv", "build", "__pycache__", "*.egg-info", ".mypy_cache", "tests")
     shutil.copytree(ROOT, src, ignore=ignore, symlinks=True)
+    import importlib.util
+
+    assert importlib.util.find_spec("wheel"), "the dev dependency `wheel` is missing: scripts/bootstrap --venv"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     built = run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp / "dist"), str(src)], tmp)
     assert built.returncode == 0, built.stdout + built.stderr

@@ -50,7 +50,8 @@ def test_golden(env: str, device: str) -> None:
 
 def test_rendering_gives_the_same_bytes_whatever_the_hash_seed_and_device_order() -> None:
     """Fresh interpreters with other hash seeds, rendering in opposite orders, give this process's bytes."""
-    here = {f"{env}/{name}": sha256(render_device(net, name)) for env, net in NETWORKS.items() for name in net.devices}
+    karbala = {key.split("/")[1]: net for key, net in NETWORKS.items() if key.startswith("karbala/")}
+    here = {f"{env}/{name}": sha256(render_device(net, name)) for env, net in karbala.items() for name in net.devices}
     forward, backward = fingerprints(1), fingerprints(2, "reversed")
     devices = {k: v for k, v in forward.items() if not k.endswith(".nft")}
     assert devices.keys() == here.keys()
