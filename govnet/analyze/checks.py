@@ -15,10 +15,12 @@ from typing import Any
 
 import networkx as nx
 
-from govnet.analyze.facts import Facts, Iface
+from govnet.analyze.facts import Facts, Iface, Neighbor
 from govnet.analyze.ios_acl import Acl, Packet, Verdict, Wildcard
+from govnet.analyze.nft import Packet as NftPacket
 from govnet.analyze.nft import Rule, Ruleset
-from govnet.model.derived import Network, Segment, Service
+from govnet.edge import bogons, internet_side
+from govnet.model.derived import Network, Segment, Service, Uplink
 
 EPHEMERAL = 51515
 ONE_WAY_UDP = (514, 162)
@@ -100,9 +102,25 @@ def _reply_needed(svc: Service, decided_by: Service) -> bool:
     return svc.port not in ONE_WAY_UDP
 
 
-def _targets(network: Network, zone: str, segments: list[Segment]) -> list[Segment]:
-    """Probe destinations of a zone: one segment inside each of the zone's prefixes (its object-group / set)."""
-    out = []
+@dataclass(frozen=True)
+class Outside:
+    """A probe destination beyond the Internet edge: the zone of the Internet has no segment, one host stands for
+    it (the Internet host the edge probes come from)."""
+
+    key: str
+    host: IPv4Address
+
+
+def _addr(t: Segment | Outside) -> IPv4Address:
+    return t.host if isinstance(t, Outside) else _host(t)
+
+
+def _targets(network: Network, zone: str, segments: list[Segment]) -> list[Segment | Outside]:
+    """Probe destinations of a zone: one segment inside each of the zone's prefixes (its object-group / set); the
+    Internet's zone: one Internet host."""
+    if network.internet is not None and zone == network.internet.zone:
+        return [Outside("internet", _client(network))]
+    out: list[Segment | Outside] = []
     for prefix in network.zone_prefixes.get(zone, ()):
         seg = next((s for s in segments if s.zone == zone and s.prefix.subnet_of(prefix)), None)
         if seg is not None:
@@ -183,7 +201,7 @@ def flow_verdicts(network: Network, facts: dict[str, Facts]) -> dict[str, bool |
             for a in by_zone[src_zone]:
                 for b in targets[dst_zone]:
                     if a != b:
-                        ok, _ = judge(a.device, _opening(probe, _host(a), _host(b)))
+                        ok, _ = judge(a.device, _opening(probe, _host(a), _addr(b)))
                         out[f"{src_zone} -> {dst_zone} {svc}: {a.key} -> {b.key} {probe}"] = ok
     return out
 
@@ -206,11 +224,13 @@ def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
                     if a == b:
                         continue
                     probes += 1
-                    ok, line = judge(a.device, _opening(probe, _host(a), _host(b)))
+                    ok, line = judge(a.device, _opening(probe, _host(a), _addr(b)))
                     if ok is not allowed:
                         want = "allow" if allowed else "deny"
                         got = "unknown" if ok is None else "allow" if ok else "deny"
                         wrong.append(f"{a.key} -> {b.key} {probe}: policy {want}, rendered {got} ({line})")
+                    if isinstance(b, Outside):  # the answer enters at the edge: its inbound filter is the edge's
+                        continue
                     if stateless and allowed and decided_by is not None and _reply_needed(probe, decided_by):
                         back, line = judge(b.device, _answer(probe, _host(b), _host(a)))
                         if back is not True:
@@ -218,7 +238,91 @@ def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
         name = f"filters: {src_zone} -> {dst_zone} {svc}"
         summary = f"{len(wrong)} of {probes} probes disagree with the policy" if wrong else f"{probes} probes agree"
         yield Check("filters", name, not wrong, summary, wrong[:50])
-    yield from _filter_hygiene(facts)
+    yield from check_edge(network, facts)
+    yield from _filter_hygiene(facts, internet_ports(network))
+
+
+def _client(network: Network) -> IPv4Address:
+    """An Internet host: the first address of the Internet side that is no bogon."""
+    bad = bogons(network)
+    return next(p[1] for p in internet_side(network) if not any(p[1] in b for b in bad))
+
+
+def _edge_probes(network: Network) -> list[tuple[str, IPv4Address, IPv4Address, Service, IPv4Address | None]]:
+    """(what, source, public destination, service, inside address it must reach or None: must be dropped): every
+    published service from an Internet host, an unpublished port, and our own public prefix spoofed from outside."""
+    edge = network.internet
+    if edge is None or not edge.published:
+        return []
+    client = _client(network)
+    out: list[tuple[str, IPv4Address, IPv4Address, Service, IPv4Address | None]] = [
+        (f"published {pub.name} {svc}", client, pub.public, svc, pub.inside)
+        for pub in edge.published
+        for svc in pub.services
+    ]
+    first = edge.published[0]
+    out.append((f"unpublished {first.name} {UNLISTED}", client, first.public, UNLISTED, None))
+    out.append(
+        (
+            f"spoofed {edge.public_prefix[1]} -> {first.name}",
+            edge.public_prefix[1],
+            first.public,
+            first.services[0],
+            None,
+        )
+    )
+    return out
+
+
+def _edge_verdict(
+    f: Facts, iface: str, src: IPv4Address, dst: IPv4Address, svc: Service
+) -> tuple[bool | None, IPv4Address, str]:
+    """What the text does with a new flow from the Internet entering *iface*: (accepted, destination after the
+    edge's NAT, deciding line).  IOS: the inbound ACL (it sees the public address); FRR: the edge ruleset's
+    prerouting chain (anti-spoofing, the 1:1 NAT) then its forward chain, with a route back to the source."""
+    if f.acls is not None:
+        port = f.acls.interfaces.get(iface)
+        if port is None or port.acl_in is None or port.acl_in not in f.acls.acls:
+            return None, dst, f"{iface}: no readable inbound ACL"
+        v = f.acls.acls[port.acl_in].evaluate(_opening(svc, src, dst))
+        return v.permitted, dst, f"{port.acl_in} {v.line}"
+    if f.nft is None:
+        return None, dst, "no filter rendered"
+    pkt = NftPacket(iface, "", src, dst, svc.proto, EPHEMERAL if svc.port else None, svc.port)
+    ok, pkt, line = f.nft.walk("pre", pkt)
+    if ok is not True:
+        return ok, pkt.dst, f"pre: {line}"
+    ok, _, line = f.nft.walk("forward", pkt)
+    return ok, pkt.dst, f"forward: {line}"
+
+
+def check_edge(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
+    """Per uplink: the Internet reaches exactly the published services (on FRR, translated to the server), and
+    nothing with our own source enters."""
+    probes = _edge_probes(network)
+    for up in network.internet.uplinks if network.internet and probes else ():
+        f = facts.get(up.device)
+        if f is None:
+            continue
+        wrong = []
+        for what, src, dst, svc, inside in probes:
+            ok, reached, line = _edge_verdict(f, up.interface, src, dst, svc)
+            if ok is not (inside is not None):
+                got = "unknown" if ok is None else "allow" if ok else "deny"
+                wrong.append(f"{what}: model {'allow' if inside else 'deny'}, rendered {got} ({line})")
+            elif inside is not None and f.acls is None and reached != inside:
+                wrong.append(f"{what}: translated to {reached}, the model's server is {inside} ({line})")
+        name = f"filters: internet -> {up.device} {up.interface} ({up.isp})"
+        summary = f"{len(wrong)} of {len(probes)} probes disagree" if wrong else f"{len(probes)} probes agree"
+        yield Check("filters", name, not wrong, summary, wrong)
+
+
+def internet_ports(network: Network) -> dict[str, set[str]]:
+    """Device -> its Internet-facing interfaces (platform names), as the model's internet section declares them."""
+    out: dict[str, set[str]] = {}
+    for up in network.internet.uplinks if network.internet else ():
+        out.setdefault(up.device, set()).add(up.interface)
+    return out
 
 
 def _overlaps(part: Wildcard, net: IPv4Network) -> bool:
@@ -240,14 +344,31 @@ def _acl_hygiene(acl: Acl, sources: list[IPv4Network]) -> list[str]:
     return out
 
 
+def _within(inner: list[IPv4Network], outer: list[IPv4Network]) -> bool:
+    return all(any(p.subnet_of(q) for q in outer) for p in inner)
+
+
 def _covers(earlier: Rule, later: Rule, sets: dict[str, list[IPv4Network]]) -> bool:
+    """Does every packet *later* matches also match *earlier* (conservatively: each of earlier's conditions is
+    implied by one of later's)?"""
     if earlier.set is not None:
         if later.set is None:
             return False
-        inner, outer = sets.get(later.set, []), sets.get(earlier.set, [])
-        if not all(any(p.subnet_of(q) for q in outer) for p in inner):
+        if not _within(sets.get(later.set, []), sets.get(earlier.set, [])):
             return False
+    for mine, theirs in ((earlier.saddr, later.saddr), (earlier.daddr, later.daddr)):
+        if mine is not None and (theirs is None or not _within(theirs.prefixes(sets), mine.prefixes(sets))):
+            return False
+    for mine_if, theirs_if in ((earlier.iif, later.iif), (earlier.oif, later.oif)):
+        if mine_if is not None and mine_if != theirs_if:
+            return False
+    if earlier.fib_missing and not later.fib_missing:
+        return False
+    if earlier.ct is not None and earlier.ct != later.ct:
+        return False
     if earlier.proto is not None and earlier.proto != later.proto:
+        return False
+    if earlier.sport is not None and earlier.sport != later.sport:
         return False
     return earlier.port is None or earlier.port == later.port
 
@@ -259,24 +380,34 @@ def _nft_hygiene(rs: Ruleset) -> list[str]:
             if not later.known:
                 out.append(f"{chain}: cannot read {later.text!r}")
                 continue
-            if later.set is not None and later.set in rs.sets and not rs.sets[later.set]:
-                out.append(f"{chain}: {later.text!r} matches nothing: set {later.set} is empty")
+            named = [n for n in (later.set, later.saddr and later.saddr.set) if n]
+            empty = next((n for n in named if n in rs.sets and not rs.sets[n]), None)
+            if empty is not None:
+                out.append(f"{chain}: {later.text!r} matches nothing: set {empty} is empty")
                 continue
-            earlier = next((e for e in rules[:i] if e.known and _covers(e, later, rs.sets)), None)
+            if not later.terminal:  # a NAT or notrack statement: every packet it matches goes on
+                continue
+            earlier = next((e for e in rules[:i] if e.known and e.terminal and _covers(e, later, rs.sets)), None)
             if earlier is not None:
                 how = "never decides (redundant)" if earlier.accept == later.accept else "is overridden: a bug"
                 out.append(f"{chain}: {later.text!r} {how}: {earlier.text!r} matches first")
     return out
 
 
-def _filter_hygiene(facts: dict[str, Facts]) -> Iterator[Check]:
-    """Per device: shadowed rules, rules that match nothing, filters that could not be read."""
+def _filter_hygiene(facts: dict[str, Facts], internet: dict[str, set[str]]) -> Iterator[Check]:
+    """Per device: shadowed rules, rules that match nothing, filters that could not be read.  What can enter an
+    inbound ACL is its interfaces' connected subnets, except on an Internet-facing interface (*internet*): there
+    the source is any address, so an ACL applied there matches nothing only when its source matches nothing."""
     memo: dict[tuple[Any, ...], list[str]] = {}
     for name, f in sorted(facts.items()):
         found = list(f.problems)
         if f.acls is not None:
             for acl in f.acls.acls.values():
-                sources = [a.network for i in f.acls.interfaces.values() if i.acl_in == acl.name for a in i.networks]
+                ports = [(n, i) for n, i in f.acls.interfaces.items() if i.acl_in == acl.name]
+                if any(n in internet.get(name, ()) for n, _ in ports):
+                    sources = [IPv4Network("0.0.0.0/0")]
+                else:
+                    sources = [a.network for _, i in ports for a in i.networks]
                 found += _acl_hygiene(acl, sources)
         if f.nft is not None:
             key = (tuple(tuple(r) for r in f.nft.chains.values()), tuple((k, tuple(v)) for k, v in f.nft.sets.items()))
@@ -360,17 +491,48 @@ def check_pairing(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
             owners.setdefault(ip, []).append(f"{name} {iface}")
     dups = [f"{ip} is owned by {', '.join(o)}" for ip, o in sorted(owners.items()) if len(o) > 1]
     yield Check("pairing", "pairing: addresses owned once", not dups, f"{len(dups)} duplicate(s)", dups)
-    yield from _bgp_pairs(facts, owners)
+    yield from _bgp_pairs(facts, owners, network.internet.uplinks if network.internet else ())
 
 
-def _bgp_pairs(facts: dict[str, Facts], owners: dict[IPv4Address, list[str]]) -> Iterator[Check]:
+def _uplink_problems(f: Facts, up: Uplink, nb: Neighbor | None) -> list[str]:
+    """Why the text's eBGP session to a declared ISP would not come up as the model intends ([] when it would)."""
+    where = f"uplink {up.isp} ({up.interface}, peer {up.peer} AS {up.asn})"
+    if nb is None:
+        return [f"{where}: no neighbor {up.peer} in the text"]
+    out = []
+    if nb.remote_as != up.asn:
+        out.append(f"neighbor {up.peer} ({up.isp}): remote-as {nb.remote_as}, the model's {up.isp} is AS {up.asn}")
+    iface = f.interfaces.get(up.interface)
+    if iface is None or iface.address is None:
+        out.append(f"{where}: {up.interface} has no address in the text")
+    elif up.peer not in iface.address.network:
+        out.append(f"{where}: {up.interface} is {iface.address.with_prefixlen}, the ISP's address is not on it")
+    elif iface.shutdown:
+        out.append(f"{where}: {up.interface} is shut down")
+    return out
+
+
+def _bgp_pairs(
+    facts: dict[str, Facts], owners: dict[IPv4Address, list[str]], uplinks: tuple[Uplink, ...]
+) -> Iterator[Check]:
+    """Internal sessions pair with the device owning the other end; a session to an ISP pairs with the uplink the
+    model's internet section declares (no device is on the other end); any other external peer must at least be on
+    a connected subnet."""
     ospf = {name: f.ospf_addresses() for name, f in facts.items()}
     for name, f in sorted(facts.items()):
+        declared = {up.peer: up for up in uplinks if up.device == name}
         if f.bgp is None:
+            if declared:
+                found = [p for up in declared.values() for p in _uplink_problems(f, up, None)]
+                yield Check("pairing", f"pairing: bgp {name}", False, "no BGP in the text", found)
             continue
         found = []
+        for up in declared.values():
+            found += _uplink_problems(f, up, f.bgp.neighbors.get(up.peer))
         for addr, nb in f.bgp.neighbors.items():
             owner = owners.get(addr, [""])[0].split(" ")[0]
+            if addr in declared and not owner:
+                continue  # judged against the model's uplink above
             if not owner:
                 if nb.remote_as is not None and nb.remote_as != f.bgp.asn:
                     # an external peer (an ISP): outside the inventory; it must at least be on a connected subnet

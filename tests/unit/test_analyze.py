@@ -202,8 +202,8 @@ def test_internet_edge_config_it_does_not_know_is_read_not_crashed() -> None:
         "production",
         "core1",
         " neighbor 10.255.0.14 update-source Loopback0\n",
-        " neighbor 10.255.0.14 update-source Loopback0\n neighbor 192.0.2.1 remote-as 64500\n"
-        " neighbor 192.0.2.1 route-map ISP1-IN in\n",
+        " neighbor 10.255.0.14 update-source Loopback0\n neighbor 198.51.100.1 remote-as 64500\n"
+        " neighbor 198.51.100.1 route-map ISP1-IN in\n",
     )
     texts = dict(TEXTS["production"])
     core1 = texts["core1"]
@@ -216,7 +216,7 @@ def test_internet_edge_config_it_does_not_know_is_read_not_crashed() -> None:
         "route-map ISP1-IN is defined but never used",
     ]
     bgp = failed(a)["pairing: bgp core1"]
-    assert bgp.details == ["external neighbor 192.0.2.1 (AS 64500): not on a connected subnet"]
+    assert bgp.details == ["external neighbor 198.51.100.1 (AS 64500): not on a connected subnet"]
     connected = seeded(
         "production",
         "core1",
@@ -231,6 +231,83 @@ def test_internet_edge_config_it_does_not_know_is_read_not_crashed() -> None:
         " neighbor 10.255.0.14 update-source Loopback0\n neighbor 10.255.9.9 remote-as 65010\n",
     )
     assert failed(internal)["pairing: bgp core1"].details == ["neighbor 10.255.9.9: no device owns this address"]
+
+
+# ------------------------------------------------------------------------------------------- seeded faults: the edge
+
+
+def test_edge_ruleset_is_read_and_its_nat_judged() -> None:
+    """The FRR edge's nftables script: a published service whose 1:1 NAT points at the wrong server, and a
+    catch-all drop put before the published rules, are caught by the edge probes and the rule hygiene."""
+    a = seeded(
+        "lab",
+        "edge1",
+        'tcp dport 443 notrack ip daddr set 198.18.8.2 comment "published portal-a tcp/443"',
+        'tcp dport 443 notrack ip daddr set 198.18.8.3 comment "published portal-a tcp/443"',
+        nft=True,
+    )
+    assert set(failed(a)) == {"filters: internet -> edge1 eth2 (isp-a)"}
+    assert failed(a)["filters: internet -> edge1 eth2 (isp-a)"].details == [
+        "published portal-a tcp/443: translated to 198.18.8.3, the model's server is 198.18.8.2 "
+        '(forward: iifname { "eth2" } ip daddr 198.18.8.3 tcp dport 443 accept comment "published portal-b tcp/443")'
+    ]
+    b = seeded(
+        "lab",
+        "edge1",
+        '\t\tiifname { "eth2" } ip daddr 198.18.8.2 tcp dport 443 accept',
+        '\t\tiifname { "eth2" } counter drop comment "seeded"\n'
+        '\t\tiifname { "eth2" } ip daddr 198.18.8.2 tcp dport 443 accept',
+        nft=True,
+    )
+    bad = failed(b)
+    assert set(bad) == {"filters: internet -> edge1 eth2 (isp-a)", "filters: rules of edge1"}
+    assert len(bad["filters: internet -> edge1 eth2 (isp-a)"].details) == 8  # every published service
+    assert any(
+        d.startswith('forward: \'iifname { "eth2" } ip daddr 198.18.8.2 tcp dport 443 accept')
+        and "is overridden: a bug" in d
+        for d in bad["filters: rules of edge1"].details
+    )
+
+
+def test_ios_edge_acl_bogons_and_published_services() -> None:
+    """EDGE-IN's bogon entries are live on an Internet-facing port (the source is any address); a bogon entry
+    that matches nothing, or a published service the ACL no longer permits, is still reported."""
+    a = seeded(
+        "production",
+        "edge1",
+        " 220 permit tcp any host 203.0.113.10 eq 443\n",
+        " 215 deny ip 10.0.0.0 0.255.255.255 any\n 220 permit tcp any host 203.0.113.10 eq 443\n",
+    )
+    bad = failed(a)
+    assert set(bad) == {"filters: rules of edge1"}
+    assert bad["filters: rules of edge1"].details == [
+        "EDGE-IN-ISP-A 215 'deny ip 10.0.0.0 0.255.255.255 any' never decides (redundant): "
+        "20 'deny ip 10.0.0.0 0.255.255.255 any' matches first"
+    ]
+    b = seeded("production", "edge1", " 220 permit tcp any host 203.0.113.10 eq 443\n", "")
+    assert (
+        failed(b)["filters: internet -> edge1 GigabitEthernet0/0/1 (isp-a)"]
+        .details[0]
+        .startswith("published portal-a tcp/443: model allow, rendered deny (EDGE-IN-ISP-A ")
+    )
+
+
+def test_bgp_to_an_isp_pairs_with_the_declared_uplink() -> None:
+    """An eBGP session to an ISP has no device on the other end; it is judged against the model's uplink."""
+    assert CLEAN["lab"].checks and not failed(CLEAN["lab"]).get("pairing: bgp edge1")
+    wrong_as = seeded(
+        "lab", "edge1", " neighbor 198.18.130.0 remote-as 64500\n", " neighbor 198.18.130.0 remote-as 64999\n"
+    )
+    assert failed(wrong_as)["pairing: bgp edge1"].details == [
+        "neighbor 198.18.130.0 (isp-a): remote-as 64999, the model's isp-a is AS 64500"
+    ]
+    gone = seeded(
+        "production", "edge1", " neighbor 192.0.2.0 remote-as 64500\n", " neighbor 192.0.2.8 remote-as 64500\n"
+    )
+    assert failed(gone)["pairing: bgp edge1"].details[:2] == [
+        "uplink isp-a (GigabitEthernet0/0/1, peer 192.0.2.0 AS 64500): no neighbor 192.0.2.0 in the text",
+        "external neighbor 192.0.2.8 (AS 64500): not on a connected subnet",
+    ]
 
 
 # ------------------------------------------------------------------------------------------- seeded faults: pairing
@@ -336,7 +413,7 @@ def test_markdown_names_the_failures() -> None:
     md = markdown(a)
     assert re.search(r"\*\*\d+ check\(s\) fail\*\*", md)
     assert "- **pairing: addresses owned once**: 1 duplicate(s)" in md
-    assert "| pairing | 78 | 4 |" in md  # the duplicate, and the three sessions it breaks
+    assert "| pairing | 82 | 4 |" in md  # the duplicate and the three sessions it breaks (the edge: 2 links, 2 BGP)
 
 
 def test_analyze_reads_a_directory_of_rendered_files(tmp_path: Path) -> None:

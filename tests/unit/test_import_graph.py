@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "edge": {"model"},
     "stateless": {"model"},
     "policy": {"model", "edge"},
-    "analyze": {"model", "render", "policy", "junit"},
+    "analyze": {"model", "render", "policy", "edge", "junit"},
     "junit": set(),
     "model": {"ipam"},
     "ipam": set(),
