@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from govnet.model import login
+
 REPO = Path(__file__).resolve().parents[1]
 LAB_DIR = REPO / "build" / "lab-bench-deploy"
 WORK = REPO / "build" / "lab-bench-deploy-work"
@@ -40,8 +42,8 @@ def ansible_push(devices: dict[str, str], text: str, tmp: Path) -> tuple[float |
             "vars": {
                 "ansible_connection": "ansible.netcommon.network_cli",
                 "ansible_network_os": "cisco.ios.ios",
-                "ansible_user": ENV.get("GOVNET_USERNAME", "govnet"),
-                "ansible_password": ENV.get("GOVNET_PASSWORD", "govnet-lab"),
+                "ansible_user": login.username(ENV),
+                "ansible_password": login.password("lab", ENV),
                 "ansible_python_interpreter": sys.executable,
             },
         }

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 
+from govnet.model import login
 from napalm_frr.connection import Connection, ExecResult
 
 DEFAULT_ROOT = Path("tests/fixtures/frr")
@@ -130,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = parser.parse_args(argv)
     driver = FRRDriver(
         opts.host,
-        os.environ.get("GOVNET_USERNAME", "govnet"),
-        os.environ.get("GOVNET_PASSWORD", "govnet-lab"),
+        login.username(),
+        login.password("lab"),
         optional_args={"known_hosts_file": opts.known_hosts} if opts.known_hosts else {},
     )
     driver.open()

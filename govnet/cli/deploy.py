@@ -72,6 +72,7 @@ def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOp
         workdir=workdir(env),
         render=lambda name: render_device(network, name, secret_values),
         policy=lambda name: render_nftables(network, name),
+        source=ctx.obj.inventory,
         **kw,
     )
 

@@ -50,7 +50,7 @@ def who() -> str:
 
 
 def git_revision(repo: Path, paths: tuple[str, ...] = ("inventory", "network_templates")) -> str:
-    """HEAD of the repository holding the inventory and templates, ``+dirty`` when they have local edits."""
+    """HEAD of the git checkout ``repo`` lies in, ``+dirty`` when its inventory or templates have local edits."""
 
     def git(*args: str) -> str:
         proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
@@ -59,7 +59,8 @@ def git_revision(repo: Path, paths: tuple[str, ...] = ("inventory", "network_tem
     head = git("rev-parse", "HEAD")
     if not head:
         return "unknown"
-    dirty = git("status", "--porcelain", "--", *paths)
+    top = git("rev-parse", "--show-toplevel")
+    dirty = git("-C", top, "status", "--porcelain", "--", *paths)
     return head + ("+dirty" if dirty else "")
 
 

@@ -52,7 +52,6 @@ from govnet.model.platform import Platform, load_platform
 UNCHANGED, WOULD_CHANGE, CHANGED = "unchanged", "would-change", "changed"
 FAILED, ROLLED_BACK, SKIPPED = "failed", "rolled-back", "skipped"
 OK_STATUSES = (UNCHANGED, WOULD_CHANGE, CHANGED)
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -108,6 +107,7 @@ class DeployOptions:
     render: Callable[[str], str] | None = None
     on_done: Callable[[DeviceResult], None] | None = None  # progress display hook
     policy: Callable[[str], str | None] | None = None  # frr device → nftables ruleset
+    source: Path = Path()  # a directory inside the git checkout of the inventory: the audit log's revision
 
 
 @dataclass
@@ -183,7 +183,7 @@ class Deployer:
         self.network = network
         self.opt = options
         self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
-        self.revision = git_revision(REPO)
+        self.revision = git_revision(options.source)
         self.store = BackupStore(options.workdir / "backups")
         self.audit = AuditLog(options.workdir / "audit.jsonl")
         self.lock = threading.Lock()
@@ -265,7 +265,7 @@ class Deployer:
                 later = {n for w in plan[index + 1 :] for n in w.devices}
                 results = done + self._wave(nr, Wave(wave.phase, pending), later, checked, failed_checks)
                 report.results += results
-                failed = [r for r in results if not r.ok]
+                failed = [r for r in results if not r.ok and r.status != SKIPPED]  # skipped: after a failed canary
                 if len(failed) > self.opt.tolerance:
                     report.halted = (
                         f"phase {wave.phase}: {len(failed)} device(s) failed (tolerance {self.opt.tolerance})"

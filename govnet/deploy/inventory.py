@@ -21,12 +21,9 @@ from nornir.core.plugins.runners import RunnersPluginRegister
 from nornir.plugins.runners import ThreadedRunner
 from nornir_napalm.plugins.connections import CONNECTION_NAME, Napalm
 
+from govnet.model import login
 from govnet.model.derived import Device, Network
 from govnet.model.platform import PlatformError, known_platforms, load_platform
-
-DEFAULT_USERNAME = "govnet"
-#: Documented lab-only default (docs/lab.md); production sets GOVNET_PASSWORD.
-LAB_PASSWORD = "govnet-lab"
 
 
 @dataclass(frozen=True)
@@ -42,11 +39,10 @@ class Credentials:
 
 def credentials(env: str, environ: Mapping[str, str] | None = None) -> Credentials:
     """GOVNET_USERNAME / GOVNET_PASSWORD; the lab default password only in the lab environment."""
-    environ = os.environ if environ is None else environ
-    password = environ.get("GOVNET_PASSWORD") or (LAB_PASSWORD if env == "lab" else "")
-    if not password:
+    secret = login.password(env, environ)
+    if not secret:
         raise ValueError(f"GOVNET_PASSWORD is not set (required for the {env} environment)")
-    return Credentials(environ.get("GOVNET_USERNAME") or DEFAULT_USERNAME, password)
+    return Credentials(login.username(environ), secret)
 
 
 def known_hosts_file(env: str, environ: Mapping[str, str] | None = None) -> Path:

@@ -14,22 +14,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from govnet.model import login
+
 STATE_NAME = "state.json"
 STATE_VERSION = 1
 #: Marks shared system objects (the login user, /run/sshd) and which labs use them.
 REGISTRY = Path("/run/govnet-lab")
-DEFAULT_USERNAME = "govnet"
-DEFAULT_PASSWORD = "govnet-lab"
 
 
 def lab_username() -> str:
-    """Login user of every device, from ``GOVNET_USERNAME``."""
-    return os.environ.get("GOVNET_USERNAME") or DEFAULT_USERNAME
+    """Login user of every device (govnet.model.login)."""
+    return login.username()
 
 
 def lab_password() -> str:
-    """Lab password from ``GOVNET_PASSWORD``; the default is documented (docs/lab.md) and lab-only."""
-    return os.environ.get("GOVNET_PASSWORD") or DEFAULT_PASSWORD
+    """Lab password from ``GOVNET_PASSWORD``, else the documented lab default (govnet.model.login)."""
+    return login.password("lab")
 
 
 class StateFile:

@@ -215,16 +215,16 @@ class Deriver:
                 peer_addr = prefix[1 - idx]
                 per_device.setdefault(mine.device, []).append(
                     d.Interface(
-                        self.ifname(mine.device, mine.interface),
-                        mine.interface,
-                        "p2p",
-                        addr,
-                        f"to {other.device} {peer_ifname} ({link.medium} {link.bandwidth_mbps} Mb/s)",
-                        other.device,
-                        peer_ifname,
-                        peer_addr,
-                        link.ospf_cost,
-                        link.bandwidth_mbps,
+                        name=self.ifname(mine.device, mine.interface),
+                        logical=mine.interface,
+                        kind="p2p",
+                        address=addr,
+                        description=f"to {other.device} {peer_ifname} ({link.medium} {link.bandwidth_mbps} Mb/s)",
+                        peer=other.device,
+                        peer_interface=peer_ifname,
+                        peer_address=peer_addr,
+                        ospf_cost=link.ospf_cost,
+                        bandwidth_mbps=link.bandwidth_mbps,
                     )
                 )
                 ends.append(d.LinkEnd(mine.device, self.ifname(mine.device, mine.interface), addr))
@@ -249,11 +249,11 @@ class Deriver:
                 hw = self.hardware(dev.name)
                 seg_ifaces = [
                     d.Interface(
-                        sg.interface,
-                        sg.name,
-                        "segment",
-                        sg.gateway,
-                        f"{sg.kind} segment {sg.site}/{sg.name}",
+                        name=sg.interface,
+                        logical=sg.name,
+                        kind="segment",
+                        address=sg.gateway,
+                        description=f"{sg.kind} segment {sg.site}/{sg.name}",
                         vlan=sg.vlan,
                         segment=sg.name,
                         zone=sg.zone,

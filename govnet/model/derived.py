@@ -14,7 +14,7 @@ from typing import Literal
 Role = Literal["core", "dc_switch", "edge", "access", "internet_edge"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)  # thirteen fields: by name, never by position
 class Interface:
     name: str  # platform name (eth1, GigabitEthernet0/1, vlan10, Vlan10)
     logical: str  # inventory name (eth1) or segment name

@@ -9,14 +9,34 @@ its built-in VRF, whether it is a switch, and the routing protocols its licence 
 
 from __future__ import annotations
 
+import os
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "network_templates"
+TEMPLATES_ENV = "GOVNET_TEMPLATES"
+
+
+def templates_root() -> Path:
+    """The platform definitions and templates: ``$GOVNET_TEMPLATES`` when set, else the package's own copy.
+
+    The package's copy is ``govnet/network_templates``, a symlink to the repository's top-level
+    ``network_templates/`` (the place users edit) that a built wheel carries as package data.
+    """
+    override = os.environ.get(TEMPLATES_ENV)
+    if override:
+        return Path(override).absolute()
+    root = files("govnet") / "network_templates"
+    if not isinstance(root, Path):  # a zipped install; govnet is installed unzipped (setuptools wheel)
+        raise RuntimeError(f"govnet's network_templates are not on a file system ({root}); set {TEMPLATES_ENV}")
+    return root
+
+
+TEMPLATES = templates_root()
 
 Protocol = Literal["ospf", "bgp", "static"]
 

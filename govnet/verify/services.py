@@ -51,7 +51,7 @@ def start(network: Network, servers: dict[str, tuple[str, str]]) -> dict[str, in
         pid = listener_pid(netns)
         if pid is None:
             argv = ["ip", "netns", "exec", netns, sys.executable, "-m", "govnet.verify.listener", name, *ports]
-            root = str(Path(__file__).resolve().parents[2])
+            root = str(Path(__file__).resolve().parents[2])  # the directory this govnet is imported from
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,

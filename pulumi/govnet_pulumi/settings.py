@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
-from govnet.lab.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from govnet.model import login
+from govnet.model.login import DEFAULT_USERNAME
 
-#: The lab's documented login (docs/lab.md), from the lab itself; used only when the stack's environment is `lab`.
+#: The lab's documented login (docs/lab.md, govnet.model.login); used only when the stack's environment is `lab`.
 LAB_USERNAME = DEFAULT_USERNAME
-LAB_PASSWORD = DEFAULT_PASSWORD
 #: Config keys that hold secrets: set with `pulumi config set --secret`, never declared with a default.
 SECRET_KEYS = ("routerPassword", "proxmoxApiToken")
 
@@ -71,7 +71,7 @@ def _router_password(cfg: pulumi.Config, env: str) -> Secret:
     from_config = cfg.get_secret("routerPassword")
     if from_config is not None:
         return Secret(from_config)
-    value = os.environ.get("GOVNET_PASSWORD") or (LAB_PASSWORD if env == "lab" else "")
+    value = login.password(env)
     if not value:
         raise pulumi.RunError("routerPassword: set GOVNET_PASSWORD or `pulumi config set --secret routerPassword`")
     return Secret(value)

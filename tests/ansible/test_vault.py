@@ -23,8 +23,12 @@ def test_lab_vault_opens_with_the_client_and_holds_the_role_secrets() -> None:
 
 
 def test_wrong_password_does_not_open_the_lab_vault() -> None:
+    """The client hands Ansible the wrong password, and decryption (not the client, not the tool) is what fails."""
+    client = run([str(CLIENT), "--vault-id", "lab"], GOVNET_VAULT_PASSWORD="not-the-lab-password")
+    assert (client.returncode, client.stdout) == (0, "not-the-lab-password\n"), tail(client)
     proc = run(["ansible-vault", "view", str(LAB_VAULT)], GOVNET_VAULT_PASSWORD="not-the-lab-password")
-    assert proc.returncode != 0
+    assert proc.returncode == 1 and proc.stdout == "", tail(proc)
+    assert "Decryption failed" in proc.stderr and str(LAB_VAULT) in proc.stderr, tail(proc)
 
 
 def test_production_password_has_no_default() -> None:

@@ -176,8 +176,9 @@ def test_full_deploy_converges(lab: Lab, work: Path) -> None:
     assert len(report["devices"]) == len(lab.network.devices)
     kinds = {c["kind"] for d in report["devices"] for c in d["checks"]}
     assert kinds == {"interface", "ospf", "bgp", "route"}
-    for name in lab.network.devices:
-        assert not (work / "backups" / name).is_dir() or list((work / "backups" / name).glob("*.cfg"))
+    for d in report["devices"]:  # each device's running config was kept before the change, where the report says
+        backup = work / "backups" / d["device"] / f"{d['backup']}.cfg"
+        assert d["backup"] and backup.is_file() and backup.stat().st_size > 0, d["device"]
 
 
 def test_deploy_pushed_the_policy_and_segmentation_holds(lab: Lab, work: Path) -> None:

@@ -13,8 +13,9 @@ import yaml
 from conftest import ROOT, RecordingMocks
 
 import pulumi
+from govnet.model.login import LAB_PASSWORD
 from govnet_pulumi import settings as settings_module
-from govnet_pulumi.settings import LAB_PASSWORD, SECRET_KEYS, from_config
+from govnet_pulumi.settings import SECRET_KEYS, from_config
 
 PROJECT = ROOT / "pulumi"
 TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}

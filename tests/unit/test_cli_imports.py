@@ -30,9 +30,8 @@ def _govnet(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def broken_tree(tmp_path: Path) -> Path:
-    """A copy of the package (templates linked beside it, where the platform loader looks for them)."""
+    """A copy of the package (its network_templates link copied as the directory it points to)."""
     shutil.copytree(ROOT / "govnet", tmp_path / "govnet", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "network_templates").symlink_to(ROOT / "network_templates")
     return tmp_path
 
 

@@ -1,0 +1,149 @@
+"""The deploy engine's rollout logic offline: waves, tolerance, canary, halt and roll back, on a fake fleet.
+
+The root lab test runs the same engine against real FRR; this one runs it on every commit, through Nornir and a
+fake NAPALM device per box (tests/fake_napalm.py), so a wave that commits too early or a halt that forgets a
+rollback fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nornir.core.plugins.connections import ConnectionPluginRegister
+
+from govnet.deploy import engine
+from govnet.deploy.engine import CHANGED, FAILED, ROLLED_BACK, SKIPPED, UNCHANGED, WOULD_CHANGE
+from govnet.deploy.inventory import CONNECTION_NAME, Credentials
+from govnet.model import load_network
+from govnet.model.derived import Network
+from tests.fake_napalm import FakeConnection, Fleet
+
+ROOT = Path(__file__).resolve().parents[2]
+NETWORK = load_network(ROOT / "inventory" / "karbala", "lab")
+PHASE = {p.id: [n for n, d in NETWORK.devices.items() if d.phase == p.id] for p in NETWORK.phases}
+FIRST, SECOND = PHASE[1], PHASE[2]
+
+
+@pytest.fixture
+def fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fleet]:
+    fleet = Fleet(NETWORK)
+    monkeypatch.setitem(ConnectionPluginRegister.available, CONNECTION_NAME, FakeConnection)
+    monkeypatch.setattr(FakeConnection, "fleet", fleet)
+    yield fleet
+
+
+def deploy(tmp_path: Path, network: Network = NETWORK, **kw: object) -> engine.DeployReport:
+    options = engine.DeployOptions(
+        creds=Credentials("govnet", "unused"),
+        known_hosts=tmp_path / "known_hosts",
+        workdir=tmp_path,
+        configs={n: f"hostname {n}\n! intended\n" for n in network.devices},
+        converge_timeout=0.3,
+        source=tmp_path,
+        **kw,  # type: ignore[arg-type]
+    )
+    return engine.deploy(network, options)
+
+
+def statuses(report: engine.DeployReport) -> dict[str, str]:
+    return {r.device: r.status for r in report.results}
+
+
+def first(fleet: Fleet, names: list[str], what: str) -> int:
+    return min(seq for n in names for seq, w in fleet[n].log if w == what)
+
+
+def last(fleet: Fleet, names: list[str], what: str) -> int:
+    return max(seq for n in names for seq, w in fleet[n].log if w == what)
+
+
+def test_a_clean_rollout_commits_wave_by_wave_and_keeps_a_backup_of_each(fleet: Fleet, tmp_path: Path) -> None:
+    report = deploy(tmp_path)
+    assert report.ok and not report.halted and set(statuses(report).values()) == {CHANGED}
+    assert [r.device for r in report.results] == FIRST + SECOND
+    assert last(fleet, FIRST, "confirm") < first(fleet, SECOND, "commit"), "phase 2 committed before phase 1 was done"
+    for r in report.results:
+        box = fleet[r.device]
+        assert [w for _, w in box.log] == ["commit", "confirm"] and box.running.endswith("! intended\n")
+        assert (tmp_path / "backups" / r.device / f"{r.backup}.cfg").read_text() == "! bootstrap\n"
+        assert {c.kind for c in r.checks} >= {"interface"} and all(c.ok for c in r.checks)
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [a["device"] for a in audit] == FIRST + SECOND and {a["status"] for a in audit} == {CHANGED}
+
+
+def test_nothing_to_change_commits_nothing(fleet: Fleet, tmp_path: Path) -> None:
+    for name, box in fleet.boxes.items():
+        box.running = f"hostname {name}\n! intended\n"
+    report = deploy(tmp_path)
+    assert report.ok and set(statuses(report).values()) == {UNCHANGED}
+    assert not any(box.log for box in fleet.boxes.values())
+
+
+def test_a_dry_run_reports_the_diff_and_commits_nothing(fleet: Fleet, tmp_path: Path) -> None:
+    report = deploy(tmp_path, dry_run=True)
+    assert set(statuses(report).values()) == {WOULD_CHANGE}
+    assert all("+! intended" in r.diff for r in report.results)
+    assert not any(box.log for box in fleet.boxes.values())
+
+
+def test_a_failed_post_check_beyond_the_tolerance_rolls_the_wave_back_and_halts(fleet: Fleet, tmp_path: Path) -> None:
+    sick = FIRST[3]
+    fleet[sick].breaks = True
+    report = deploy(tmp_path, tolerance=0)
+    got = statuses(report)
+    assert not report.ok and report.halted.startswith("phase 1: 1 device(s) failed (tolerance 0)")
+    assert got[sick] == ROLLED_BACK and "post-check failed" in next(r.error for r in report.results if r.device == sick)
+    assert {got[n] for n in FIRST if n != sick} == {ROLLED_BACK}, "the rest of the halted wave stays changed"
+    for name in FIRST:
+        assert fleet[name].did("rollback") and fleet[name].running == "! bootstrap\n", name
+    assert {got[n] for n in SECOND} == {SKIPPED} and not any(fleet[n].log for n in SECOND)
+
+
+def test_failures_within_the_tolerance_roll_back_only_themselves(fleet: Fleet, tmp_path: Path) -> None:
+    sick = [FIRST[2], SECOND[5]]
+    for name in sick:
+        fleet[name].breaks = True
+    report = deploy(tmp_path, tolerance=1)
+    got = statuses(report)
+    assert not report.halted and not report.ok
+    assert {n for n, s in got.items() if s != CHANGED} == set(sick) and {got[n] for n in sick} == {ROLLED_BACK}
+    assert last(fleet, FIRST, "commit") < first(fleet, SECOND, "commit")
+
+
+def test_a_failed_canary_keeps_the_rest_of_its_wave_untouched(fleet: Fleet, tmp_path: Path) -> None:
+    canary = SECOND[0]
+    fleet[canary].breaks = True
+    report = deploy(tmp_path, canary=True)
+    got = statuses(report)
+    assert got[canary] == ROLLED_BACK and report.halted.startswith("phase 2: 1 device(s) failed")
+    assert {got[n] for n in SECOND[1:]} == {SKIPPED} and not any(fleet[n].log for n in SECOND[1:])
+    assert {got[n] for n in FIRST} == {CHANGED}, "an earlier wave is not rolled back by a later halt"
+
+
+def test_the_canary_goes_alone_first(fleet: Fleet, tmp_path: Path) -> None:
+    report = deploy(tmp_path, canary=True)
+    assert report.ok
+    for wave in (FIRST, SECOND):
+        assert last(fleet, wave[:1], "confirm") < first(fleet, wave[1:], "commit")
+
+
+def test_without_a_canary_the_whole_wave_commits_and_is_rolled_back(fleet: Fleet, tmp_path: Path) -> None:
+    fleet[SECOND[0]].breaks = True
+    report = deploy(tmp_path)
+    assert all(fleet[n].did("commit") and fleet[n].did("rollback") for n in SECOND)
+    assert {statuses(report)[n] for n in SECOND} == {ROLLED_BACK}
+
+
+def test_a_wave_whose_checks_failed_beyond_the_tolerance_commits_nothing(fleet: Fleet, tmp_path: Path) -> None:
+    fleet[SECOND[1]].refuse = True
+    report = deploy(tmp_path)
+    got = statuses(report)
+    assert report.halted == "phase 2: 1 device(s) failed their checks (tolerance 0)"
+    assert got[SECOND[1]] == FAILED and "Unknown command" in next(
+        r.error for r in report.results if r.device == SECOND[1]
+    )
+    assert {got[n] for n in SECOND if n != SECOND[1]} == {SKIPPED} and not any(fleet[n].log for n in SECOND)
+    assert {got[n] for n in FIRST} == {CHANGED}
