@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from govnet.analyze.facts import Bgp, Facts, Iface, Neighbor
-from govnet.analyze.ios import area_dotted
+from govnet.analyze.ios import area_dotted, ospf_interface_line
 
 FRR_RELOAD = Path("/usr/lib/frr/frr-reload.py")
 REFERENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -114,18 +114,8 @@ def _interface(name: str, lines: list[str], head: list[str]) -> Iface:
             iface.shutdown = True
         elif w[:3] == ["ip", "ospf", "area"] and len(w) == 4:
             iface.ospf_area = area_dotted(w[3])
-        elif w[:3] == ["ip", "ospf", "network"] and len(w) == 4:
-            iface.ospf_network = w[3]
-        elif w[:3] == ["ip", "ospf", "hello-interval"] and len(w) == 4:
-            iface.ospf_hello = int(w[3])
-        elif w[:3] == ["ip", "ospf", "dead-interval"] and len(w) == 4 and w[3].isdigit():
-            iface.ospf_dead = int(w[3])
-        elif w[:3] == ["ip", "ospf", "cost"] and len(w) == 4:
-            iface.ospf_cost = int(w[3])
-        elif w[:3] == ["ip", "ospf", "authentication"]:
-            iface.ospf_auth = " ".join(w[3:]) or "simple"
-        elif w[:3] == ["ip", "ospf", "message-digest-key"] and len(w) >= 4:
-            iface.ospf_keys += (w[3],)
+        elif ospf_interface_line(iface, w):
+            pass
         elif w[:2] == ["ip", "ospf"] and "passive" in w:
             iface.ospf_passive = True
     return iface

@@ -149,24 +149,35 @@ def _interface(facts: Facts, name: str, children: list[str]) -> Iface:
             iface.shutdown = True
         elif w[:2] == ["vrf", "forwarding"] and len(w) == 3:
             iface.vrf = w[2]
-        elif w[:3] == ["ip", "ospf", "network"] and len(w) == 4:
-            iface.ospf_network = w[3]
-        elif w[:3] == ["ip", "ospf", "hello-interval"] and len(w) == 4:
-            iface.ospf_hello = int(w[3])
-        elif w[:3] == ["ip", "ospf", "dead-interval"] and len(w) == 4 and w[3].isdigit():
-            iface.ospf_dead = int(w[3])
-        elif w[:3] == ["ip", "ospf", "cost"] and len(w) == 4:
-            iface.ospf_cost = int(w[3])
-        elif w[:3] == ["ip", "ospf", "authentication"]:
-            iface.ospf_auth = " ".join(w[3:]) or "simple"
-        elif w[:3] == ["ip", "ospf", "message-digest-key"] and len(w) >= 4:
-            iface.ospf_keys += (w[3],)
+        elif ospf_interface_line(iface, w):
+            pass
         elif w[:2] == ["ip", "ospf"] and len(w) == 5 and w[3] == "area":
             iface.ospf_area = area_dotted(w[4])
         _references(facts, line)
     if iface.vrf in BUILTIN_VRFS:
         facts.define("vrf", iface.vrf)
     return iface
+
+
+def ospf_interface_line(iface: Iface, w: list[str]) -> bool:
+    """The interface OSPF lines IOS and FRR write alike (network type, timers, cost, authentication); True if read."""
+    if w[:2] != ["ip", "ospf"] or len(w) < 3:
+        return False
+    if w[2] == "network" and len(w) == 4:
+        iface.ospf_network = w[3]
+    elif w[2] == "hello-interval" and len(w) == 4:
+        iface.ospf_hello = int(w[3])
+    elif w[2] == "dead-interval" and len(w) == 4 and w[3].isdigit():
+        iface.ospf_dead = int(w[3])
+    elif w[2] == "cost" and len(w) == 4:
+        iface.ospf_cost = int(w[3])
+    elif w[2] == "authentication":
+        iface.ospf_auth = " ".join(w[3:]) or "simple"
+    elif w[2] == "message-digest-key" and len(w) >= 4:
+        iface.ospf_keys += (w[3],)
+    else:
+        return False
+    return True
 
 
 def _bgp(facts: Facts, asn: int, children: list[str]) -> Bgp:
