@@ -131,10 +131,19 @@ def deploy(
     canary: Annotated[bool, typer.Option("--canary", help="first device of each wave alone first")] = False,
     tolerance: Annotated[int, typer.Option("--tolerance", help="failed devices a wave may have")] = 0,
     show_diff: Annotated[bool, typer.Option("--diff", help="print each device's diff, once per section")] = False,
+    wait: Annotated[
+        float | None,
+        typer.Option("--wait", help="wait up to S seconds for another deploy of this environment to finish"),
+    ] = None,
 ) -> None:
-    """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase."""
-    from govnet.deploy import engine
+    """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase.
 
+    One deploy at a time per environment: a second one exits 1 naming the holder, or waits with --wait S."""
+    from govnet.deploy import engine
+    from govnet.deploy.lock import DeployLocked
+
+    if wait is not None and wait < 0:
+        _fail(f"--wait: must be 0 or more seconds, got {wait:g}")
     if tolerance < 0:
         _fail(f"--tolerance: must be 0 or more, got {tolerance}")
     network = _network(ctx)
@@ -167,7 +176,13 @@ def deploy(
             progress.update(bar, advance=1, description=f"{r.device}: {r.status}")
 
         options.on_done = done
-        report = engine.deploy(network, options)
+        options.lock_wait = wait
+        try:
+            report = engine.deploy(network, options)
+        except DeployLocked as exc:
+            progress.stop()
+            err.print(f"deploy: {exc.line()}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -46,6 +46,7 @@ from govnet.deploy import iosdiff
 from govnet.deploy.audit import AuditLog, git_revision, redact, who
 from govnet.deploy.backups import BackupStore
 from govnet.deploy.inventory import Credentials, build_inventory, hidden_values, nornir_for, open_driver
+from govnet.deploy.lock import DeployLock, DeployLocked
 from govnet.model.derived import Network
 from govnet.model.platform import Platform, load_platform
 
@@ -108,6 +109,7 @@ class DeployOptions:
     on_done: Callable[[DeviceResult], None] | None = None  # progress display hook
     policy: Callable[[str], str | None] | None = None  # frr device → nftables ruleset
     source: Path = Path()  # a directory inside the git checkout of the inventory: the audit log's revision
+    lock_wait: float | None = None  # seconds to wait for another deploy of the environment; None: refuse at once
 
 
 @dataclass
@@ -487,4 +489,20 @@ def deploy(network: Network, options: DeployOptions) -> DeployReport:
     names = select(network, options.limit, options.phase)
     if not names:
         raise ValueError("nothing selected: no device matches --limit/--phase")
-    return Deployer(network, options).run(names)
+    deployer = Deployer(network, options)
+    if options.dry_run:  # changes nothing: no lock
+        return deployer.run(names)
+    try:
+        with DeployLock(options.workdir, deployer.run_id, who(), options.lock_wait):
+            return deployer.run(names)
+    except DeployLocked as exc:
+        deployer.audit.append(
+            run=deployer.run_id,
+            action="deploy",
+            user=who(),
+            env=network.env,
+            revision=deployer.revision,
+            status="refused",
+            error=exc.line(),
+        )
+        raise

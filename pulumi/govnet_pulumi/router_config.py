@@ -11,8 +11,11 @@ the password as a Pulumi secret.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pulumi.dynamic as dyn
@@ -83,11 +86,27 @@ class RouterConfigProvider(dyn.ResourceProvider):
 
     def _push(self, props: dict[str, Any], intended: str) -> dict[str, Any]:
         target = self._target(props)
-        with devices.session(target, self.connect) as driver:
+        with self._deploy_lock(props), devices.session(target, self.connect) as driver:
             pushed = devices.push_stanza(
                 driver, props["header"], intended, int(props["revert_in"]), self.post_check, target
             )
         return {**props, "running": pushed.running, "last_diff": pushed.diff, "pending_diff": ""}
+
+    @contextlib.contextmanager
+    def _deploy_lock(self, props: dict[str, Any]) -> Iterator[None]:
+        """The environment's one-deploy-at-a-time lock, shared with `govnet deploy` and the Ansible module: it lives
+        in build/<env>/, the directory that holds the backups. A push while another deploy runs fails naming it."""
+        from govnet.deploy.audit import who
+        from govnet.deploy.lock import DeployLocked, held_by_this_process
+
+        if not props.get("backup_dir"):
+            yield
+            return
+        try:
+            with held_by_this_process(Path(props["backup_dir"]).parent, f"pulumi-{os.getpid()}", who()):
+                yield
+        except DeployLocked as exc:
+            raise devices.DeviceError(f"{props['device']}: {exc.line()}") from None
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dyn.CheckResult:
         """Validate, and for an existing stanza record the device's own diff as `pending_diff`.

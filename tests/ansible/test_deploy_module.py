@@ -31,8 +31,8 @@ def fake_govnet(tmp_path: Path) -> tuple[Path, Path]:
     return exe, log
 
 
-def run_module(tmp_path: Path, exe: Path, *flags: str) -> dict[str, object]:
-    args = json.dumps({"devices": ["core1", "core2"], "env": "lab", "executable": str(exe)})
+def run_module(tmp_path: Path, exe: Path, *flags: str, **params: object) -> dict[str, object]:
+    args = json.dumps({"devices": ["core1", "core2"], "env": "lab", "executable": str(exe), **params})
     proc = run(
         ["ansible", "localhost", "-m", "govnet.network.deploy", "-a", args, *flags],
         ANSIBLE_STDOUT_CALLBACK="json",
@@ -47,7 +47,7 @@ def test_module_documentation_parses() -> None:
     proc = run(["ansible-doc", "--json", "govnet.network.deploy"])
     assert proc.returncode == 0, tail(proc)
     doc = json.loads(proc.stdout)["govnet.network.deploy"]["doc"]
-    assert {"devices", "phase", "env", "confirm_timeout", "inventory"} <= set(doc["options"])
+    assert {"devices", "phase", "env", "confirm_timeout", "inventory", "wait"} <= set(doc["options"])
 
 
 def test_check_mode_is_a_dry_run_with_diff(tmp_path: Path) -> None:
@@ -73,3 +73,11 @@ def test_failed_deploy_fails_the_task(tmp_path: Path) -> None:
     proc = run(["ansible", "localhost", "-m", "govnet.network.deploy", "-a", args])
     assert proc.returncode != 0
     assert "core1: commit refused" in proc.stdout
+
+
+def test_wait_is_handed_to_the_deploy_lock(tmp_path: Path) -> None:
+    """The module shares the command line's one-deploy-at-a-time lock; `wait` becomes `--wait`."""
+    exe, log = fake_govnet(tmp_path)
+    run_module(tmp_path, exe, wait=30)
+    words = log.read_text().split()
+    assert words[words.index("--wait") + 1] == "30.0"

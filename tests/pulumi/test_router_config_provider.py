@@ -181,3 +181,32 @@ def test_provider_loads_in_a_fresh_provider_process() -> None:
         "govnet_pulumi.devices",
         "open_driver",
     ]
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from govnet.deploy.lock import DeployLock
+with DeployLock(Path(sys.argv[1]), "run-of-alice", "alice"):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_push_while_another_deploy_runs_fails_naming_it(provider, box, props, tmp_path: Path) -> None:
+    """The provider shares `govnet deploy`'s lock (build/<env>/deploy.lock, beside the backups)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = box.running
+        named = rf"health-r1: another deploy .*pid {holder.pid}, run run-of-alice"
+        with pytest.raises(devices.DeviceError, match=named):
+            provider.create(dict(props))
+        assert box.running == before and box.commits == []
+    finally:
+        holder.kill()
+        holder.wait()
+    provider.create(dict(props))  # the holder gone, the lock is free
+    assert box.commits == [("", 60)]

@@ -44,6 +44,11 @@ options:
       - cisco_ios counts whole minutes (60 to 7200 in steps of 60); govnet deploy refuses any other value before
         connecting.
     type: int
+  wait:
+    description:
+      - Seconds to wait for another deploy of the environment to finish (C(govnet deploy --wait)).
+      - Without it, a deploy that finds another one running fails at once, naming the one that holds the lock.
+    type: float
   executable:
     description: The govnet command; by default the one next to the Python running the module, then PATH.
     type: path
@@ -103,6 +108,8 @@ def build_command(module: AnsibleModule) -> list[str]:
         cmd += ["--phase", str(params["phase"])]
     if params["confirm_timeout"] is not None:
         cmd += ["--confirm-timeout", str(params["confirm_timeout"])]
+    if params["wait"] is not None:
+        cmd += ["--wait", str(params["wait"])]
     if module.check_mode:
         cmd.append("--dry-run")
     return cmd
@@ -144,6 +151,7 @@ def main() -> None:
             "inventory": {"type": "path"},
             "env": {"type": "str", "default": "lab", "choices": ["lab", "production"]},
             "confirm_timeout": {"type": "int"},
+            "wait": {"type": "float"},
             "executable": {"type": "path"},
         },
         supports_check_mode=True,
