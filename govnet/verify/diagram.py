@@ -37,7 +37,27 @@ def build(network: Network) -> graphviz.Graph:
                 c.node(dev, f"{dev}\n{d.role} {d.loopback.ip}")
     for lk in network.links:
         g.edge(lk.a.device, lk.b.device, label=f"{lk.bandwidth_mbps} Mb/s\ncost {lk.ospf_cost}")
+    _internet(g, network)
     return g
+
+
+def _internet(g: graphviz.Graph, network: Network) -> None:
+    """The Internet side, where the inventory has an edge: each ISP, its uplink and eBGP session, and what the
+    citizen reaches: the public prefix and the published services with the server each one is translated to."""
+    edge = network.internet
+    if edge is None:
+        return
+    with g.subgraph(name="cluster_internet") as c:
+        c.attr(label=f"Internet — الإنترنت\npublic prefix {edge.public_prefix}", style="dashed", fontname=FONT)
+        for isp in dict.fromkeys(u.isp for u in edge.uplinks):
+            asn = next(u.asn for u in edge.uplinks if u.isp == isp)
+            c.node(f"isp_{isp}", f"{isp}\nAS{asn}", shape="ellipse", fillcolor="#eeeeee")
+        published = "\n".join(
+            f"{p.public} {', '.join(str(s) for s in p.services)} → {p.server}" for p in edge.published
+        )
+        c.node("internet_published", f"published (static NAT)\n{published}", shape="note", fillcolor="#fffbe6")
+    for u in edge.uplinks:
+        g.edge(f"isp_{u.isp}", u.device, label=f"{u.bandwidth_mbps} Mb/s eBGP\n{u.peer} ↔ {u.address.ip}")
 
 
 def render_file(network: Network, path: Path) -> Path:

@@ -17,3 +17,14 @@ def test_babil_dual_homing_comes_from_its_links() -> None:
     assert "Hilla Teaching Hospital (dual-homed)" in dot
     assert "Al-Kifl Sub-district Administration\n" in dot or "Al-Kifl Sub-district Administration\\n" in dot
     assert "Al-Kifl Sub-district Administration (dual-homed)" not in dot
+
+
+def test_the_internet_side_is_drawn_where_the_inventory_has_one() -> None:
+    karbala = load_network(ROOT / "inventory" / "karbala", "lab")
+    assert karbala.internet is not None
+    dot = build(karbala).source
+    for u in karbala.internet.uplinks:
+        assert f'"isp_{u.isp}" -- {u.device}' in dot, u
+    for p in karbala.internet.published:
+        assert f"{p.public} " in dot and p.server in dot
+    assert "cluster_internet" not in build(load_network(ROOT / "inventory" / "babil", "lab")).source
