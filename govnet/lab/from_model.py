@@ -44,6 +44,13 @@ def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
         SegmentSpec(name=f"{seg.site}/{seg.name}", node=seg.device, interface=seg.interface, gateway=seg.gateway)
         for seg in network.segments
     )
+    # Each ISP uplink is a real interface on its edge (a bridge with the uplink address and a stub port, until the
+    # lab has ISP routers to cable it to), so FRR configures, and later removes, an address that exists.
+    internet = getattr(network, "internet", None)
+    segments += tuple(
+        SegmentSpec(name=f"internet/{up.isp}", node=up.device, interface=up.interface, gateway=up.address)
+        for up in (internet.uplinks if internet is not None else ())
+    )
     seg_key = {(s.site, s.name): f"{s.device}:{s.interface}" for s in network.segments}
     endpoints = tuple(
         EndpointSpec(h.name, "host", seg_key[(h.site, h.segment)], h.address, h.gateway) for h in network.hosts
