@@ -52,9 +52,11 @@ def ok(proc: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def synced_lab(lab: Lab) -> Iterator[Lab]:
-    """The session lab; afterwards every device back on its bootstrap config, no policy, no listeners."""
+    """The session lab; afterwards every device back on the config it ran before (link addresses included: a
+    bootstrap restore would take them off the kernel too), no policy, no listeners."""
     subprocess.run(["rm", "-rf", str(WORK)], check=True)
     WORK.mkdir(parents=True)
+    before = {n: _config_text(vtysh(d.instance, "show running-config")) for n, d in lab.devices.items()}
     try:
         yield lab
     finally:
@@ -65,7 +67,21 @@ def synced_lab(lab: Lab) -> Iterator[Lab]:
             if render_nftables(net, name):
                 nft(lab, name, flush_script())
         with ThreadPoolExecutor(max_workers=8) as pool:  # frr-reload waits on its subprocesses
-            list(pool.map(lambda n: push_config(lab, n, render_bootstrap(net, n)), net.devices))
+            list(pool.map(lambda n: push_config(lab, n, before.get(n) or render_bootstrap(net, n)), net.devices))
+        # zebra takes off the kernel the addresses the deploy had given it; `lab up` had set them: set them again
+        for lk in lab.links:
+            for node, iface, address in (lk["a"], lk["b"]):
+                ip = ["ip", "-n", lab.devices[node].netns, "addr", "replace", address, "dev", iface]
+                subprocess.run(ip, check=True)
+        for seg in net.segments:
+            ip = ["ip", "-n", lab.devices[seg.device].netns, "addr", "replace", str(seg.gateway), "dev", seg.interface]
+            subprocess.run(ip, check=True)
+
+
+def _config_text(shown: str) -> str:
+    """`show running-config` as a config file: from its `frr version` line on."""
+    start = shown.find("frr version")
+    return shown[start:] if start >= 0 else shown
 
 
 def test_a_department_leaves_and_joins_the_running_lab(synced_lab: Lab) -> None:
