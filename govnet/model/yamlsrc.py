@@ -219,12 +219,65 @@ def _load_text(text: str, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]
 
 
 def marks_of(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]:
-    """`load_file` where the fast parser already accepted the file: should the reference parser refuse it (the two
-    disagree on some malformed text), that refusal is the file's problem, reported at its line."""
+    """The line of every path in a file the fast path already read (data None), or `load_file` for text outside the
+    plain subset. Should the reference parser refuse the file, that refusal is the file's problem, at its line."""
     try:
-        return load_file(path, display)
+        text = _read(path, display)
+        if _NOT_PLAIN.search(text, 4 if text.startswith("---\n") else 0):
+            return _load_text(text, display)
+        return None, _plain_marks(text, display)
     except YamlError as exc:
         raise InventoryError([Problem(exc.file, exc.line, "file", exc.message)]) from None
+
+
+def _plain_marks(text: str, display: str) -> dict[Loc, tuple[str, int]]:
+    """Marks of plain-subset text from the reference parser's event stream: the composer's marks (a node starts
+    where its event does) without building nodes or values; only keys are resolved, as the composer resolves them."""
+    loader = _Loader(text)
+    marks: dict[Loc, tuple[str, int]] = {}
+    stack: list[list[Any]] = []  # open collections: [loc, is mapping, key expected next, key or next index]
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is yaml.StreamEndEvent:
+                break
+            if kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                stack.pop()
+                continue
+            if (
+                kind is not yaml.ScalarEvent
+                and kind is not yaml.MappingStartEvent
+                and kind is not yaml.SequenceStartEvent
+            ):
+                continue  # stream and document starts and ends
+            loc: Loc = ()
+            if stack:
+                top = stack[-1]
+                if top[1] and top[2]:  # a key: plain-subset keys are scalars
+                    top[2], top[3] = False, _key(event, loader, display)
+                    continue
+                if top[1]:
+                    loc, top[2] = (*top[0], top[3]), True
+                else:
+                    loc, top[3] = (*top[0], top[3]), top[3] + 1
+            marks[loc] = (display, event.start_mark.line + 1)
+            if kind is yaml.MappingStartEvent:
+                stack.append([loc, True, True, None])
+            elif kind is yaml.SequenceStartEvent:
+                stack.append([loc, False, False, 0])
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise YamlError(display, mark.line + 1 if mark else 1, f"invalid YAML: {exc.problem or exc.context}") from None
+    finally:
+        loader.dispose()
+    return marks or {(): (display, 1)}
+
+
+def _key(event: yaml.ScalarEvent, loader: _Loader, display: str) -> Any:
+    tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)  # type: ignore[arg-type]
+    return _scalar(node, loader, display)
 
 
 #: What the plain subset leaves out, found in the text: tags (!), anchors (&), aliases (*), merge keys (<<), complex
