@@ -223,7 +223,7 @@ def marks_of(path: Path, display: str) -> tuple[Any, dict[Loc, tuple[str, int]]]
     plain subset. Should the reference parser refuse the file, that refusal is the file's problem, at its line."""
     try:
         text = _read(path, display)
-        if _NOT_PLAIN.search(text, 4 if text.startswith("---\n") else 0):
+        if not plain(text):
             return _load_text(text, display)
         return None, _plain_marks(text, display)
     except YamlError as exc:
@@ -280,15 +280,26 @@ def _key(event: yaml.ScalarEvent, loader: _Loader, display: str) -> Any:
     return _scalar(node, loader, display)
 
 
-#: What the plain subset leaves out, found in the text: tags (!), anchors (&), aliases (*), merge keys (<<), complex
-#: keys (? or a flow collection before `:`), directives and document markers at a line start, block scalars (| and >:
-#: the two parsers chomp their last line break differently) and dates (constructed differently). A file where none
-#: occurs, in a string, a comment or anywhere, is read by yaml-rs; any other file by the reference parser alone. A
-#: false alarm costs time, never a wrong value.
-_NOT_PLAIN = re.compile(
-    r"[!&*?]|<<|[\]}][ \t]*:|^(?:%|---|\.\.\.)|(?:^[ \t]*|[:-][ \t]+)[|>]|(?:^|[\s\[{,])[0-9]{4}-[0-9]{1,2}-[0-9]",
-    re.MULTILINE,
-)
+_FLOW_KEY = re.compile(r"[\]}][ \t]*:")  # a flow collection as a key
+_BLOCK_SCALAR = re.compile(r"[|>][-+1-9]{0,2}[ \t]*(?:#[^\n]*)?$", re.MULTILINE)  # a | or > block scalar header
+_DATE_TAIL = re.compile(r"-[0-9]{1,2}-[0-9]")  # what follows the year of a date (2026-01-01)
+
+
+def plain(text: str) -> bool:
+    """Whether the text stays in the plain subset, where yaml-rs and the reference parser read the same values: no
+    tags (!), anchors (&), aliases (*), merge keys (<<), complex keys (? or a flow collection before `:`), directives
+    or document markers after the first line, block scalars (the two chomp their last line break differently) or
+    dates (constructed differently). Searched in the whole text, strings and comments too: a false alarm sends the
+    file to the reference parser (slower), never to a wrong value. A few scans at memchr speed, no backtracking."""
+    body = text[4:] if text.startswith("---\n") else text  # one leading document marker is plain
+    if any(c in body for c in "!&*?") or "<<" in body or body.startswith(("%", "---", "...")):
+        return False
+    if "\n%" in body or "\n---" in body or "\n..." in body:
+        return False
+    if _FLOW_KEY.search(body) or _BLOCK_SCALAR.search(body):
+        return False
+    return not any(body[m.start() - 4 : m.start()].isdigit() for m in _DATE_TAIL.finditer(body))
+
 
 # libyaml's parser without Python objects per event: the reference grammar over a national inventory in ~0.1 s.
 _RawParser = getattr(getattr(yaml, "cyaml", None), "CParser", None)
@@ -313,7 +324,7 @@ def load_data(path: Path, display: str) -> Any:
     """The file's data. Text in the plain subset that the reference grammar accepts is read by yaml-rs (fast); any
     other text by the reference parser (PyYAML with the YAML 1.2 core resolvers), whose refusal names the line."""
     text = _read(path, display)
-    if yaml_rs is None or _NOT_PLAIN.search(text, 4 if text.startswith("---\n") else 0):  # one leading marker
+    if yaml_rs is None or not plain(text):
         return _load_text(text, display)[0]
     reference_check(text, display)
     try:
