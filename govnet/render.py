@@ -120,7 +120,8 @@ def render_bootstrap(network: Network, name: str) -> str:
 
 
 def render_all(network: Network, out: Path, secrets: Mapping[str, str] | None = None) -> list[Path]:
-    """Write every device's config; large networks render on every core (forked workers share the model)."""
+    """Write every device's config; large networks render on every core (this process and forked workers that share
+    its model)."""
     out.mkdir(parents=True, exist_ok=True)
     names = list(network.devices)
     existing = frozenset(os.listdir(out))  # one listing, not a stat per device
@@ -131,8 +132,13 @@ def render_all(network: Network, out: Path, secrets: Mapping[str, str] | None = 
     _SHARED = (network, out, secrets, existing)
     gc.freeze()  # the model's objects out of the collector's reach: the workers' GC passes would copy their pages
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.map(_write_shared, names, chunksize=max(1, len(names) // (workers * 4)))
+        # This process renders one share itself: one fork fewer, and no copy-on-write faults for that share.
+        split = len(names) - len(names) // workers  # the workers take the first devices (the DC's big cores)
+        theirs, mine = names[:split], names[split:]
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            pending = pool.map_async(_write_shared, theirs, chunksize=max(1, len(theirs) // (workers * 4)))
+            written = [_write(network, name, out, secrets, existing) for name in mine]
+            return pending.get() + written
     finally:
         gc.unfreeze()
         _SHARED = None
