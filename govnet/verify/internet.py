@@ -277,6 +277,23 @@ def exposure_targets(network: Network) -> dict[str, list[tuple[str, int]]]:
     }
 
 
+#: UDP services an attacker tries (DNS, NTP, SNMP, syslog): an answer means the port is open to the Internet.
+UDP_PORTS = (53, 123, 161, 514)
+
+
+def udp_targets(network: Network) -> list[tuple[str, int]]:
+    """Every inside server and device loopback on the UDP services, and the public addresses on those not
+    published; none may answer the Internet."""
+    edge = network.internet
+    assert edge is not None
+    published = {(str(p.public), svc.port) for p in edge.published for svc in p.services if svc.proto == "udp"}
+    public = sorted({str(p.public) for p in edge.published})
+    out = [(str(s.address.ip), p) for s in network.servers for p in UDP_PORTS]
+    out += [(str(d.loopback.ip), p) for d in network.devices.values() for p in (123, 161)]
+    out += [(a, p) for a in public for p in UDP_PORTS if (a, p) not in published]
+    return out
+
+
 def exposure_checks(out: Outside) -> tuple[list[Check], dict[str, Any]]:
     """The attacker's matrix from the citizen's namespace, one check per class and one per published service."""
     classes = exposure_targets(out.network)
@@ -302,6 +319,13 @@ def exposure_checks(out: Outside) -> tuple[list[Check], dict[str, Any]]:
                 else f"open to the Internet: {', '.join(matrix[name]['open_targets'][:8])}"
             )
         checks.append(Check("exposure", f"citizen → {name} (tcp)", ok, detail, matrix[name]))
+    udp = udp_targets(out.network)
+    answers = scan([(out.citizen[0], "udp", a, p) for a, p in udp])
+    answered_udp = [f"{a}:{p}" for a, p in udp if answers[(out.citizen[0], "udp", a, p)][0] == "open"]
+    name = "DC servers, devices, public addresses (udp: DNS, NTP, SNMP, syslog)"
+    matrix[name] = {"probes": len(udp), "open": len(answered_udp), "open_targets": answered_udp}
+    detail = f"{len(udp)} probes, none answered" if not answered_udp else f"answered: {', '.join(answered_udp[:8])}"
+    checks.append(Check("exposure", f"citizen → {name}", not answered_udp, detail, matrix[name]))
     inside = [str(e.address) for e in endpoints(out.network)]
     inside += [str(d.loopback.ip) for d in out.network.devices.values()]
     answered = ping_many([(out.citizen[0], a) for a in inside], timeout=1.0)
