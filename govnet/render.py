@@ -28,7 +28,13 @@ SECRET_NAMES = (
     "ios_local_secret_hash",  # the break-glass local account, type 9 hash
     "ios_tacacs_key",  # TACACS+ shared key
     "ios_ntp_key",  # NTP authentication key (MD5)
+    "ospf_key",  # OSPF MD5 key on every OSPF link (both platforms; at most 16 characters)
+    "bgp_key",  # TCP-MD5 password of every iBGP session (both platforms)
 )
+#: Routing-protocol keys the lab environment may take from its documented defaults (docs/lab.md), as it takes its
+#: login password; no other environment has a default. The ISP sessions' keys (`Uplink.key`) default to BGP_LAB_KEY.
+LAB_KEYS = {"ospf_key": "govnet-lab-ospf", "bgp_key": "govnet-lab-bgp"}
+BGP_LAB_KEY = "govnet-lab-isp"
 
 
 def acl_addr(prefix: IPv4Network) -> str:
@@ -89,10 +95,28 @@ def secret_variable(name: str) -> str:
     return f"GOVNET_{name.upper()}"
 
 
-def secrets_from_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Secrets from GOVNET_<NAME> variables; a visible placeholder where one is missing (never a default secret)."""
+def secret_names(network: Network | None = None) -> tuple[str, ...]:
+    """Every secret a render of *network* may need: the fixed ones, then one per ISP of its Internet edge."""
+    isps = sorted({u.key for u in network.internet.uplinks}) if network and network.internet else []
+    return SECRET_NAMES + tuple(isps)
+
+
+def placeholders(network: Network | None = None) -> dict[str, str]:
+    return {n: f"<vault:{n}>" for n in secret_names(network)}
+
+
+def secrets_from_env(env: Mapping[str, str] | None = None, network: Network | None = None) -> dict[str, str]:
+    """Secrets from GOVNET_<NAME> variables; a visible placeholder where one is missing (never a default secret),
+    except the routing-protocol keys of the lab environment, which default to the lab's documented keys."""
     env = os.environ if env is None else env
-    return {n: env.get(secret_variable(n), f"<vault:{n}>") for n in SECRET_NAMES}
+    lab = network is not None and network.env == "lab"
+    return {n: env.get(secret_variable(n)) or _lab_default(n, lab) or f"<vault:{n}>" for n in secret_names(network)}
+
+
+def _lab_default(name: str, lab: bool) -> str | None:
+    if not lab:
+        return None
+    return LAB_KEYS.get(name) or (BGP_LAB_KEY if name.startswith("bgp_key_") else None)
 
 
 def _context(network: Network, device: Device, secrets: Mapping[str, str] | None) -> dict[str, object]:
@@ -102,7 +126,7 @@ def _context(network: Network, device: Device, secrets: Mapping[str, str] | None
         "platform": platform_data(device.platform),
         "baseline": platform_data(device.platform).baseline(device.model),
         "features": network.features,
-        "secrets": secrets if secrets is not None else {n: f"<vault:{n}>" for n in SECRET_NAMES},
+        "secrets": {**placeholders(network), **secrets} if secrets is not None else placeholders(network),
     }
 
 

@@ -65,7 +65,7 @@ def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOp
     known_hosts = known_hosts_file(env)
     if not known_hosts.is_file():
         _fail(f"known_hosts file {known_hosts} does not exist (set GOVNET_KNOWN_HOSTS, or bring the lab up)")
-    secret_values = secrets_from_env()
+    secret_values = secrets_from_env(network=network)
     return engine.DeployOptions(
         creds=creds,
         known_hosts=known_hosts,
@@ -73,6 +73,7 @@ def _options(ctx: typer.Context, network: Network, **kw: Any) -> engine.DeployOp
         render=lambda name: render_device(network, name, secret_values),
         policy=lambda name: render_nftables(network, name),
         source=ctx.obj.inventory,
+        secrets=tuple(secret_values.values()),
         **kw,
     )
 
@@ -102,7 +103,7 @@ def _rendered(network: Network, names: list[str]) -> dict[str, str]:
     placeholder (one line per device and secret)."""
     from govnet.render import render_device, secret_variable, secrets_from_env, unresolved
 
-    values = secrets_from_env()
+    values = secrets_from_env(network=network)
     configs = {n: render_device(network, n, values) for n in names}
     problems = [
         f"{n}: secret {s!r} is not set ({secret_variable(s)} or the vault)"

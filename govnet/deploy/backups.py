@@ -1,7 +1,9 @@
 """Pre-change configs kept per device: ``build/<env>/backups/<device>/<id>.cfg`` (id = UTC timestamp).
 
-Plain text files in a directory tree, so the tree can be committed or diffed with git. A backup
-equal to the device's latest one is not written again (a no-change deploy adds no files).
+Plain text files in a directory tree, so the tree can be diffed with git. A backup equal to the device's latest one
+is not written again (a no-change deploy adds no files). A running config holds the routing-protocol keys in clear
+(OSPF MD5 keys, BGP passwords) and a rollback must restore them, so backups are not masked: each file is mode 0600
+in a 0700 folder, readable by the deploying account only, and never committed (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -59,11 +61,14 @@ class BackupStore:
         if last is not None and last.text() == config:
             return last
         folder = self.root / device
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
         now = time.time()
         backup_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
         path = folder / f"{backup_id}.cfg"
         tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)  # running configs carry routing keys in clear: readable by their owner only
+        tmp.chmod(0o600)
         tmp.write_text(config)
         tmp.replace(path)
         return Backup(device, backup_id, path)

@@ -110,6 +110,7 @@ class DeployOptions:
     policy: Callable[[str], str | None] | None = None  # frr device → nftables ruleset
     source: Path = Path()  # a directory inside the git checkout of the inventory: the audit log's revision
     lock_wait: float | None = None  # seconds to wait for another deploy of the environment; None: refuse at once
+    secrets: tuple[str, ...] = ()  # secret values the configs carry (routing keys …): masked in errors and diffs
 
 
 @dataclass
@@ -189,7 +190,7 @@ class Deployer:
         self.store = BackupStore(options.workdir / "backups")
         self.audit = AuditLog(options.workdir / "audit.jsonl")
         self.lock = threading.Lock()
-        self.hidden = hidden_values(options.creds)
+        self.hidden = hidden_values(options.creds) + tuple(s for s in options.secrets if not s.startswith("<vault:"))
 
     def platform(self, name: str) -> Platform:
         return load_platform(self.network.devices[name].platform)

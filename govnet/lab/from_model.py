@@ -20,7 +20,9 @@ PREFIX = "gv"
 
 def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
     """Translate a ``govnet.model.Network`` (typed loosely: the lab must not depend on model internals)."""
-    from govnet.render import render_bootstrap, render_device
+    from govnet.render import render_bootstrap, render_device, secrets_from_env
+
+    keys = secrets_from_env(network=network)  # the lab's routing keys: GOVNET_<NAME>, else the lab defaults
 
     nodes = tuple(
         NodeSpec(
@@ -28,7 +30,7 @@ def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
             role=dev.role,
             mgmt=dev.mgmt,
             bootstrap_config=render_bootstrap(network, dev.name),
-            full_config=render_device(network, dev.name),
+            full_config=render_device(network, dev.name, keys),
         )
         for dev in network.devices.values()
     )

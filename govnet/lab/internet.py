@@ -123,6 +123,13 @@ def _head(name: str, asn: int) -> list[str]:
     ]
 
 
+def _isp_key(network: Any, up: Any) -> str:
+    """The session's TCP-MD5 password, as the edge's deploy gets it (GOVNET_BGP_KEY_<ISP>, else the lab default)."""
+    from govnet.render import secrets_from_env
+
+    return secrets_from_env(network=network)[up.key]
+
+
 def _isp_config(network: Any, up: Any, isp_side: IPv4Interface, core_side: IPv4Interface) -> str:
     edge = network.internet
     ours = up.address.ip
@@ -150,6 +157,7 @@ def _isp_config(network: Any, up: Any, isp_side: IPv4Interface, core_side: IPv4I
         f" neighbor {ours} description {network.name} {up.device}",
         f" neighbor {ours} timers {edge.keepalive} {edge.hold}",
         f" neighbor {ours} timers connect 1",
+        f" neighbor {ours} password {_isp_key(network, up)}",
     ]
     if edge.bfd:
         lines.append(f" neighbor {ours} bfd")

@@ -245,6 +245,13 @@ def environments(inv: Inventory, platforms: set[str]) -> Found:
                 ("environments", name, "platform"),
                 (f"unknown platform '{env.platform}' (known: {', '.join(sorted(platforms))})"),
             )
+        detect = env.bfd_interval * env.bfd_multiplier
+        if detect >= env.ospf_dead * 1000:
+            yield (
+                ("environments", name, "bfd_interval"),
+                f"BFD detects a failure in {detect} ms ({env.bfd_interval} ms x {env.bfd_multiplier}), not sooner "
+                f"than the OSPF dead interval ({env.ospf_dead} s): BFD would add nothing",
+            )
         pools = [(k, v) for k, v in env.pools.flat().items() if not k.startswith("zone:")]
         for k, (pool_a, net_a) in enumerate(pools):
             for pool_b, net_b in pools[k + 1 :]:

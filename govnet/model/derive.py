@@ -413,6 +413,8 @@ class Deriver:
             ospf_retransmit=env.ospf_retransmit,
             ospf_fast_convergence=env.ospf_fast_convergence,
             bgp_connect_retry=env.bgp_connect_retry,
+            bfd_interval=env.bfd_interval,
+            bfd_multiplier=env.bfd_multiplier,
             lab_prefix=env.lab_prefix,
             pools=self.pools,
             mgmt_prefix=self.pools["mgmt"],

@@ -219,6 +219,11 @@ class Uplink:
     accept: tuple[IPv4Network, ...]
     max_prefixes: int
 
+    @property
+    def key(self) -> str:
+        """The secret holding this session's TCP-MD5 password: one per ISP (GOVNET_BGP_KEY_<ISP>)."""
+        return "bgp_key_" + "".join(c if c.isalnum() else "_" for c in self.isp.lower())
+
 
 @dataclass(frozen=True, slots=True)
 class Publication:
@@ -274,6 +279,8 @@ class Network:
     ospf_retransmit: int
     ospf_fast_convergence: bool
     bgp_connect_retry: int
+    bfd_interval: int  # ms, BFD on every OSPF link (tx and min rx)
+    bfd_multiplier: int
     pools: dict[str, IPv4Network]
     mgmt_prefix: IPv4Network
     mgmt_gateway: IPv4Address

@@ -103,6 +103,15 @@ class Environment(Base):
     bgp_connect_retry: int = Field(
         default=5, ge=1, le=65535, description="seconds between BGP connection attempts to a peer not yet up"
     )
+    bfd_interval: int = Field(
+        default=300,
+        ge=50,
+        le=9999,
+        description="ms between BFD packets sent and expected on every OSPF link (the range both FRR and IOS take)",
+    )
+    bfd_multiplier: int = Field(
+        default=3, ge=3, le=50, description="BFD packets missed before the neighbour (and its OSPF adjacency) is down"
+    )
 
 
 ZoneRole = Literal["department-management", "dc-management", "internet"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from govnet.model.derived import Network
 from govnet.verify.expect import validation_source
+from govnet.verify.hardening import hardening_checks
 from govnet.verify.result import Check
 
 WORKERS = 12
@@ -111,11 +112,12 @@ def check_device(network: Network, name: str, mgmt_ip: str, login: tuple[str, st
         return [Check("control-plane", f"{name}: NAPALM session", False, str(exc).splitlines()[0])]
     try:
         report = guarded_report(driver, validation_source(network, name))
+        hardened = hardening_checks(network, name, driver)
     except Exception as exc:
         return [Check("control-plane", f"{name}: compliance report", False, str(exc).splitlines()[0])]
     finally:
         driver.close()
-    return device_checks(network, name, report)
+    return device_checks(network, name, report) + hardened
 
 
 def control_plane(network: Network, mgmt: dict[str, str], login: tuple[str, str, str]) -> list[Check]:

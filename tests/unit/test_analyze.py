@@ -347,15 +347,16 @@ def test_ios_area_and_network_type_mismatch() -> None:
     b = seeded(
         "production",
         "health-r1",
-        " ip ospf cost 50\n",
-        " ip ospf cost 50\n ip ospf authentication message-digest\n ip ospf message-digest-key 1 md5 x\n",
+        " ip ospf cost 50\n ip ospf hello-interval 3\n ip ospf dead-interval 12\n ip ospf retransmit-interval 5\n"
+        " ip ospf authentication message-digest\n ip ospf message-digest-key 1 md5 <vault:ospf_key>\n",
+        " ip ospf cost 50\n ip ospf hello-interval 3\n ip ospf dead-interval 12\n ip ospf retransmit-interval 5\n",
     )
     assert failed(a)["pairing: link core1:eth6--health-r1:eth1"].details == [
         "OSPF area: core1 TenGigabitEthernet0/0/5 0.0.0.0, health-r1 GigabitEthernet0/0/0 0.0.0.1"
     ]
     assert failed(b)["pairing: link core2:eth5--health-r1:eth2"].details == [
-        "OSPF authentication: core2 TenGigabitEthernet0/0/4 none, health-r1 GigabitEthernet0/0/1 message-digest",
-        "OSPF key ids: core2 TenGigabitEthernet0/0/4 none, health-r1 GigabitEthernet0/0/1 1",
+        "OSPF authentication: core2 TenGigabitEthernet0/0/4 message-digest, health-r1 GigabitEthernet0/0/1 none",
+        "OSPF key ids: core2 TenGigabitEthernet0/0/4 1, health-r1 GigabitEthernet0/0/1 none",
     ]
 
 
