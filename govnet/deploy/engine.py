@@ -19,8 +19,10 @@ the commit is confirmed (a replace can remove the deploy user or close the vty l
 Then the devices with changes, wave by wave, a wave's devices in parallel:
 
 5. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
-6. post-checks from the model until they pass or the convergence deadline; pass → (fresh login where
-   the platform asks for one) → confirm, fail → roll back to the backup at once.
+6. post-checks (the model's facts of health, ``govnet.model.health``, that the deployed peers allow) until
+   they pass or the convergence deadline; pass → (fresh login where the platform asks for one) → confirm,
+   fail → roll back to the backup at once. Steps 5-6 are ``commit_confirmed``, which the Pulumi provider
+   runs for its one device too.
 
 Waves follow the model's phases (phase 1, with the DC, first). A wave with more failed devices than
 ``tolerance`` rolls back every device it changed and halts the rollout; a wave whose devices already
