@@ -32,6 +32,7 @@ class Box:
     refuse: bool = False  # load_replace_candidate raises (a line the device rejects)
     breaks: bool = False  # once committed, the new config brings its links down
     dead: frozenset[str] = frozenset()  # once committed, no OSPF adjacency forms on these interfaces
+    unreachable_after_commit: bool = False  # the session drops once committed: a rollback cannot be sent
     before_commit: str | None = None
     pending: bool = False
     log: list[tuple[int, str]] = field(default_factory=list)  # (fleet sequence, commit/confirm/rollback)
@@ -126,6 +127,8 @@ class FakeDriver:
 
     def rollback(self) -> None:
         assert self.box.before_commit is not None, "nothing to roll back to"
+        if self.box.unreachable_after_commit:
+            raise OSError("session closed by the device")
         self.box.running, self.box.pending = self.box.before_commit, False
         self.box.event("rollback")
 

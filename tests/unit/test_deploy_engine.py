@@ -149,6 +149,18 @@ def test_a_wave_whose_checks_failed_beyond_the_tolerance_commits_nothing(fleet: 
     assert {got[n] for n in FIRST} == {CHANGED}
 
 
+def test_a_rollback_that_cannot_be_sent_leaves_the_device_to_its_timer_and_says_why(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    sick = FIRST[1]
+    fleet[sick].breaks = fleet[sick].unreachable_after_commit = True
+    report = deploy(tmp_path, limit=[sick])
+    (result,) = report.results
+    assert result.status == FAILED and fleet[sick].pending, "still under its revert timer"
+    assert result.error.startswith("post-check failed: interface ")
+    assert result.error.endswith("; rollback failed (session closed by the device): the device reverts at its timer")
+
+
 BABIL = load_network(ROOT / "inventory" / "babil", "lab")
 
 
