@@ -48,8 +48,8 @@ def _of(plan: Plan, kind: type) -> list[Any]:
 def evaluate(driver: Any, plan: Plan) -> list[Check]:
     """Read the device once and compare it with the plan.
 
-    Drivers with ``get_state`` (napalm_frr) answer everything in one request; others (NAPALM ``ios``)
-    through the standard getters, a route lookup per planned prefix.
+    Drivers with ``get_state`` (napalm_frr) answer everything in one request, every planned route included;
+    others (NAPALM ``ios``) through the standard getters, with a route lookup per prefix of ``one_per_holder``.
     """
     routes: list[health.Route] = _of(plan, health.Route)
     adjacencies: list[health.Adjacency] = _of(plan, health.Adjacency)
@@ -69,10 +69,23 @@ def evaluate(driver: Any, plan: Plan) -> list[Check]:
         checks += _ospf(ospf_neighbors(driver), adjacencies)
     if sessions:
         checks += _bgp(driver.get_bgp_neighbors(), sessions)
-    for route in routes:
+    for route in one_per_holder(routes):
         found = driver.get_route_to(destination=route.prefix)
         checks.append(Check("route", route.prefix, bool(found.get(route.prefix)) if found else False, route.segment))
     return checks
+
+
+def one_per_holder(routes: Sequence[health.Route]) -> list[health.Route]:
+    """The routes a driver that looks routes up one command at a time (NAPALM ``ios``: a command per prefix and
+    VRF) is asked for: the device's own segments, and the first segment of every other switch holding some. Every
+    holder's announcement is still seen; the rest of its segments ride the same BGP session."""
+    seen: set[str | None] = set()
+    out = []
+    for route in routes:
+        if route.peer is None or route.peer not in seen:
+            out.append(route)
+            seen.add(route.peer)
+    return out
 
 
 def _interfaces(state: dict[str, Any], addresses: dict[str, Any], planned: Sequence[health.Address]) -> list[Check]:

@@ -107,3 +107,19 @@ def test_the_post_check_is_a_filter_of_the_health_catalogue(lab_net) -> None:  #
         plan = checks.plan_for(lab_net, device, set(lab_net.devices))
         assert set(plan) <= set(every)
         assert [f for f in every if f not in plan] == [f for f in every if f.peer and f.peer not in lab_net.devices]
+
+
+def test_a_driver_looking_routes_up_one_by_one_asks_one_per_holder(lab_net) -> None:  # type: ignore[no-untyped-def]
+    """NAPALM ios costs a command per prefix and VRF: it is asked the device's own segments and one segment of every
+    other holder, so every site's announcement is still seen."""
+    for name in ("core1", "health-sw1"):
+        routes = [
+            f
+            for f in checks.plan_for(lab_net, lab_net.devices[name], set(lab_net.devices))
+            if isinstance(f, health.Route)
+        ]
+        asked = checks.one_per_holder(routes)
+        holders = {s.device for s in lab_net.segments}
+        assert {r.peer or name for r in asked} == holders
+        own = [r for r in routes if r.peer is None]
+        assert [r for r in asked if r.peer is None] == own and len(asked) == len(own) + len(holders - {name})
