@@ -156,6 +156,23 @@ def render_edge_nftables(network: Network, device: str, table: str, family: str)
         f'\t\t{down} counter drop comment "nothing else leaves for the Internet"',
         "\t}",
     ]
+    # what is addressed to the edge itself from an uplink: only its ISP's BGP and BFD (and ICMP from the ISP), as
+    # the IOS EDGE-IN list allows; a citizen scanning the uplink address finds nothing open
+    out += ["\tchain input {", "\t\ttype filter hook input priority filter; policy accept;"]
+    if own_pat is not None:  # an answer to the PAT is translated back before routing: it never lands here
+        out.append(f'\t\tip daddr {own_pat} counter drop comment "the PAT address itself answers nothing"')
+    for u in ups:
+        out += [
+            f'\t\tiifname "{u.interface}" ip saddr {u.peer} tcp dport 179 accept comment "BGP from {u.isp}"',
+            f'\t\tiifname "{u.interface}" ip saddr {u.peer} tcp sport 179 accept comment "BGP from {u.isp}"',
+            f'\t\tiifname "{u.interface}" ip saddr {u.peer} udp dport 3784 accept comment "BFD from {u.isp}"',
+            f'\t\tiifname "{u.interface}" ip saddr {u.peer} ip protocol icmp accept comment "ICMP from {u.isp}"',
+        ]
+    out += [
+        f"\t\t{up} ct state established,related accept",
+        f'\t\t{up} counter drop comment "the edge itself answers only its ISP"',
+        "\t}",
+    ]
     out += ["\tchain post {", "\t\ttype filter hook postrouting priority raw; policy accept;"]
     for p in edge.published:
         for svc in p.services:

@@ -131,6 +131,7 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
 def facts(spec: LabSpec) -> dict[str, Any]:
     """What the state file says about a running lab: the view clients read (``Lab``) and, under ``objects``,
     what ``govnet.lab.sync`` compares with the inventory."""
+    managed = {n.name for n in spec.managed}
     return dict(
         objects=lab_objects(spec),
         devices={
@@ -141,7 +142,8 @@ def facts(spec: LabSpec) -> dict[str, Any]:
                 "mgmt_ip": str(n.mgmt.ip),
                 "role": n.role,
             }
-            for n in spec.nodes
+            for n in spec.managed
+            if n.mgmt is not None
         },
         hosts={e.name: [spec.endpoint_netns(e), str(e.address.ip)] for e in spec.endpoints if e.kind == "host"},
         servers={e.name: [spec.endpoint_netns(e), str(e.address.ip)] for e in spec.endpoints if e.kind == "server"},
@@ -152,7 +154,24 @@ def facts(spec: LabSpec) -> dict[str, Any]:
                 "b": [lk.b.node, lk.b.interface, str(lk.b.address)],
             }
             for lk in spec.links
+            if lk.a.node in managed and lk.b.node in managed
         ],
+        # the emulated Internet (govnet.lab.internet): not the governorate's, so apart from devices and links
+        internet={
+            "routers": {
+                n.name: {"netns": spec.netns(n.name), "instance": n.name, "role": n.role}
+                for n in spec.nodes
+                if not n.managed
+            },
+            "hosts": {
+                e.name: [spec.endpoint_netns(e), str(e.address.ip)] for e in spec.endpoints if e.kind == "internet"
+            },
+            "links": [
+                {"name": lk.name, "a": [lk.a.node, lk.a.interface], "b": [lk.b.node, lk.b.interface]}
+                for lk in spec.links
+                if not (lk.a.node in managed and lk.b.node in managed)
+            ],
+        },
     )
 
 
@@ -183,7 +202,7 @@ def _all_netns(spec: LabSpec) -> list[str]:
 
 def _root_links(spec: LabSpec) -> list[str]:
     """Interfaces the lab creates in the root namespace: the bridge and one management port each."""
-    return [spec.mgmt_bridge] + [spec.mgmt_port(n.name) for n in spec.nodes]
+    return [spec.mgmt_bridge] + [spec.mgmt_port(n.name) for n in spec.managed]
 
 
 def runtime_dir(prefix: str) -> Path:
@@ -321,6 +340,8 @@ def device_files(nodes: Iterable[NodeSpec], state: StateFile, configured: bool) 
         _frr_file(frr / "frr.conf", config, frr_uid, frr_gid)
         os.chown(frr, frr_uid, frr_gid)
         os.chmod(frr, 0o2775)
+        if node.mgmt is None:  # the emulated Internet: no login
+            continue
         pub = _host_key(ddir / "ssh_host_ed25519_key")
         known.append(f"{node.name},{node.mgmt.ip} {pub}")
         (ddir / "sshd_config").write_text(_sshd_config(node, ddir, lab_username()))
@@ -379,6 +400,7 @@ def _host_key(path: Path) -> str:
 def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
     """One sshd per device: listens only on its management address, every login lands in vtysh."""
     lab_dir = ddir.parent.parent
+    assert node.mgmt is not None
     return "\n".join(
         [
             f"ListenAddress {node.mgmt.ip}:22",
@@ -468,7 +490,7 @@ def _create_links(spec: LabSpec, state: StateFile) -> None:
         f"addr add {spec.mgmt_gateway} dev {br}",
         f"link set {br} up",
     ]
-    for n in spec.nodes:
+    for n in spec.managed:
         port = spec.mgmt_port(n.name)
         lines += [
             f"link add {port} type veth peer name mgmt0 netns {spec.netns(n.name)}",
@@ -505,7 +527,9 @@ def _configure_namespaces(spec: LabSpec) -> None:
     """Addresses, bridges, shaping and routes inside each namespace, several namespaces at a time."""
     jobs: list[tuple[str, list[str], list[str]]] = []
     for n in spec.nodes:
-        lines = ["link set lo up", f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"]
+        lines = ["link set lo up"]
+        if n.mgmt is not None:
+            lines += [f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"]
         tc: list[str] = []
         for lk in spec.links:
             for end in (lk.a, lk.b):
@@ -557,7 +581,7 @@ def start_devices(spec: LabSpec, state: StateFile) -> None:
     """Per device, inside its namespaces: hostname, forwarding, sshd, then FRR (which loads frr.conf)."""
     devroot = _runtime(state) / "devices"
     state.record("frr_run", *({"path": str(nsexec.FRR_RUN / n.name), "instance": n.name} for n in spec.nodes))
-    state.record("sshd", *({"pidfile": str(devroot / n.name / "sshd.pid"), "node": n.name} for n in spec.nodes))
+    state.record("sshd", *({"pidfile": str(devroot / n.name / "sshd.pid"), "node": n.name} for n in spec.managed))
     lab_dir = _runtime(state)
     user = lab_username()
     # the on-box agent runs as the login user, resident (see onbox.serve), started like any service of the box
@@ -569,13 +593,15 @@ def start_devices(spec: LabSpec, state: StateFile) -> None:
     script = (
         f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && {FRRINIT} start "$1" && {agent}'
     )
+    outside = f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {FRRINIT} start "$1"'
 
     def start(node: NodeSpec) -> None:
         cfg = devroot / node.name / "sshd_config"
         argv = nsexec.in_netns(
             spec.netns(node.name),
-            ["unshare", "--uts", "--", "/bin/sh", "-c", script, "sh", node.name, str(cfg), user],
-        )
+            ["unshare", "--uts", "--", "/bin/sh", "-c", script if node.managed else outside, "sh", node.name,
+             str(cfg), user],
+        )  # fmt: skip
         nsexec.run(argv, timeout=180)
         missing = [d for d in ("watchfrr", *FRR_DAEMONS) if not _pid_alive(nsexec.FRR_RUN / node.name / f"{d}.pid")]
         if missing:
@@ -589,7 +615,7 @@ def _wait_agents(spec: LabSpec, timeout: float = 60.0) -> None:
     """Every device's resident on-box agent answers on its socket (it loads and starts what it needs first)."""
     import socket
 
-    waiting = {n.name: agent_socket(n.name) for n in spec.nodes}
+    waiting = {n.name: agent_socket(n.name) for n in spec.managed}
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for name, path in list(waiting.items()):

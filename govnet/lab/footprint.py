@@ -13,7 +13,7 @@ from pathlib import Path
 
 from govnet.lab.engine import RUNTIME_BASE, runtime_dir
 from govnet.lab.nsexec import FRR_ETC, FRR_RUN
-from govnet.lab.topology import LabSpec
+from govnet.lab.topology import KIND_LETTER, LabSpec
 
 #: What a lab device runs of govnet's own, as ``python -m MODULE INSTANCE ...``.
 AGENT_MODULES = ("govnet.lab.onbox", "govnet.lab.device_shell")
@@ -41,10 +41,10 @@ class Footprint:
 
 def footprint(spec: LabSpec, state_dir: Path, username: str) -> Footprint:
     """Everything on the machine that belongs to ``spec``'s names or lives under ``state_dir``."""
-    prefixes = (f"{spec.prefix}-", f"{spec.prefix}h-", f"{spec.prefix}s-")
+    prefixes = tuple(f"{spec.prefix}{letter}-" for letter in ("", *KIND_LETTER.values()))
     netns_dir = Path("/run/netns")
     namespaces = {p.name for p in netns_dir.iterdir() if p.name.startswith(prefixes)} if netns_dir.exists() else set()
-    ours = {spec.mgmt_bridge} | {spec.mgmt_port(n.name) for n in spec.nodes}
+    ours = {spec.mgmt_bridge} | {spec.mgmt_port(n.name) for n in spec.managed}
     root_links = {n for n in os.listdir("/sys/class/net") if n in ours}
     instances = {n.name for n in spec.nodes}
     files = {str(FRR_ETC / i) for i in instances if os.path.lexists(FRR_ETC / i)}

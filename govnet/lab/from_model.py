@@ -7,10 +7,11 @@ address.  Configs come from ``govnet.render``: bootstrap for a plain ``up``, ful
 
 from __future__ import annotations
 
-from ipaddress import IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 from typing import Any
 
+from govnet.lab import internet
 from govnet.lab.topology import EndpointSpec, EndSpec, LabSpec, LinkSpec, NodeSpec, SegmentSpec
 
 #: Namespace prefix of a governorate lab unless its lab environment sets ``lab_prefix``: ``gv-<device>``.
@@ -44,19 +45,26 @@ def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
         SegmentSpec(name=f"{seg.site}/{seg.name}", node=seg.device, interface=seg.interface, gateway=seg.gateway)
         for seg in network.segments
     )
-    # Each ISP uplink is a real interface on its edge (a bridge with the uplink address and a stub port, until the
-    # lab has ISP routers to cable it to), so FRR configures, and later removes, an address that exists.
-    internet = getattr(network, "internet", None)
-    segments += tuple(
-        SegmentSpec(name=f"internet/{up.isp}", node=up.device, interface=up.interface, gateway=up.address)
-        for up in (internet.uplinks if internet is not None else ())
-    )
+    # The emulated Internet behind the edge (lab inventories with an ``internet`` section): the ISPs' and the
+    # Internet core's routers, the uplinks cabled to them, the citizens' and upstream segments and their hosts.
+    outside = internet.plan(network)
+    if outside is not None:
+        nodes += tuple(NodeSpec(r.name, r.role, None, r.config, r.config) for r in outside.routers)
+        links += tuple(
+            LinkSpec(name, EndSpec(*a), EndSpec(*b), bandwidth_mbps=mbps) for name, a, b, mbps in outside.links
+        )
+        segments += tuple(SegmentSpec(name, internet.CORE, ifname, gw) for name, ifname, gw in outside.segments)
     seg_key = {(s.site, s.name): f"{s.device}:{s.interface}" for s in network.segments}
     endpoints = tuple(
         EndpointSpec(h.name, "host", seg_key[(h.site, h.segment)], h.address, h.gateway) for h in network.hosts
     ) + tuple(
         EndpointSpec(s.name, "server", seg_key[(s.site, s.segment)], s.address, s.gateway) for s in network.servers
     )
+    if outside is not None:
+        endpoints += tuple(
+            EndpointSpec(name, "internet", f"{internet.CORE}:{ifname}", addr, _gateway(outside, ifname))
+            for name, ifname, addr in outside.hosts
+        )
     gateway = IPv4Interface(f"{network.mgmt_gateway}/{network.mgmt_prefix.prefixlen}")
     return LabSpec(
         name=network.name.lower(),
@@ -68,6 +76,10 @@ def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
         endpoints=endpoints,
         network=network,
     )
+
+
+def _gateway(outside: internet.Plan, ifname: str) -> IPv4Address:
+    return next(gw.ip for _, seg_if, gw in outside.segments if seg_if == ifname)
 
 
 def load_spec(inventory: Path, env: str = "lab") -> LabSpec:

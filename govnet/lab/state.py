@@ -134,6 +134,14 @@ class Lab:
     network: Any = None
     #: What the devices run (FRR pathspaces, sshd configs, the agent): ``/run/govnet/<prefix>``.
     runtime: Path | None = None
+    #: The emulated Internet (``govnet.lab.internet``): its routers (name → netns, instance, role), hosts and
+    #: links; empty for an inventory without an Internet edge.
+    internet: dict[str, Any] = field(default_factory=dict)
+
+    def internet_host(self, name: str) -> LabEndpoint | None:
+        """An Internet host (``citizen``, ``upstream``) of the running lab, or None."""
+        hosts = self.internet.get("hosts", {})
+        return LabEndpoint(*hosts[name]) if name in hosts else None
 
     @classmethod
     def from_state(cls, state: StateFile, network: Any = None) -> Lab:
@@ -153,6 +161,7 @@ class Lab:
             links=list(d.get("links", [])),
             network=network,
             runtime=Path(d.get("runtime") or state.path.parent),
+            internet=dict(d.get("internet") or {}),
         )
 
     @classmethod

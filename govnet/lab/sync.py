@@ -175,9 +175,9 @@ def _add(spec: LabSpec, ch: Changes, state: StateFile) -> None:
             fh.write("\n".join(known) + "\n")
     namespaces = [spec.netns(n.name) for n in new_nodes] + [spec.endpoint_netns(e) for e in new_eps]
     state.record("netns", *({"name": ns} for ns in namespaces))
-    state.record("root_link", *({"name": spec.mgmt_port(n.name)} for n in new_nodes))
+    state.record("root_link", *({"name": spec.mgmt_port(n.name)} for n in new_nodes if n.managed))
     lines = [f"netns add {ns}" for ns in namespaces]
-    for n in new_nodes:
+    for n in (n for n in new_nodes if n.managed):
         port = spec.mgmt_port(n.name)
         lines += [
             f"link add {port} type veth peer name mgmt0 netns {spec.netns(n.name)}",
@@ -216,7 +216,9 @@ def _configure(
         return jobs.setdefault(ns, ([], []))
 
     for n in nodes:
-        at(spec.netns(n.name))[0].extend(["link set lo up", f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"])
+        at(spec.netns(n.name))[0].append("link set lo up")
+        if n.mgmt is not None:
+            at(spec.netns(n.name))[0].extend([f"addr add {n.mgmt} dev mgmt0", "link set mgmt0 up"])
     for lk in links:
         for end in (lk.a, lk.b):
             lines, tc = at(spec.netns(end.node))

@@ -17,18 +17,28 @@ LAB_RANGE = IPv4Network("198.18.0.0/15")
 #: Linux refuses interface names longer than this.
 IFNAME_MAX = 15
 
-EndpointKind = Literal["host", "server"]
+EndpointKind = Literal["host", "server", "internet"]
+#: Namespace letter of each endpoint kind: ``<prefix>h-<host>``, ``<prefix>s-<server>``, ``<prefix>i-<citizen>``.
+KIND_LETTER = {"host": "h", "server": "s", "internet": "i"}
 
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A router or switch: one namespace, one FRR instance (named like the device), one sshd."""
+    """A router or switch: one namespace, one FRR instance (named like the device), one sshd.
+
+    A node without ``mgmt`` is not the governorate's (the emulated Internet's routers, ``govnet.lab.internet``):
+    no management port, no sshd, no on-box agent, never deployed to.
+    """
 
     name: str
     role: str
-    mgmt: IPv4Interface
+    mgmt: IPv4Interface | None
     bootstrap_config: str
     full_config: str
+
+    @property
+    def managed(self) -> bool:
+        return self.mgmt is not None
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,13 @@ class LabSpec:
         return f"{self.prefix}-{node}"
 
     def endpoint_netns(self, ep: EndpointSpec) -> str:
-        """Hosts get ``<prefix>h-<name>``, servers ``<prefix>s-<name>``."""
-        return f"{self.prefix}{'h' if ep.kind == 'host' else 's'}-{ep.name}"
+        """Hosts get ``<prefix>h-<name>``, servers ``<prefix>s-<name>``, Internet hosts ``<prefix>i-<name>``."""
+        return f"{self.prefix}{KIND_LETTER[ep.kind]}-{ep.name}"
+
+    @property
+    def managed(self) -> tuple[NodeSpec, ...]:
+        """The governorate's devices (every node with a management port)."""
+        return tuple(n for n in self.nodes if n.managed)
 
     @property
     def mgmt_bridge(self) -> str:
@@ -129,7 +144,8 @@ class LabSpec:
             errs.append(f"management: {self.mgmt_gateway} is outside {LAB_RANGE}")
         if len(self.mgmt_bridge) > IFNAME_MAX:
             errs.append(f"lab prefix {self.prefix!r}: bridge name {self.mgmt_bridge} is too long")
-        for n in self.nodes:
+        for n in self.managed:
+            assert n.mgmt is not None
             if not n.mgmt.network.subnet_of(LAB_RANGE):
                 errs.append(f"device {n.name}: management address {n.mgmt} is outside {LAB_RANGE}")
             elif n.mgmt.network != self.mgmt_gateway.network:
@@ -176,7 +192,7 @@ def lab_objects(spec: LabSpec) -> dict[str, dict[str, dict[str, Any]]]:
     """
     with_endpoints = {ep.segment for ep in spec.endpoints}
     return {
-        "devices": {n.name: {"mgmt": str(n.mgmt), "role": n.role} for n in spec.nodes},
+        "devices": {n.name: {"mgmt": str(n.mgmt) if n.managed else None, "role": n.role} for n in spec.nodes},
         "links": {
             lk.name: {
                 "a": [lk.a.node, lk.a.interface, str(lk.a.address)],

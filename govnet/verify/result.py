@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAMILIES = ("control-plane", "reachability", "services", "traceroute", "segmentation", "failover", "oracle")
+FAMILIES = (
+    "control-plane",
+    "reachability",
+    "services",
+    "traceroute",
+    "segmentation",
+    "citizen",
+    "exposure",
+    "egress",
+    "failover",
+    "isp-failover",
+    "oracle",
+)
 
 
 @dataclass(frozen=True)

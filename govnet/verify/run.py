@@ -9,10 +9,13 @@ from typing import Any
 
 from govnet.lab.containers import server_containers
 from govnet.model.derived import Network
-from govnet.verify import control, dataplane, eservices, services
+from govnet.verify import control, dataplane, eservices, internet, services
 from govnet.verify.dataplane import Matrix
 from govnet.verify.failover import failover as run_failover
 from govnet.verify.result import FAMILIES, Check
+
+#: The families checked from the emulated Internet (where the lab has one).
+INTERNET_FAMILIES = {"citizen", "exposure", "egress", "isp-failover"}
 
 
 @dataclass
@@ -22,6 +25,7 @@ class Outcome:
     matrix: Matrix | None
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    internet: dict[str, Any] = field(default_factory=dict)  # the exposure matrix by class (govnet.verify.internet)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +53,8 @@ class Outcome:
             "checks": [c.as_dict() for c in self.checks],
             "matrix": self.matrix.as_dict() if self.matrix else None,
             "failover": {c.name.split(":")[0]: c.data for c in self.checks if c.family == "failover"},
+            "isp_failover": {c.data["isp"]: c.data for c in self.checks if c.family == "isp-failover" and c.data},
+            "exposure": self.internet.get("exposure"),
         }
 
 
@@ -73,9 +79,10 @@ def verify(
     start = time.monotonic()
     want = set(FAMILIES) if only is None else only
     control_plane = control_plane and "control-plane" in want
-    failover = failover or "failover" in (only or set())
+    failover = failover or bool({"failover", "isp-failover"} & (only or set()))
     where = where_of(lab)
     timings: dict[str, float] = {}
+    internet_data: dict[str, Any] = {}
 
     def timed(name: str, fn: Any, *args: Any) -> Any:
         t = time.monotonic()
@@ -106,16 +113,20 @@ def verify(
             checks += timed("segmentation", dataplane.segmentation, network, where, real)
         if "traceroute" in want:
             checks += timed("traceroute", dataplane.traceroute_checks, network, where)
+        outside = internet.outside_of(network, lab, where, real) if want & INTERNET_FAMILIES else None
+        if outside is not None:
+            found, internet_data = timed("internet", internet.internet_checks, outside, failover)
+            checks += [c for c in found if c.family in want or (c.family == "isp-failover" and failover)]
         if ctl is not None:
             checks = ctl.result() + checks
-    if failover:
+    if failover and "failover" in want:
         netns_of = {n: d.netns for n, d in lab.devices.items()}
         checks += timed("failover", run_failover, network, where, netns_of)
-    if any(c.family in ("segmentation", "failover") for c in checks):
+    if any(c.family in ("segmentation", "failover") for c in checks) and "oracle" in want:
         from govnet.verify.oracle import cross_check
 
         checks += timed("oracle", cross_check, network, checks, where)
-    return Outcome(network, checks, matrix, time.monotonic() - start, timings)
+    return Outcome(network, checks, matrix, time.monotonic() - start, timings, internet_data)
 
 
 def real_servers(lab: Any) -> dict[str, str]:
