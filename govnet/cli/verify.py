@@ -79,7 +79,11 @@ def register(app: typer.Typer) -> None:
         json_file: Annotated[Path | None, typer.Option("--json", help="write every result as JSON")] = None,
         report: Annotated[Path | None, typer.Option("--report", help="write a self-contained HTML report")] = None,
         failover: Annotated[
-            bool, typer.Option("--failover", help="also cut each dual-homed department's primary link and time it")
+            bool,
+            typer.Option(
+                "--failover",
+                help="also the drills: cut each dual-homed department's primary link, each ISP uplink; time them",
+            ),
         ] = False,
         start_services: Annotated[
             bool, typer.Option("--start-services", help="start missing DC service listeners first")

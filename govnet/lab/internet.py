@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from ipaddress import IPv4Interface, IPv4Network
 from typing import Any
 
+from govnet.model.checks import LAB_INTERNET_BLOCKS, LAB_INTERNET_CORE
+
 #: The Internet core's AS (RFC 5398 documentation range, beside the ISPs' own).
 CORE_ASN = 64510
-CORE = "inet"
+CORE = LAB_INTERNET_CORE  # the model refuses an ISP of this name
 CITIZEN = "citizen"
 UPSTREAM = "upstream"
 #: Roles of the emulated Internet's nodes and endpoints, as the lab state records them.
@@ -70,7 +72,7 @@ def plan(network: Any) -> Plan | None:
     edge = getattr(network, "internet", None)
     if edge is None or "internet" not in network.pools:
         return None
-    core_links, citizens, upstream = _free_blocks(network, 3)
+    core_links, citizens, upstream = _free_blocks(network, LAB_INTERNET_BLOCKS)  # the model checked there is room
     links = []
     isp_ends = []
     for i, up in enumerate(edge.uplinks):

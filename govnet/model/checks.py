@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from ipaddress import IPv4Network
 
 from govnet.model.platform import Platform
 from govnet.model.schema import Device, Inventory
@@ -310,6 +311,15 @@ def _uplinks(inv: Inventory, edges: dict[str, Device]) -> Found:
             yield (*here, "interface"), f"{up.device} {up.interface} is already used by a link"
         if up.asn == inv.governorate.bgp_asn:
             yield (*here, "asn"), f"ISP AS {up.asn} is the governorate's own AS"
+        if up.isp in devices or up.isp == LAB_INTERNET_CORE:
+            taken = "device" if up.isp in devices else "lab router"
+            yield (
+                (*here, "isp"),
+                (
+                    f"ISP name '{up.isp}' is taken by a {taken}: the lab builds a router named after each ISP "
+                    "(rename the ISP)"
+                ),
+            )
         for env in inv.environments:
             net = up.link.get(env)
             if net is None:
@@ -338,6 +348,17 @@ def _public_addresses(inv: Inventory) -> Found:
             for k, u in enumerate(inv.internet.uplinks)
             if env in u.link
         ]
+        if (
+            block is not None
+            and _free_blocks(block, [n for _, _, n in owned if isinstance(n, IPv4Network)]) < LAB_INTERNET_BLOCKS
+        ):
+            yield (
+                ("environments", env, "pools", "internet"),
+                (
+                    f"the internet block {block} has no room for the lab's emulated Internet: it needs "
+                    f"{LAB_INTERNET_BLOCKS} /24 blocks clear of the public prefix and the ISP links"
+                ),
+            )
         for loc, what, net in owned:
             assert isinstance(net, type(public))
             for pool, pnet in pools.items():
@@ -347,6 +368,24 @@ def _public_addresses(inv: Inventory) -> Found:
                 yield loc, f"{what} {net} is outside the {env} internet block {block}"
             if what != "public prefix" and net.overlaps(public):
                 yield loc, f"{what} {net} overlaps the public prefix {public}"
+
+
+#: The lab's emulated Internet (govnet.lab.internet): its core router's name, and the /24 blocks it takes from the
+#: internet block (ISP–core links, the citizens' segment, the upstream segment).
+LAB_INTERNET_CORE = "inet"
+LAB_INTERNET_BLOCKS = 3
+
+
+def _free_blocks(block: IPv4Network, taken: list[IPv4Network]) -> int:
+    if block.prefixlen > 24:
+        return 0
+    free = 0
+    for sub in block.subnets(new_prefix=24):
+        if not any(sub.overlaps(t) for t in taken):
+            free += 1
+            if free >= LAB_INTERNET_BLOCKS:
+                break
+    return free
 
 
 def _published(inv: Inventory, zone: str) -> Found:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import graphviz
 
+from govnet.lab.internet import CITIZEN, CORE, UPSTREAM
+from govnet.lab.internet import plan as internet_plan
 from govnet.model.derived import Network
 from govnet.verify.expect import dual_homed
 
@@ -56,6 +58,22 @@ def _internet(g: graphviz.Graph, network: Network) -> None:
             f"{p.public} {', '.join(str(s) for s in p.services)} → {p.server}" for p in edge.published
         )
         c.node("internet_published", f"published (static NAT)\n{published}", shape="note", fillcolor="#fffbe6")
+        outside = internet_plan(network)  # the lab's emulated Internet: its core and the citizen behind the ISPs
+        if outside is not None:
+            core = next(r for r in outside.routers if r.name == CORE)
+            hosts = {name: addr for name, _, addr in outside.hosts}
+            c.node("internet_core", f"{core.name} (Internet core)\nAS{core.asn}", shape="ellipse", fillcolor="#f4f4f4")
+            c.node(
+                "internet_citizen",
+                f"citizen {hosts[CITIZEN].ip}\nresolves portal.{network.domain}\nthrough the public DNS view",
+                shape="box",
+                fillcolor="#e8f4ff",
+            )
+            c.node("internet_upstream", f"upstream NTP / DNS\n{hosts[UPSTREAM].ip}", shape="box", fillcolor="#f4f4f4")
+            c.edge("internet_citizen", "internet_core", label="HTTPS 443")
+            c.edge("internet_upstream", "internet_core")
+            for isp in dict.fromkeys(u.isp for u in edge.uplinks):
+                c.edge("internet_core", f"isp_{isp}")
     for u in edge.uplinks:
         g.edge(f"isp_{u.isp}", u.device, label=f"{u.bandwidth_mbps} Mb/s eBGP\n{u.peer} ↔ {u.address.ip}")
 

@@ -71,6 +71,49 @@ def _sites(outcome: Any) -> str:
     return f"<table><tr><th>site</th><th>name</th><th>الاسم</th><th>category</th><th>dual-homed</th></tr>{rows}</table>"
 
 
+INTERNET = ("citizen", "exposure", "egress", "isp-failover")
+
+
+def _internet(outcome: Any) -> str:
+    """The citizen's path, the attacker's matrix by class, who leaves for the Internet, the ISP drills."""
+    mine = [c for c in outcome.checks if c.family in INTERNET]
+    if not mine:
+        return "<p>no Internet edge in this lab</p>"
+    matrix = (outcome.internet or {}).get("exposure") or {}
+    rows = "".join(
+        f"<tr><td>{_e(name)}</td><td>{m.get('probes', '')}</td><td>{m.get('open', m.get('answered', ''))}</td>"
+        f"<td>{m.get('refused', '')}</td><td>{m.get('unreachable', '')}</td><td>{m.get('silent', '')}</td></tr>"
+        for name, m in matrix.items()
+    )
+    table = (
+        "<table><tr><th>what a citizen (or an attacker) on the Internet tries</th><th>probes</th><th>open</th>"
+        f"<th>refused</th><th>unreachable</th><th>silent (dropped)</th></tr>{rows}</table>"
+    )
+    drills = [c for c in mine if c.family == "isp-failover"]
+    drill_rows = "".join(
+        f'<tr><td class="{"ok" if c.ok else "fail"}">{"ok" if c.ok else "FAIL"}</td><td>{_e(c.data.get("isp"))}</td>'
+        f"<td>{_e(c.data.get('seconds'))} s</td><td>{_e(c.data.get('requests'))}</td>"
+        f"<td>{_e(c.data.get('failed'))}</td>"
+        f"<td>{_e(c.data.get('lost'))}</td><td>{_e(c.data.get('detected_seconds'))} s</td>"
+        f"<td>{_e(c.data.get('back_seconds'))} s</td><td>{_e(c.data.get('kind'))}</td></tr>"
+        for c in drills
+        if c.data
+    )
+    drill_table = (
+        "<table><tr><th></th><th>uplink cut</th><th>without service</th><th>requests</th><th>failed</th>"
+        "<th>acknowledged, lost</th><th>BGP down after</th><th>back after repair</th><th>requests were</th></tr>"
+        f"{drill_rows}</table>"
+        if drill_rows
+        else "<p>not run (use --failover)</p>"
+    )
+    return (
+        f"<h3>The citizen's path</h3>{_checks([c for c in mine if c.family == 'citizen']) or ''}"
+        f"<h3>Exposure: the attacker's matrix</h3>{table}{_checks([c for c in mine if c.family == 'exposure'])}"
+        f"<h3>Who reaches the Internet</h3>{_checks([c for c in mine if c.family == 'egress'])}"
+        f"<h3>ISP failover (the uplink cut silently, under the citizen's requests)</h3>{drill_table}"
+    )
+
+
 def render_html(outcome: Any) -> str:
     net = outcome.network
     fams = "".join(
@@ -84,7 +127,7 @@ def render_html(outcome: Any) -> str:
     )
     seg = [c for c in outcome.checks if c.family == "segmentation"]
     fo = [c for c in outcome.checks if c.family == "failover"]
-    others = [c for c in outcome.checks if c.ok and c.family not in ("segmentation", "failover")]
+    others = [c for c in outcome.checks if c.ok and c.family not in ("segmentation", "failover", *INTERNET)]
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>govnet verify: {_e(net.name)}</title>
 <style>{CSS}</style></head><body>
@@ -95,6 +138,7 @@ def render_html(outcome: Any) -> str:
 <h2>Reachability matrix (ICMP, department hosts → DC servers and departments)</h2>{_matrix(outcome)}
 <h2>Segmentation (one line per flow class)</h2>{_checks(seg)}
 <h2>Failover</h2>{_checks(fo) if fo else "<p>not run (use --failover)</p>"}
+<h2>The Internet: citizens, attackers, ISPs</h2>{_internet(outcome)}
 <h2>Sites</h2>{_sites(outcome)}
 <h2>Topology</h2><div class="diagram">{svg(net)}</div>
 <h2>Other checks passed</h2>{_checks(others)}

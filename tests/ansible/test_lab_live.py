@@ -93,9 +93,17 @@ def test_make_lab_path_provisions_the_servers_and_verify_proves_the_services(lab
     print("\n" + first.stdout + again.stdout)
 
     report = STATE_DIR / "verify.json"
-    verify = govnet("verify", "--json", str(report), "--report", str(STATE_DIR / "report.html"))
+    verify = govnet("verify", "--failover", "--json", str(report), "--report", str(STATE_DIR / "report.html"))
     assert verify.returncode == 0, verify.stdout[-4000:] + verify.stderr[-2000:]
     outcome = json.loads(report.read_text())
+    # the citizen on the emulated Internet: public DNS view, HTTPS by name, a request that lands in the database
+    citizen = [c["name"] for c in outcome["checks"] if c["family"] == "citizen"]
+    for what in ("answers portal.", "tells nothing of the inside", "fetches https://portal.", "redirected to HTTPS",
+                 "lands in the primary database"):  # fmt: skip
+        assert any(what in n for n in citizen), f"no citizen check '{what}' in {citizen}"
+    drills = outcome["isp_failover"]
+    assert len(drills) == 2 and all(d["kind"] == "service requests" and d["lost"] == 0 for d in drills.values())
+    assert all(d["acknowledged"] > 0 for d in drills.values()), drills
     names = [c["name"] for c in outcome["checks"] if c["family"] == "services"]
     for what in (
         "dns1 answers portal.",

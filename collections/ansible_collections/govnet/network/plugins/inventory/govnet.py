@@ -221,8 +221,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             "govnet_dns_servers": [str(a) for a in net.dns_servers],
             "govnet_syslog_servers": [str(a) for a in net.syslog_servers],
             "govnet_zone_prefixes": {z: [str(p) for p in ps] for z, ps in net.zone_prefixes.items()},
+            # the zone standing for the Internet (every address outside), kept out of "every prefix of ours"
+            "govnet_outside_zones": [z for r, z in net.zone_roles.items() if r == "internet"],
+            **_public(net),
             "govnet_segments": [
                 {"site": s.site, "name": s.name, "prefix": str(s.prefix), "gateway": str(s.gateway.ip), "zone": s.zone}
                 for s in net.segments
             ],
         }
+
+
+def _public(net: Any) -> dict[str, Any]:
+    """The public view of DNS (only what the Internet edge publishes, at its public addresses): the names, and the
+    published DNS servers as the zone's public name servers. Empty without an Internet edge."""
+    edge = getattr(net, "internet", None)
+    names: dict[str, list[str]] = {}
+    servers = []
+    for pub in edge.published if edge is not None else ():
+        dns = any(s.port == 53 for s in pub.services)
+        for name in pub.dns:
+            if dns:
+                servers.append({"name": name, "address": str(pub.public)})
+            else:
+                names.setdefault(name, []).append(str(pub.public))
+    return {
+        "govnet_public_names": [{"name": n, "addresses": sorted(a)} for n, a in names.items()],
+        "govnet_public_nameservers": servers,
+    }
