@@ -18,6 +18,8 @@ from typing import Literal
 
 import yaml
 
+from govnet import ipfast
+
 Status = Literal["locked", "new", "pinned", "stale", "moved"]
 
 
@@ -242,7 +244,7 @@ def _place(
                 )
             )
             continue
-        prefix = IPv4Network((start, req.prefixlen))
+        prefix = ipfast.network(start, req.prefixlen)
         plan.allocations[req.key] = Allocation(req.key, req.pool, prefix, status)
 
 

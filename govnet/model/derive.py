@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import cache
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, collapse_addresses
 
-from govnet import ipam
+from govnet import ipam, ipfast
 from govnet.model import derived as d
 from govnet.model import schema as s
 from govnet.model.platform import TEMPLATES, HardwareModel, Platform, known_platforms, load_platform
@@ -173,7 +173,7 @@ class Deriver:
             holder = next((x.name for x in site.devices if x.role in ("access", "dc_switch")), "")
             for seg in site.segments:
                 prefix = self.plan.prefix(f"segment/{site.name}/{seg.name}")
-                gateway = IPv4Interface((int(prefix.network_address) + 1, prefix.prefixlen))
+                gateway = ipfast.interface(int(prefix.network_address) + 1, prefix.prefixlen)
                 zone = segment_zone(site, seg, self.roles)
                 if zone not in self.policy_cache:
                     self.policy_cache[zone] = tuple(self.policy_for(zone))
@@ -209,13 +209,15 @@ class Deriver:
             key = link_key(link)
             prefix = self.plan.prefix(f"p2p/{key}")
             ends = []
+            base = int(prefix.network_address)
+            names = (self.ifname(link.a.device, link.a.interface), self.ifname(link.b.device, link.b.interface))
             for mine, other, idx in ((link.a, link.b, 0), (link.b, link.a, 1)):
-                peer_ifname = self.ifname(other.device, other.interface)
-                addr = IPv4Interface((int(prefix.network_address) + idx, 31))
-                peer_addr = prefix[1 - idx]
+                peer_ifname = names[1 - idx]
+                addr = ipfast.interface(base + idx, 31)
+                peer_addr = ipfast.address(base + 1 - idx)
                 per_device.setdefault(mine.device, []).append(
                     d.Interface(
-                        name=self.ifname(mine.device, mine.interface),
+                        name=names[idx],
                         logical=mine.interface,
                         kind="p2p",
                         address=addr,
@@ -227,7 +229,7 @@ class Deriver:
                         bandwidth_mbps=link.bandwidth_mbps,
                     )
                 )
-                ends.append(d.LinkEnd(mine.device, self.ifname(mine.device, mine.interface), addr))
+                ends.append(d.LinkEnd(mine.device, names[idx], addr))
             links.append(d.Link(key, ends[0], ends[1], prefix, link.medium, link.bandwidth_mbps, link.ospf_cost))
         return per_device, links
 
@@ -273,9 +275,9 @@ class Deriver:
                     site=site.name,
                     role=dev.role,
                     platform=self.platform.name,
-                    loopback=IPv4Interface((int(loopbacks[dev.name]), 32)),
+                    loopback=ipfast.interface(int(loopbacks[dev.name]), 32),
                     router_id=dev.router_id.get(self.env, loopbacks[dev.name]),
-                    mgmt=IPv4Interface((int(self.plan.prefix(f"mgmt/{dev.name}").network_address), mgmt_len)),
+                    mgmt=ipfast.interface(int(self.plan.prefix(f"mgmt/{dev.name}").network_address), mgmt_len),
                     mgmt_interface=hw.mgmt.interface if hw else self.platform.mgmt_interface,
                     mgmt_vrf=(hw.mgmt.vrf if hw else "MGMT") if "mgmt_vrf" in self.platform.features else "",
                     mgmt_vrf_builtin=bool(hw and hw.mgmt.builtin),
@@ -326,7 +328,7 @@ class Deriver:
                 f"{sg.site}-{sg.name}",
                 sg.site,
                 sg.name,
-                IPv4Interface((int(sg.prefix.broadcast_address) - 1, sg.prefix.prefixlen)),
+                ipfast.interface(int(sg.prefix.broadcast_address) - 1, sg.prefix.prefixlen),
                 sg.gateway.ip,
                 sg.zone,
             )
@@ -446,6 +448,6 @@ class Deriver:
             monitoring_servers=by_role("monitoring"),
             tacacs_servers=tuple((t.name, t.address) for t in env.aaa.tacacs_servers) if env.aaa else (),
             deploy_user=env.deploy_user,
-            zone_prefixes={z: tuple(collapse_addresses(p)) for z, p in zone_prefixes.items()},
+            zone_prefixes={z: tuple(ipfast.collapse(p)) for z, p in zone_prefixes.items()},
             internet=self.internet(servers),
         )

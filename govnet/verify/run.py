@@ -122,7 +122,7 @@ def verify(
     if failover and "failover" in want:
         netns_of = {n: d.netns for n, d in lab.devices.items()}
         checks += timed("failover", run_failover, network, where, netns_of)
-    if any(c.family in ("segmentation", "failover") for c in checks) and "oracle" in want:
+    if any(c.family in ("segmentation", "failover") for c in checks):
         from govnet.verify.oracle import cross_check
 
         checks += timed("oracle", cross_check, network, checks, where)

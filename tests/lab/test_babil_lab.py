@@ -3,8 +3,9 @@ lab up, deploy, verify with the failover drills, lab down.
 
 Babil is shaped unlike Karbala (a sub-district behind its district's router, a ring between two districts and the
 cores, two parallel links, a hospital dual-homed through two edge routers), so verify's expectations, the deploy's
-post-checks and the drills must come from its graph. Its lab prefix (`gvb`) and management range keep it apart from
-the session's Karbala lab, which may be up at the same time.
+post-checks and the drills must come from its graph. Its lab prefix (`gvb`) and pools keep it apart from the
+session's Karbala lab, which is up beside it while it runs (the lab test session's `lab` fixture): no Babil lab pool
+overlaps a Karbala lab pool, and `lab up` refuses a management range another lab already routes.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pytest
 
 from govnet.lab.footprint import footprint
 from govnet.lab.from_model import load_spec
-from govnet.lab.state import lab_username
+from govnet.lab.state import Lab, lab_username
+from govnet.model.loader import load_inventory
 from govnet.verify.expect import dual_homed, expected_neighbours, primary_core
 
 pytestmark = pytest.mark.lab
@@ -38,8 +40,8 @@ def govnet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]
 
 
 @pytest.fixture
-def babil_lab(lab_machine: None) -> Iterator[None]:
-    """`lab up` on Babil; `lab down` afterwards must leave nothing of it behind."""
+def babil_lab(lab: Lab) -> Iterator[None]:
+    """`lab up` on Babil beside the running Karbala lab; `lab down` afterwards must leave nothing of it behind."""
     leftover = govnet("lab", "down")  # an interrupted run's lab; "nothing to do" otherwise
     assert leftover.returncode == 0, leftover.stderr
     subprocess.run(["rm", "-rf", str(WORK)], check=True)
@@ -56,6 +58,15 @@ def babil_lab(lab_machine: None) -> Iterator[None]:
         assert down.returncode == 0, down.stdout + down.stderr
     left = before.diff(footprint(spec, STATE, lab_username()))
     assert left == {}, f"lab down left objects behind: {left}"
+
+
+def test_no_babil_lab_pool_overlaps_a_karbala_lab_pool() -> None:
+    """Offline: what lets the two labs run at once; Karbala's lab routes its management and Internet pools."""
+    babil = load_inventory(INVENTORY)[0].environments["lab"].pools.flat()
+    karbala = load_inventory(REPO / "inventory" / "karbala")[0].environments["lab"].pools.flat()
+    clashes = [(b, k) for b in babil.values() for k in karbala.values() if b.overlaps(k)]
+    assert clashes == []
+    assert str(babil["mgmt"]) == "198.18.24.0/24"
 
 
 def test_the_expectations_follow_babils_graph() -> None:

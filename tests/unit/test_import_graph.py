@@ -28,8 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "policy": {"model", "edge"},
     "analyze": {"model", "render", "policy", "edge", "junit"},
     "junit": set(),
-    "model": {"ipam"},
-    "ipam": set(),
+    "model": {"ipam", "ipfast"},
+    "ipam": {"ipfast"},
+    "ipfast": set(),
     "__main__": {"cli"},
 }
 

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml_rs
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from govnet.model.yamlsrc import YamlError, load_data, load_file, merge_keys
+from govnet.model.yamlsrc import YamlError, load_data, load_file, marks_of, merge_keys
+
+REPO = Path(__file__).resolve().parents[2]
 
 SCALARS = [
     "yes", "no", "on", "off", "y", "n", "true", "True", "FALSE", "0755", "0o17", "0x1F", "-12", "+3", "1_000",
@@ -56,3 +60,63 @@ def test_a_control_character_is_refused_with_its_line_by_both_paths(char: str, t
     with pytest.raises(YamlError) as exc:
         load_data(path, "x.yml")
     assert exc.value.line == 2 and "invalid YAML" in exc.value.message
+
+
+#: Pieces of YAML where yaml-rs and PyYAML are known to part ways (tabs, stray `:` and `?`, tags, anchors, aliases,
+#: merge keys, documents, directives, block scalars and their chomping, bad escapes, dates that are no dates), mixed
+#: with plain inventory text.
+PIECES = [
+    "a", "b", ": ", ":", "- ", "-", "\n", "  ", " ", "[", "]", "{", "}", ",", "? ", "&x ", "*x", "!t ", "!!str ",
+    "'", '"', "#c", "|", ">", "|\n  x", ">-\n", "|+\n", "\n\n", "\n  ", "1", "yes", "<<: ", "---\n", "...\n",
+    "%YAML 1.2\n", "\t", "\\", "@", "`", "%", "x: y", "2026-13-45", "2026-01-01", "0o9", "0x", ".5e", "~", "1.5",
+    "-3", "null", "0755", "كربلاء",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from(PIECES), min_size=1, max_size=14))
+def test_the_fast_path_reads_a_file_only_as_the_reference_parser_does(
+    pieces: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """load_data (the reference grammar's check, then yaml-rs on the plain subset) and load_file (the reference
+    parser alone) accept the same files and read the same values; whatever yaml-rs alone would have accepted."""
+    path = tmp_path_factory.getbasetemp() / "agree.yml"
+    path.write_text("".join(pieces), encoding="utf-8")
+    try:
+        fast: object = repr(load_data(path, "x.yml"))
+    except YamlError:
+        fast = YamlError
+    try:
+        reference: object = repr(load_file(path, "x.yml")[0])
+    except YamlError:
+        reference = YamlError
+    assert fast == reference
+    if fast is not YamlError:  # and every path's line is the one the composer gives
+        assert marks_of(path, "x.yml")[1] == load_file(path, "x.yml")[1]
+
+
+@pytest.mark.parametrize("path", sorted(REPO.glob("inventory/*/*.yml")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_lines_of_a_plain_file_are_the_composers(path: Path) -> None:
+    """Marks from the event stream (no nodes built) equal the composer's, path for path."""
+    marks = marks_of(path, "f")
+    assert marks[0] is None, "a shipped inventory file left the plain subset: it is read by the slow path"
+    assert marks[1] == load_file(path, "f")[1]
+
+
+def test_a_tab_yaml_rs_lets_through_is_refused_with_its_line(tmp_path: Path) -> None:
+    """yaml-rs reads `a: 1` here; the reference grammar refuses the tab, and so does the fast path, at line 2."""
+    path = tmp_path / "x.yml"
+    path.write_text("a: 1\n\t# a comment indented by tab\nb: 2\n")
+    assert yaml_rs.loads(path.read_text()) == {"a": 1, "b": 2}
+    with pytest.raises(YamlError, match="tab character") as exc:
+        load_data(path, "x.yml")
+    assert exc.value.line == 2
+
+
+@pytest.mark.parametrize("text", ["when: 2026-13-45\n", "? [a, b]\n: c\n"])
+def test_what_the_constructor_refuses_is_a_yaml_error_with_its_line(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "x.yml"
+    path.write_text("a: 1\n" + text)
+    with pytest.raises(YamlError) as exc:
+        load_data(path, "x.yml")
+    assert exc.value.line == 2
