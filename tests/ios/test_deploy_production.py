@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from govnet.cli.app import app
 from govnet.deploy.audit import AuditLog
-from govnet.render import SECRET_NAMES, render_device, secret_variable, secrets_from_env
+from govnet.model import load_network
+from govnet.render import render_device, secret_names, secret_variable, secrets_from_env
 from tests.ios.conftest import ENABLE, INVENTORY, PASSWORD
 from tests.ios_harness import TYPE9, IOSWorld
 
@@ -29,7 +30,7 @@ def env(world: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("GOVNET_ENABLE_SECRET", ENABLE)
     monkeypatch.setenv("GOVNET_KNOWN_HOSTS", str(world.known_hosts))
     monkeypatch.setenv("GOVNET_DEPLOY_DIR", str(workdir))
-    for name in SECRET_NAMES:
+    for name in secret_names(load_network(INVENTORY, "production")):
         monkeypatch.setenv(secret_variable(name), secret_value(name))
     return workdir
 
@@ -106,7 +107,7 @@ def test_deploy_then_unchanged_then_no_drift(world: IOSWorld, env: Path, prod_ne
 
 def deployed(world: IOSWorld, prod_net: Any) -> None:
     """Every box already runs its intended config (as after a deploy)."""
-    values = secrets_from_env()
+    values = secrets_from_env(network=prod_net)
     for name in prod_net.devices:
         world.by_name(name).apply(render_device(prod_net, name, values))
 

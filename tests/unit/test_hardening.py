@@ -78,7 +78,7 @@ def test_bfd_check_wants_every_planned_adjacency_up() -> None:
 
 def test_bfd_timers_come_from_the_environment() -> None:
     lab = render_device(NETS["lab"], "core1")
-    assert "  receive-interval 100\n  transmit-interval 100\n" in lab and " ip ospf bfd profile ospf\n" in lab
+    assert "  transmit-interval 100\n  receive-interval 100\n" in lab and " ip ospf bfd profile ospf\n" in lab
     prod = render_device(NETS["production"], "core1")
     assert prod.count(" bfd interval 300 min_rx 300 multiplier 3\n ip ospf bfd\n") == len(
         planned_bfd(NETS["production"], "core1")

@@ -15,12 +15,12 @@ from ciscoconfparse2 import CiscoConfParse
 
 from govnet.model import load_network
 from govnet.model.platform import load_platform
-from govnet.render import SECRET_NAMES, render_device, unresolved
+from govnet.render import render_device, secret_names, unresolved
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD = load_network(ROOT / "inventory" / "karbala", "production")
 IOS = load_platform("cisco_ios")
-SECRETS = {name: f"secret-{i}" for i, name in enumerate(SECRET_NAMES)}
+SECRETS = {name: f"secret-{i}" for i, name in enumerate(secret_names(PROD))}
 
 
 def parsed(device: str) -> CiscoConfParse:
@@ -138,6 +138,8 @@ def test_secrets_fill_every_placeholder() -> None:
         "ios_deploy_secret_hash",
         "ios_local_secret_hash",
         "ios_tacacs_key",
+        "ospf_key",
+        "bgp_key",
         "ios_ntp_key",
     ]
 
