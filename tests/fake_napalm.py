@@ -2,8 +2,9 @@
 
 Fakes over mocks: each box keeps a running config, takes a replace candidate, diffs, commits with a revert
 timer, confirms and rolls back with NAPALM's semantics, and answers the post-check getter (``get_state``, as
-napalm_frr does) with the state the model plans while it runs a config it can live with. A box can be told to
-refuse the candidate (the check fails) or to break when the new config is committed (the post-check fails).
+napalm_frr does) with the model's facts of health (``govnet.model.health``) while it runs a config it can live
+with. A box can be told to refuse the candidate (the check fails), to break when the new config is committed (the
+post-check fails), or to lose the OSPF adjacency on some of its links with the new config (a dead twin link).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from govnet.deploy import checks
+from govnet.model import health
 from govnet.model.derived import Network
 
 _ORDER = itertools.count()  # one sequence for the fleet: what was committed before what
@@ -30,6 +31,8 @@ class Box:
     running: str
     refuse: bool = False  # load_replace_candidate raises (a line the device rejects)
     breaks: bool = False  # once committed, the new config brings its links down
+    dead: frozenset[str] = frozenset()  # once committed, no OSPF adjacency forms on these interfaces
+    unreachable_after_commit: bool = False  # the session drops once committed: a rollback cannot be sent
     before_commit: str | None = None
     pending: bool = False
     log: list[tuple[int, str]] = field(default_factory=list)  # (fleet sequence, commit/confirm/rollback)
@@ -55,21 +58,37 @@ class Fleet:
         return self.boxes[name]
 
     def state(self, box: Box) -> dict[str, Any]:
-        """What get_state reports: every planned fact while the box is healthy, links down once broken."""
-        device = self.network.devices[box.name]
-        plan = checks.plan_for(self.network, device, set(self.network.devices))
+        """What get_state reports: every fact of health while the box is healthy, links down once broken, no
+        adjacency on a dead link (at either end) while the box at one end runs its new config."""
+        facts = health.expectations(self.network, box.name)
         up = not (box.breaks and box.pending)
+        addresses = [f for f in facts if isinstance(f, health.Address)]
+        neighbors: dict[str, list[dict[str, Any]]] = {}
+        for f in facts:
+            if isinstance(f, health.Adjacency) and not self.dead(box.name, f.interface, f.peer):
+                entry = {"address": f.peer_address, "interface": f.interface, "state": "Full" if up else "Init"}
+                neighbors.setdefault(f.peer_id, []).append(entry)
         return {
-            "interfaces": {n: {"is_up": up} for n in plan.interfaces},
+            "interfaces": {f.interface: {"is_up": up} for f in addresses},
             "interfaces_ip": {
-                n: {"ipv4": {str(a.ip): {"prefix_length": a.network.prefixlen}}} for n, a in plan.interfaces.items()
+                f.interface: {"ipv4": {str(f.address.ip): {"prefix_length": f.address.network.prefixlen}}}
+                for f in addresses
             },
-            "ospf_neighbors": {
-                "default": {"neighbors": {rid: [{"state": "Full" if up else "Init"}] for rid in plan.ospf}}
+            "ospf_neighbors": {"default": {"neighbors": neighbors}},
+            "bgp_neighbors": {
+                "global": {"peers": {f.address: {"is_up": up} for f in facts if isinstance(f, health.Session)}}
             },
-            "bgp_neighbors": {"global": {"peers": {a: {"is_up": up} for a in plan.bgp}}},
-            "routes": {p: [{"via": "fake"}] if up else [] for p in plan.routes},
+            "routes": {f.prefix: [{"via": "fake"}] if up else [] for f in facts if isinstance(f, health.Route)},
         }
+
+    def dead(self, device: str, interface: str, peer: str) -> bool:
+        """Is this link's adjacency down: its end on a box running a new config that kills it, or the far end's?"""
+        here = self.boxes[device]
+        if here.pending and interface in here.dead:
+            return True
+        far = self.boxes[peer]
+        ends = {i.peer_interface for i in self.network.devices[device].p2p if i.name == interface}
+        return far.pending and bool(ends & far.dead)
 
 
 class FakeDriver:
@@ -108,6 +127,8 @@ class FakeDriver:
 
     def rollback(self) -> None:
         assert self.box.before_commit is not None, "nothing to roll back to"
+        if self.box.unreachable_after_commit:
+            raise OSError("session closed by the device")
         self.box.running, self.box.pending = self.box.before_commit, False
         self.box.event("rollback")
 

@@ -105,6 +105,9 @@ def up(
         f"lab [bold]{lab.name}[/] up in {time.monotonic() - start:.1f} s: {len(lab.devices)} devices ({kind}), "
         f"{len(lab.hosts)} hosts, {len(lab.servers)} servers"
     )
+    if lab.internet.get("routers"):
+        hosts = ", ".join(f"{n} {v[1]} ({v[0]})" for n, v in lab.internet.get("hosts", {}).items())
+        out.print(f"the Internet: routers {', '.join(lab.internet['routers'])}; hosts {hosts}", markup=False)
     out.print(f"log in: ssh {lab_username()}@<mgmt ip> (password: GOVNET_PASSWORD, lab default in docs/lab.md)")
     out.print(f"known_hosts: {lab.known_hosts}   shell into a device: ip netns exec <netns> bash", markup=False)
 

@@ -1,24 +1,22 @@
-"""Post-checks: after a commit, does the device do what the model plans for it?
+"""Post-checks: after a commit, does the device show the model's facts of a healthy device?
 
-* every planned interface (links, segments, loopback, management) is up with its planned address;
-* every planned OSPF adjacency (a p2p OSPF interface towards a peer) is Full;
-* every planned BGP session is Established;
-* routes to the DC segments are in the routing table.
-
-Adjacencies are only expected towards peers that should already run their intended config
-(``expected_peers``): a canary, or phase 1 before phase 2 exists, cannot have them yet. Checks are
-retried until they pass or the convergence deadline passes; the last evidence is kept for the audit.
+The facts come from the one catalogue, ``govnet.model.health``: every interface up with its address, every OSPF
+adjacency Full on its own link (two parallel links are two adjacencies: one dead twin fails the check), every
+BGP session Established, and a route to every segment. A deploy keeps only the facts whose peer should already
+run its intended config (``expected_peers``): a canary, or phase 1 before phase 2 exists, cannot have them yet.
+For routes it checks that one is there; verify also checks its protocol and next hop. Checks are retried until
+they pass or the convergence deadline passes; the last evidence is kept for the audit.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
-from ipaddress import IPv4Interface
 from typing import Any
 
+from govnet.model import health
 from govnet.model.derived import Device, Network
 
 
@@ -35,112 +33,128 @@ class Check:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What to look for on one device."""
-
-    interfaces: dict[str, IPv4Interface]  # name → planned address
-    ospf: dict[str, str]  # neighbour router ID → neighbour name
-    bgp: dict[str, str]  # peer address → peer name
-    routes: dict[str, str]  # prefix → what it is
+Plan = tuple[health.Fact, ...]
 
 
 def plan_for(network: Network, device: Device, expected_peers: Collection[str]) -> Plan:
-    """The facts the model plans for *device*, limited to adjacencies with *expected_peers*."""
-    interfaces = {i.name: i.address for i in device.interfaces}
-    interfaces[device.loopback_interface] = device.loopback
-    interfaces[device.mgmt_interface] = device.mgmt
-    ospf = {
-        str(network.devices[i.peer].router_id): i.peer
-        for i in device.p2p
-        if i.ospf_cost is not None and i.peer in network.devices and i.peer in expected_peers
-    }
-    bgp = {str(n.address): n.name for n in device.bgp_neighbors if n.name in expected_peers}
-    dc = [s for s in network.segments if network.sites[s.site].kind == "datacentre"]
-    routes = {
-        str(s.prefix): f"DC segment {s.name}" for s in dc if s.device == device.name or s.device in expected_peers
-    }
-    return Plan(interfaces, ospf, bgp, routes)
+    """The device's facts of health, limited to those depending on *expected_peers*."""
+    return health.among(health.expectations(network, device.name), expected_peers)
+
+
+def _of(plan: Plan, kind: type) -> list[Any]:
+    return [f for f in plan if isinstance(f, kind)]
 
 
 def evaluate(driver: Any, plan: Plan) -> list[Check]:
     """Read the device once and compare it with the plan.
 
-    Drivers with ``get_state`` (napalm_frr) answer everything in one request; others (NAPALM ``ios``)
-    through the standard getters, a route lookup per planned prefix.
+    Drivers with ``get_state`` (napalm_frr) answer everything in one request, every planned route included;
+    others (NAPALM ``ios``) through the standard getters, with a route lookup per prefix of ``one_per_holder``.
     """
+    routes: list[health.Route] = _of(plan, health.Route)
+    adjacencies: list[health.Adjacency] = _of(plan, health.Adjacency)
+    sessions: list[health.Session] = _of(plan, health.Session)
     if hasattr(driver, "get_state"):
-        state = driver.get_state(prefixes=list(plan.routes))
-        checks = _interfaces(state["interfaces"], state["interfaces_ip"], plan)
-        if plan.ospf:
-            checks += _ospf(_ospf_states(state["ospf_neighbors"]), plan)
-        if plan.bgp:
-            checks += _bgp(state["bgp_neighbors"], plan)
-        routes = state["routes"]
-        checks += [Check("route", p, bool(routes.get(p)), what) for p, what in plan.routes.items()]
+        state = driver.get_state(prefixes=[r.prefix for r in routes])
+        checks = _interfaces(state["interfaces"], state["interfaces_ip"], _of(plan, health.Address))
+        if adjacencies:
+            checks += _ospf(_ospf_entries(state["ospf_neighbors"]), adjacencies)
+        if sessions:
+            checks += _bgp(state["bgp_neighbors"], sessions)
+        table = state["routes"]
+        checks += [Check("route", r.prefix, bool(table.get(r.prefix)), r.segment) for r in routes]
         return checks
-    checks = _interfaces(driver.get_interfaces(), driver.get_interfaces_ip(), plan)
-    if plan.ospf:
-        checks += _ospf(ospf_neighbors(driver), plan)
-    if plan.bgp:
-        checks += _bgp(driver.get_bgp_neighbors(), plan)
-    for prefix, what in plan.routes.items():
-        found = driver.get_route_to(destination=prefix)
-        checks.append(Check("route", prefix, bool(found.get(prefix)) if found else False, what))
+    checks = _interfaces(driver.get_interfaces(), driver.get_interfaces_ip(), _of(plan, health.Address))
+    if adjacencies:
+        checks += _ospf(ospf_neighbors(driver), adjacencies)
+    if sessions:
+        checks += _bgp(driver.get_bgp_neighbors(), sessions)
+    for route in one_per_holder(routes):
+        found = driver.get_route_to(destination=route.prefix)
+        checks.append(Check("route", route.prefix, bool(found.get(route.prefix)) if found else False, route.segment))
     return checks
 
 
-def _interfaces(state: dict[str, Any], addresses: dict[str, Any], plan: Plan) -> list[Check]:
+def one_per_holder(routes: Sequence[health.Route]) -> list[health.Route]:
+    """The routes a driver that looks routes up one command at a time (NAPALM ``ios``: a command per prefix and
+    VRF) is asked for: the device's own segments, and the first segment of every other switch holding some. Every
+    holder's announcement is still seen; the rest of its segments ride the same BGP session."""
+    seen: set[str | None] = set()
+    out = []
+    for route in routes:
+        if route.peer is None or route.peer not in seen:
+            out.append(route)
+            seen.add(route.peer)
+    return out
+
+
+def _interfaces(state: dict[str, Any], addresses: dict[str, Any], planned: Sequence[health.Address]) -> list[Check]:
     checks = []
-    for name, planned in plan.interfaces.items():
+    for fact in planned:
+        name, want = fact.interface, fact.address
         info = state.get(name)
         have = addresses.get(name, {}).get("ipv4", {})
-        has_address = (
-            str(planned.ip) in have and have[str(planned.ip)].get("prefix_length") == planned.network.prefixlen
-        )
+        has_address = str(want.ip) in have and have[str(want.ip)].get("prefix_length") == want.network.prefixlen
         if info is None:
             checks.append(Check("interface", name, False, "missing"))
             continue
-        up = bool(info.get("is_up")) or name == "lo"
-        detail = ("up" if up else "down") + ("" if has_address else f", {planned} not configured")
+        up = bool(info.get("is_up")) or not fact.up
+        detail = ("up" if up else "down") + ("" if has_address else f", {want} not configured")
         checks.append(Check("interface", name, up and has_address, detail))
     return checks
 
 
-def _ospf(found: dict[str, str], plan: Plan) -> list[Check]:
-    return [
-        Check("ospf", f"{name} ({rid})", found.get(rid) == "Full", found.get(rid, "no adjacency"))
-        for rid, name in plan.ospf.items()
-    ]
-
-
-def _bgp(found: dict[str, Any], plan: Plan) -> list[Check]:
-    peers = found.get("global", {}).get("peers", {})
+def _ospf(found: dict[str, list[dict[str, Any]]], planned: Sequence[health.Adjacency]) -> list[Check]:
+    """One check per planned adjacency: the neighbour's entry on that link (its address there) is Full."""
     checks = []
-    for address, name in plan.bgp.items():
-        peer = peers.get(address)
-        up = bool(peer and peer.get("is_up"))
-        checks.append(Check("bgp", f"{name} ({address})", up, "Established" if up else "not established"))
+    for fact in planned:
+        entries = found.get(fact.peer_id, [])
+        entry = next((e for e in entries if e.get("address") == fact.peer_address), None)
+        if entry is None:
+            detail = "no adjacency" if not entries else f"no adjacency on this link (only via {_links(entries)})"
+            checks.append(Check("ospf", fact.subject, False, detail))
+        else:
+            checks.append(Check("ospf", fact.subject, entry.get("state") == "Full", str(entry.get("state"))))
     return checks
 
 
-IOS_OSPF_LINE = re.compile(r"^(\d+\.\d+\.\d+\.\d+)\s+\d+\s+(\w+)(?:/\s*\S+)?\s", re.M)
+def _links(entries: list[dict[str, Any]]) -> str:
+    return ", ".join(str(e.get("interface") or e.get("address")) for e in entries)
 
 
-def ospf_neighbors(driver: Any) -> dict[str, str]:
-    """Neighbour router ID → state (``Full``…), from the FRR getter or IOS ``show ip ospf neighbor``."""
+def _bgp(found: dict[str, Any], planned: Sequence[health.Session]) -> list[Check]:
+    peers = found.get("global", {}).get("peers", {})
+    checks = []
+    for fact in planned:
+        peer = peers.get(fact.address)
+        up = bool(peer and peer.get("is_up"))
+        checks.append(Check("bgp", fact.subject, up, "Established" if up else "not established"))
+    return checks
+
+
+IOS_OSPF_LINE = re.compile(
+    r"^(\d+\.\d+\.\d+\.\d+)\s+\d+\s+(\w+)(?:/\s*\S+)?\s+\S+\s+(\d+\.\d+\.\d+\.\d+)\s+(\S+)\s*$", re.M
+)
+
+
+def ospf_neighbors(driver: Any) -> dict[str, list[dict[str, Any]]]:
+    """Neighbour router ID → its adjacencies (address on the link, interface, state ``Full``…), from the FRR
+    getter or IOS ``show ip ospf neighbor``."""
     if hasattr(driver, "get_ospf_neighbors"):
-        return _ospf_states(driver.get_ospf_neighbors())
+        return _ospf_entries(driver.get_ospf_neighbors())
     text = driver.cli(["show ip ospf neighbor"])["show ip ospf neighbor"]
-    return {rid: state.capitalize() for rid, state in IOS_OSPF_LINE.findall(text)}
+    found: dict[str, list[dict[str, Any]]] = {}
+    for rid, state, address, interface in IOS_OSPF_LINE.findall(text):
+        found.setdefault(rid, []).append({"address": address, "interface": interface, "state": state.capitalize()})
+    return found
 
 
-def _ospf_states(per_vrf: dict[str, Any]) -> dict[str, str]:
-    states: dict[str, str] = {}
+def _ospf_entries(per_vrf: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
     for vrf in per_vrf.values():
         for rid, entries in vrf.get("neighbors", {}).items():
-            states[rid] = "Full" if any(e.get("state") == "Full" for e in entries) else entries[0]["state"]
-    return states
+            found.setdefault(rid, []).extend(entries)
+    return found
 
 
 def wait_checks(

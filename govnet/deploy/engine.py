@@ -19,8 +19,10 @@ the commit is confirmed (a replace can remove the deploy user or close the vty l
 Then the devices with changes, wave by wave, a wave's devices in parallel:
 
 5. commit with a revert timer (``confirm_timeout``): if this process dies, the device reverts;
-6. post-checks from the model until they pass or the convergence deadline; pass → (fresh login where
-   the platform asks for one) → confirm, fail → roll back to the backup at once.
+6. post-checks (the model's facts of health, ``govnet.model.health``, that the deployed peers allow) until
+   they pass or the convergence deadline; pass → (fresh login where the platform asks for one) → confirm,
+   fail → roll back to the backup at once. Steps 5-6 are ``commit_confirmed``, which the Pulumi provider
+   runs for its one device too.
 
 Waves follow the model's phases (phase 1, with the DC, first). A wave with more failed devices than
 ``tolerance`` rolls back every device it changed and halts the rollout; a wave whose devices already
@@ -377,41 +379,21 @@ class Deployer:
     def _commit_one(self, task: Task, result: DeviceResult, expected: frozenset[str]) -> None:
         name = result.device
         driver = task.host.get_connection("napalm", task.nornir.config)
-        result.status = FAILED
-        result.stage = "commit"
-        self.commit(driver, name, f"govnet deploy {self.run_id}", self.opt.confirm_timeout)
-        result.committed = True
-        result.stage = "post-check"
         plan = post.plan_for(self.network, self.network.devices[name], expected)
-        deadline = time.monotonic() + self.opt.converge_timeout
-        result.checks = post.wait_checks(driver, plan, deadline)
-        bad = [c for c in result.checks if not c.ok]
-        if bad:
-            result.error = "post-check failed: " + "; ".join(f"{c.kind} {c.subject}: {c.detail}" for c in bad[:5])
-            self._rollback(task, result, "post-check failed")
-            return
-        result.stage = "fresh-login"
-        lost = self.fresh_login(name)
-        if lost:
-            result.error = f"management access lost after the change: {lost}"
-            self._rollback(task, result, result.error)
-            return
-        result.stage = "confirm"
-        driver.confirm_commit()
-        result.status = CHANGED
-        result.stage = "done"
+        commit_confirmed(
+            driver,
+            self.network.devices[name].platform,
+            result,
+            message=f"govnet deploy {self.run_id}",
+            revert_in=self.opt.confirm_timeout,
+            post_check=lambda d: post.wait_checks(d, plan, time.monotonic() + self.opt.converge_timeout),
+            login=lambda: self.fresh_login(name),
+            hidden=self.hidden,
+        )
 
     def _rollback(self, task: Task, result: DeviceResult, why: str) -> None:
         """Back to the pre-change config now (the device's own timer would do it too, later)."""
-        try:
-            task.host.get_connection("napalm", task.nornir.config).rollback()
-            result.status = ROLLED_BACK
-            if not result.error:
-                result.error = why
-        except Exception as exc:
-            result.status = FAILED
-            failure = redact(_one_line(exc), self.hidden)
-            result.error = f"{why}; rollback failed ({failure}): the device reverts at its timer"
+        roll_back(task.host.get_connection("napalm", task.nornir.config), result, why, self.hidden)
 
     def _roll_back_wave(self, nr: Any, results: list[DeviceResult], why: str) -> None:
         """Undo every device of a halted wave that runs the new config."""
@@ -438,6 +420,63 @@ class Deployer:
             "revision": self.revision,
             **result.as_dict(),
         }
+
+
+def commit_confirmed(
+    driver: Any,
+    platform: str,
+    result: DeviceResult,
+    *,
+    message: str,
+    revert_in: int,
+    post_check: Callable[[Any], list[post.Check]],
+    login: Callable[[], str],
+    hidden: tuple[str, ...] = (),
+) -> DeviceResult:
+    """Steps 5-6 for one device whose candidate is loaded: commit with a revert timer, *post_check*, *login* (a
+    fresh login where the platform asks: '' when it works, else why not), confirm; roll back at once when any of
+    them fails. The one commit loop: `govnet deploy` runs it per device of a wave, the Pulumi provider per stanza.
+    Never raises: *result* says what happened (status, stage, checks, error)."""
+    try:
+        result.status, result.stage = FAILED, "commit"
+        commit(driver, platform, message, revert_in)
+        result.committed = True
+        result.stage = "post-check"
+        result.checks = post_check(driver)
+        bad = [c for c in result.checks if not c.ok]
+        if bad:
+            result.error = "post-check failed: " + "; ".join(f"{c.kind} {c.subject}: {c.detail}" for c in bad[:5])
+            roll_back(driver, result, "post-check failed", hidden)
+            return result
+        result.stage = "fresh-login"
+        lost = redact(login(), hidden)
+        if lost:
+            result.error = f"management access lost after the change: {lost}"
+            roll_back(driver, result, result.error, hidden)
+            return result
+        result.stage = "confirm"
+        driver.confirm_commit()
+        result.status, result.stage = CHANGED, "done"
+    except Exception as exc:
+        result.error = redact(_one_line(exc), hidden)
+        if result.committed:
+            roll_back(driver, result, f"{result.stage} failed", hidden)
+        else:
+            result.status = FAILED
+    return result
+
+
+def roll_back(driver: Any, result: DeviceResult, why: str, hidden: tuple[str, ...] = ()) -> None:
+    """Back to the pre-change config now (the device's own timer would do it too, later)."""
+    try:
+        driver.rollback()
+        result.status = ROLLED_BACK
+        if not result.error:
+            result.error = why
+    except Exception as exc:
+        result.status = FAILED
+        failure = redact(_one_line(exc), hidden)
+        result.error = f"{result.error or why}; rollback failed ({failure}): the device reverts at its timer"
 
 
 def commit(driver: Any, platform: str, message: str, revert_in: int | None) -> None:

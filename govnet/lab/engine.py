@@ -122,7 +122,7 @@ def _build(spec: LabSpec, state: StateFile, configured: bool, progress: Progress
     progress(f"{len(spec.nodes)} device namespaces, {len(spec.endpoints)} host/server namespaces, links")
     _create_links(spec, state)
     _configure_namespaces(spec)
-    progress(f"starting {len(spec.nodes)} FRR instances and sshds")
+    progress(f"starting {len(spec.nodes)} FRR instances and {len(spec.managed)} sshds")
     start_devices(spec, state)
     state.set(phase="up", ready=time.time(), **facts(spec))
     progress(f"lab {spec.name} up ({state_dir})")

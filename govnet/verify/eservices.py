@@ -180,13 +180,13 @@ def department_host(network: Network) -> Endpoint | None:
     return None
 
 
-def _guard(name: str, fn: Callable[[], tuple[bool, str, dict[str, Any]]]) -> Check:
+def guarded(name: str, fn: Callable[[], tuple[bool, str, dict[str, Any]]], family: str = FAMILY) -> Check:
     """Run one check; an exception is that check failing with its reason, never the whole run."""
     try:
         ok, detail, data = fn()
     except Exception as exc:  # any fault of a service is that service's failure, never the whole run
         ok, detail, data = False, f"{type(exc).__name__}: {exc}", {}
-    return Check(FAMILY, name, ok, detail, data)
+    return Check(family, name, ok, detail, data)
 
 
 def _reverse(address: str) -> str:
@@ -208,8 +208,8 @@ def dns_checks(sv: Services) -> list[Check]:
             want = f"{first}.{sv.network.domain}"
             return want in got, "" if want in got else f"answered {got}, expected {want}", {}
 
-        out.append(_guard(f"{dns} answers {sv.portal_name} from {sv.host.name}", forward))
-        out.append(_guard(f"{dns} answers the reverse zone ({sv.address(first)}) from {sv.host.name}", reverse))
+        out.append(guarded(f"{dns} answers {sv.portal_name} from {sv.host.name}", forward))
+        out.append(guarded(f"{dns} answers the reverse zone ({sv.address(first)}) from {sv.host.name}", reverse))
     return out
 
 
@@ -233,7 +233,7 @@ def portal_checks(sv: Services) -> tuple[list[Check], dict[str, Path]]:
             ok = resp.status == 200 and "strict-transport-security" in resp.headers
             return ok, "" if ok else f"HTTP {resp.status}, headers {sorted(resp.headers)}", {}
 
-        out.append(_guard(f"{portal} serves https://{sv.portal_name}/ to {sv.host.name} (certificate valid)", fetch))
+        out.append(guarded(f"{portal} serves https://{sv.portal_name}/ to {sv.host.name} (certificate valid)", fetch))
     return out, cas
 
 
@@ -274,10 +274,10 @@ def request_checks(sv: Services, cas: dict[str, Path]) -> tuple[list[Check], str
             time.sleep(0.25)
         return False, f"{reference}: HTTP {resp.status} {resp.body[:200]!r}", {}
 
-    out = [_guard(f"service request {sv.host.name} → {portal} → app → primary (written, read back)", primary)]
+    out = [guarded(f"service request {sv.host.name} → {portal} → app → primary (written, read back)", primary)]
     if "reference" in made and len(sv.by_role("database")) > 1:
         out.append(
-            _guard(f"service request readable on the replica ({', '.join(sv.by_role('database')[1:])})", replica)
+            guarded(f"service request readable on the replica ({', '.join(sv.by_role('database')[1:])})", replica)
         )
     return out, made.get("reference")
 
@@ -298,7 +298,7 @@ def ntp_checks(sv: Services) -> list[Check]:
                 time.sleep(1)
             return False, f"not synchronised to {', '.join(sorted(ntp_addresses))}: {text[-200:]}", {}
 
-        return _guard(f"{server} synchronised to {', '.join(ntp)}", synced)
+        return guarded(f"{server} synchronised to {', '.join(ntp)}", synced)
 
     with ThreadPoolExecutor(max_workers=len(clients) or 1) as pool:  # one wait for all, not one per server
         return list(pool.map(check, clients))
@@ -336,7 +336,7 @@ def syslog_check(sv: Services) -> Check:
             time.sleep(0.25)
         return False, f"{marker} not in /var/log/remote after 5 s", {}
 
-    return _guard(f"{device}'s syslog line arrives at {log}", arrives)
+    return guarded(f"{device}'s syslog line arrives at {log}", arrives)
 
 
 def prometheus_check(sv: Services) -> list[Check]:
@@ -360,7 +360,7 @@ def prometheus_check(sv: Services) -> list[Check]:
             down = sorted(k for k, v in health.items() if v != "up")
             return False, f"{len(health)} targets, not up: {down}", {"targets": health}
 
-        out.append(_guard(f"{mon}: Prometheus reports every server's target up", targets))
+        out.append(guarded(f"{mon}: Prometheus reports every server's target up", targets))
     return out
 
 
@@ -384,7 +384,7 @@ def backup_checks(sv: Services, reference: str | None) -> list[Check]:
                 return False, f"restored {rows} service requests, expected at least the one just made", result
             return True, f"{Path(result['dump']).name}: {rows} service requests restored", result
 
-        out.append(_guard(f"{backup}: a fresh dump of the primary restores", restores))
+        out.append(guarded(f"{backup}: a fresh dump of the primary restores", restores))
     return out
 
 

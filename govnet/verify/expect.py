@@ -14,6 +14,7 @@ from typing import Any
 
 import networkx as nx
 
+from govnet.model import health
 from govnet.model.derived import Device, Network, Segment, Service
 
 
@@ -72,13 +73,11 @@ def _exact(value: object) -> str:
 
 
 def expected_neighbours(network: Network, device: Device) -> dict[str, list[tuple[str, str]]]:
-    """OSPF: peer router ID → [(my interface, peer address)] for every planned p2p link."""
+    """OSPF: peer router ID → [(my interface, peer address)], one per adjacency of the health catalogue."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for iface in device.p2p:
-        if iface.peer is None or iface.ospf_cost is None:
-            continue
-        peer = network.devices[iface.peer]
-        out.setdefault(str(peer.router_id), []).append((iface.name, str(iface.peer_address)))
+    for fact in health.expectations(network, device.name):
+        if isinstance(fact, health.Adjacency):
+            out.setdefault(fact.peer_id, []).append((fact.interface, fact.peer_address))
     return out
 
 
@@ -87,29 +86,30 @@ def holder_of(network: Network) -> dict[str, Segment]:
 
 
 def validation_source(network: Network, name: str) -> list[dict[str, Any]]:
-    """The device's expectations as NAPALM validation data (``compliance_report(validation_source=...)``)."""
-    dev = network.devices[name]
-    addressed = [*dev.interfaces]
-    ips: dict[str, Any] = {
-        i.name: {"ipv4": {str(i.address.ip): {"prefix_length": i.address.network.prefixlen}}} for i in addressed
-    }
-    ips[dev.loopback_interface] = {"ipv4": {str(dev.loopback.ip): {"prefix_length": 32}}}
-    ips[dev.mgmt_interface] = {"ipv4": {str(dev.mgmt.ip): {"prefix_length": dev.mgmt.network.prefixlen}}}
-    up = {i.name: {"is_up": True, "is_enabled": True} for i in addressed}
-    up[dev.mgmt_interface] = {"is_up": True, "is_enabled": True}
-    ospf = {
-        rid: {"list": [{"interface": _exact(ifn), "address": _exact(addr), "state": "^Full$"} for ifn, addr in ends]}
-        for rid, ends in expected_neighbours(network, dev).items()
-    }
-    bgp = {str(n.address): {"is_up": True, "is_enabled": True} for n in dev.bgp_neighbors}
+    """The device's whole health catalogue (``govnet.model.health``) as NAPALM validation data
+    (``compliance_report(validation_source=...)``)."""
+    facts = health.expectations(network, name)
+    ips: dict[str, Any] = {}
+    up: dict[str, Any] = {}
+    ospf: dict[str, Any] = {}
+    bgp: dict[str, Any] = {}
     routes: dict[str, Any] = {}
-    for seg in network.segments:
-        if seg.device == name:
-            hop = {"protocol": "^connected$", "current_active": True, "outgoing_interface": _exact(seg.interface)}
+    for fact in facts:
+        if isinstance(fact, health.Address):
+            ips[fact.interface] = {"ipv4": {str(fact.address.ip): {"prefix_length": fact.address.network.prefixlen}}}
+            if fact.up:
+                up[fact.interface] = {"is_up": True, "is_enabled": True}
+        elif isinstance(fact, health.Adjacency):
+            entry = {"interface": _exact(fact.interface), "address": _exact(fact.peer_address), "state": "^Full$"}
+            ospf.setdefault(fact.peer_id, {"list": []})["list"].append(entry)
+        elif isinstance(fact, health.Session):
+            bgp[fact.address] = {"is_up": True, "is_enabled": True}
+        elif fact.protocol == "connected":
+            hop = {"protocol": "^connected$", "current_active": True, "outgoing_interface": _exact(fact.interface)}
+            routes[fact.prefix] = {"list": [hop]}
         else:
-            holder = network.devices[seg.device]
-            hop = {"protocol": "^bgp$", "current_active": True, "next_hop": _exact(holder.loopback.ip)}
-        routes[str(seg.prefix)] = {"list": [hop]}
+            hop = {"protocol": "^bgp$", "current_active": True, "next_hop": _exact(fact.next_hop)}
+            routes[fact.prefix] = {"list": [hop]}
     source: list[dict[str, Any]] = [
         {"get_interfaces_ip": ips},
         {"get_interfaces": up},

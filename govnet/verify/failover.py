@@ -8,6 +8,7 @@ link comes back up, until the path crosses the primary core again.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from govnet.lab.icmp import ping_many
 from govnet.lab.nsexec import run
@@ -19,12 +20,13 @@ from govnet.verify.result import Check
 STEP = 0.05
 
 
-def _until(predicate: object, timeout: float) -> float | None:
+def until(predicate: Callable[[], bool], timeout: float, step: float = STEP) -> float | None:
+    """Seconds until ``predicate()`` holds, polled every ``step``; None after ``timeout``."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        if predicate():  # type: ignore[operator]
+        if predicate():
             return time.monotonic() - start
-        time.sleep(STEP)
+        time.sleep(step)
     return None
 
 
@@ -52,13 +54,13 @@ def drill(network: Network, where: Where, site: str, netns_of: dict[str, str], t
     start = time.monotonic()
     run(["ip", "-n", dev_ns, "link", "set", iface, "down"])
     try:
-        _until(reach, timeout)
-        backup = _until(lambda: reach() and via(cores[1]), timeout)
+        until(reach, timeout)
+        backup = until(lambda: reach() and via(cores[1]), timeout)
         seconds = time.monotonic() - start if backup is not None else None
     finally:
         run(["ip", "-n", dev_ns, "link", "set", iface, "up"])
     back_start = time.monotonic()
-    back = _until(lambda: via(cores[0]) and reach(), timeout)
+    back = until(lambda: via(cores[0]) and reach(), timeout)
     data = {
         "edge": edge,
         "interface": iface,

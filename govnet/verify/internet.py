@@ -32,7 +32,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -42,8 +42,9 @@ from govnet.lab.containers import container_exec
 from govnet.lab.icmp import in_namespace, ping_many
 from govnet.lab.nsexec import run
 from govnet.model.derived import Network
-from govnet.verify.eservices import Response, dns_query, https
+from govnet.verify.eservices import Response, dns_query, guarded, https
 from govnet.verify.expect import Endpoint, endpoints, judge
+from govnet.verify.failover import until
 from govnet.verify.result import Check
 
 #: What an attacker scans on every address (TCP): remote logins, mail, file shares, databases, web, management.
@@ -277,6 +278,23 @@ def exposure_targets(network: Network) -> dict[str, list[tuple[str, int]]]:
     }
 
 
+#: UDP services an attacker tries (DNS, NTP, SNMP, syslog): an answer means the port is open to the Internet.
+UDP_PORTS = (53, 123, 161, 514)
+
+
+def udp_targets(network: Network) -> list[tuple[str, int]]:
+    """Every inside server and device loopback on the UDP services, and the public addresses on those not
+    published; none may answer the Internet."""
+    edge = network.internet
+    assert edge is not None
+    published = {(str(p.public), svc.port) for p in edge.published for svc in p.services if svc.proto == "udp"}
+    public = sorted({str(p.public) for p in edge.published})
+    out = [(str(s.address.ip), p) for s in network.servers for p in UDP_PORTS]
+    out += [(str(d.loopback.ip), p) for d in network.devices.values() for p in (123, 161)]
+    out += [(a, p) for a in public for p in UDP_PORTS if (a, p) not in published]
+    return out
+
+
 def exposure_checks(out: Outside) -> tuple[list[Check], dict[str, Any]]:
     """The attacker's matrix from the citizen's namespace, one check per class and one per published service."""
     classes = exposure_targets(out.network)
@@ -302,6 +320,13 @@ def exposure_checks(out: Outside) -> tuple[list[Check], dict[str, Any]]:
                 else f"open to the Internet: {', '.join(matrix[name]['open_targets'][:8])}"
             )
         checks.append(Check("exposure", f"citizen → {name} (tcp)", ok, detail, matrix[name]))
+    udp = udp_targets(out.network)
+    answers = scan([(out.citizen[0], "udp", a, p) for a, p in udp])
+    answered_udp = [f"{a}:{p}" for a, p in udp if answers[(out.citizen[0], "udp", a, p)][0] == "open"]
+    name = "DC servers, devices, public addresses (udp: DNS, NTP, SNMP, syslog)"
+    matrix[name] = {"probes": len(udp), "open": len(answered_udp), "open_targets": answered_udp}
+    detail = f"{len(udp)} probes, none answered" if not answered_udp else f"answered: {', '.join(answered_udp[:8])}"
+    checks.append(Check("exposure", f"citizen → {name}", not answered_udp, detail, matrix[name]))
     inside = [str(e.address) for e in endpoints(out.network)]
     inside += [str(d.loopback.ip) for d in out.network.devices.values()]
     answered = ping_many([(out.citizen[0], a) for a in inside], timeout=1.0)
@@ -340,7 +365,7 @@ def published_checks(out: Outside) -> list[Check]:
                 ok = text.startswith(f"govnet {pub.server} ")
                 checks.append(Check("exposure", name, ok, text or "no answer"))
             elif svc.proto == "udp" and svc.port == 53:
-                checks.append(_guard("exposure", name, functools.partial(_dns_reaches, out, pub)))
+                checks.append(guarded(name, functools.partial(_dns_reaches, out, pub), "exposure"))
     return checks
 
 
@@ -402,14 +427,6 @@ def egress_checks(out: Outside) -> list[Check]:
 # --- the citizen --------------------------------------------------------------------------------------------------
 
 
-def _guard(family: str, name: str, fn: Callable[[], tuple[bool, str, dict[str, Any]]]) -> Check:
-    try:
-        ok, detail, data = fn()
-    except Exception as exc:  # a failing service is that check failing, never the whole run
-        ok, detail, data = False, f"{type(exc).__name__}: {exc}", {}
-    return Check(family, name, ok, detail, data)
-
-
 def _public_dns(out: Outside) -> list[str]:
     edge = out.network.internet
     assert edge is not None
@@ -460,8 +477,8 @@ def citizen_checks(out: Outside) -> tuple[list[Check], dict[str, Any]]:
                 return True, f"{inside[0]}: {exc} (not in the public view)", {}
             return not got, f"{inside[0]} answered {got}: an inside name in the public view" if got else "no answer", {}
 
-        checks.append(_guard("citizen", f"public DNS {server} answers {name} with the public addresses", forward))
-        checks.append(_guard("citizen", f"public DNS {server} tells nothing of the inside", private))
+        checks.append(guarded(f"public DNS {server} answers {name} with the public addresses", forward, "citizen"))
+        checks.append(guarded(f"public DNS {server} tells nothing of the inside", private, "citizen"))
     address = (found.get("addresses") or want)[0]
     portal = next(p.server for p in out.network.internet.published if str(p.public) == address)  # type: ignore[union-attr]
     ca = portal_certificate(out, portal)
@@ -490,9 +507,9 @@ def citizen_checks(out: Outside) -> tuple[list[Check], dict[str, Any]]:
             {"reference": reference},
         )
 
-    checks.append(_guard("citizen", f"citizen fetches https://{name}/ (certificate valid)", get))
-    checks.append(_guard("citizen", f"citizen's http://{name}/ is redirected to HTTPS", redirect))
-    checks.append(_guard("citizen", "citizen's service request lands in the primary database", request))
+    checks.append(guarded(f"citizen fetches https://{name}/ (certificate valid)", get, "citizen"))
+    checks.append(guarded(f"citizen's http://{name}/ is redirected to HTTPS", redirect, "citizen"))
+    checks.append(guarded("citizen's service request lands in the primary database", request, "citizen"))
     return checks, found
 
 
@@ -637,10 +654,10 @@ def isp_drill(out: Outside, up: Any, ca: Path | None, timeout: float = 30.0) -> 
         prober.start()
         time.sleep(1.0)  # a steady state first
         with silent_cut(edge_ns, up.interface, isp_ns, "eth0") as cut:
-            down = _until(lambda: not _bgp_established(edge_ns, up.device, str(up.peer)), timeout)
+            down = until(lambda: not _bgp_established(edge_ns, up.device, str(up.peer)), timeout)
             time.sleep(3.0)  # traffic through the other ISP for a while
         repaired = time.monotonic()
-        back = _until(
+        back = until(
             lambda: (
                 _bgp_established(edge_ns, up.device, str(up.peer))
                 and _bgp_established(isp_ns, up.isp, str(up.address.ip))
@@ -694,15 +711,6 @@ def isp_drill(out: Outside, up: Any, ca: Path | None, timeout: float = 30.0) -> 
         f"lost; BGP down after {data['detected_seconds']} s; back {data['back_seconds']} s after the repair"
     )
     return Check("isp-failover", name, not problems, "; ".join(problems) or detail, data)
-
-
-def _until(predicate: Callable[[], bool], timeout: float, step: float = 0.05) -> float | None:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if predicate():
-            return time.monotonic() - start
-        time.sleep(step)
-    return None
 
 
 def isp_failover(out: Outside, ca: Path | None) -> list[Check]:

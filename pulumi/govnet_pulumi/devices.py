@@ -1,13 +1,14 @@
 """The only module that talks to routers: push, diff and read one configuration stanza through NAPALM.
 
-It uses NAPALM's driver contract (`napalm_frr` for FRR, NAPALM's own `ios` for cisco_ios):
-`load_replace_candidate` → `compare_config` → `commit_config(revert_in=…)` → post-check → `confirm_commit`, or
-`rollback` when the post-check fails. What is platform-specific comes from `govnet deploy`'s engine, so a device
-is reached one way whichever tool pushes: the driver and its arguments (`govnet.deploy.inventory.open_driver`:
-platform.yml, strict host keys, the enable secret), the commit (`engine.commit`: no message where the platform
-takes none), the revert timer's unit (`engine.timer_problem`), the diff on platforms that decide it with
-hier_config (`engine.device_diff`), and the fresh login before confirm (`engine.fresh_login`). The provider only
-calls `stanza_diff`, `push_stanza` and `read_stanza`.
+It uses NAPALM's driver contract (`napalm_frr` for FRR, NAPALM's own `ios` for cisco_ios): the stanza is spliced
+into the running config and loaded as a replace candidate, and from there `govnet deploy`'s engine does the rest
+for one device, so a device is reached one way whichever tool pushes: the driver and its arguments
+(`govnet.deploy.inventory.open_driver`: platform.yml, strict host keys, the enable secret), the diff on platforms
+that decide it with hier_config (`engine.device_diff`), the revert timer's unit (`engine.timer_problem`), and the
+engine's own commit loop (`engine.commit_confirmed`: commit with a revert timer and no message where the platform
+takes none, post-check, fresh login where the platform asks, confirm or roll back). What is the provider's own is
+the unit, a stanza, and so its post-check (`stanza_converged`: the stanza runs as intended and the interface
+carries its address). The provider only calls `stanza_diff`, `push_stanza` and `read_stanza`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from govnet_pulumi import sections
 
 if TYPE_CHECKING:
+    from govnet.deploy.checks import Check
     from govnet.deploy.inventory import Credentials
 
 #: A post-check gets the open driver, the stanza header and the intended stanza; it returns problems ([] = ok).
@@ -133,40 +135,51 @@ def push_stanza(
     intended: str,
     revert_in: int,
     post_check: PostCheck | None = None,
-    target: Target | None = None,
+    *,
+    target: Target,
 ) -> Pushed:
-    """Commit with a revert timer, post-check, (fresh login where the platform asks), then confirm; roll back and
-    raise when a check fails. With `target`, the platform's rules apply (see the module docstring)."""
+    """Splice the stanza into the running config, then the deploy engine's commit loop for one device
+    (`engine.commit_confirmed`: commit with a revert timer, post-check, fresh login where the platform asks,
+    confirm, or roll back at once); raise when it did not end confirmed."""
     from govnet.deploy import engine
 
-    platform = target.platform if target is not None else ""
-    if platform:
-        problem = engine.timer_problem(platform, revert_in)
-        if problem:
-            raise DeviceError(f"{header}: revert_in {problem}")
+    problem = engine.timer_problem(target.platform, revert_in)
+    if problem:
+        raise DeviceError(f"{header}: revert_in {problem}")
     running = running_config(driver)
     candidate = sections.splice(running, header, intended)
-    diff = _diff(driver, platform, running, candidate)
+    diff = _diff(driver, target.platform, running, candidate)
     if not diff:
         driver.discard_config()
         return Pushed("", sections.extract(running_config(driver), header))
-    if platform:
-        engine.commit(driver, platform, "", revert_in)
-    else:
-        driver.commit_config(revert_in=revert_in)
-    try:
-        problems = (post_check or stanza_converged)(driver, header, intended)
-    except Exception as exc:
-        problems = [f"post-check failed to run: {exc}"]
-    if not problems and target is not None:
-        lost = engine.fresh_login(platform, target.host, credentials(target), known_hosts(target), target.timeout)
-        if lost:
-            problems = [f"management access lost after the change: {lost}"]
-    if problems:
-        driver.rollback()
+    check = post_check or stanza_converged
+    result = engine.commit_confirmed(
+        driver,
+        target.platform,
+        engine.DeviceResult(target.device, 0),
+        message="",
+        revert_in=revert_in,
+        post_check=lambda d: stanza_checks(header, check(d, header, intended)),
+        login=lambda: engine.fresh_login(
+            target.platform, target.host, credentials(target), known_hosts(target), target.timeout
+        ),
+        hidden=(target.password,),
+    )
+    if result.status == engine.ROLLED_BACK:
+        problems = [c.detail for c in result.checks if not c.ok] or [result.error]
         raise DeviceError(f"{header}: rolled back: " + "; ".join(problems))
-    driver.confirm_commit()
+    if result.status != engine.CHANGED:
+        raise DeviceError(f"{header}: failed: {result.error}")
     return Pushed(diff, sections.extract(running_config(driver), header))
+
+
+def stanza_checks(header: str, problems: list[str]) -> list[Check]:
+    """A stanza post-check's problems as the engine's checks (one passing check when there are none)."""
+    from govnet.deploy.checks import Check
+
+    if not problems:
+        return [Check("stanza", header, True, "running as intended")]
+    return [Check("stanza", header, False, p) for p in problems]
 
 
 def read_stanza(driver: Any, device: str, header: str, backup_dir: str = "") -> str:

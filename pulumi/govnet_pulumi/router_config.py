@@ -88,7 +88,7 @@ class RouterConfigProvider(dyn.ResourceProvider):
         target = self._target(props)
         with self._deploy_lock(props), devices.session(target, self.connect) as driver:
             pushed = devices.push_stanza(
-                driver, props["header"], intended, int(props["revert_in"]), self.post_check, target
+                driver, props["header"], intended, int(props["revert_in"]), self.post_check, target=target
             )
         return {**props, "running": pushed.running, "last_diff": pushed.diff, "pending_diff": ""}
 

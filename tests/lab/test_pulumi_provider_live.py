@@ -59,11 +59,13 @@ def ends(lab: Lab, tmp_path: Path) -> Iterator[list[dict[str, Any]]]:
     # interface blocks start from the day-0 form, whatever earlier tests of the session pushed, so `create` has
     # real work to do.
     for p in props:
-        with devices.session(target(lab, p["device"])) as driver:
+        box = target(lab, p["device"])
+        with devices.session(box) as driver:
             rendered = render_device(network, p["device"])
-            devices.push_stanza(driver, "router ospf", sections.extract(rendered, "router ospf"), 60, no_check)
+            ospf = sections.extract(rendered, "router ospf")
+            devices.push_stanza(driver, "router ospf", ospf, 60, no_check, target=box)
             day0 = sections.extract(render_bootstrap(network, p["device"]), p["header"])
-            devices.push_stanza(driver, p["header"], day0, 60, no_check)
+            devices.push_stanza(driver, p["header"], day0, 60, no_check, target=box)
     try:
         yield props
     finally:

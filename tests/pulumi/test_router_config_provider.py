@@ -145,6 +145,28 @@ def test_custom_post_check_is_used(box, props) -> None:
     assert sections.extract(box.running, HEADER) == "interface eth2\nexit\n"
 
 
+def test_a_post_check_that_breaks_rolls_back_through_the_engine(box, props) -> None:
+    """The provider's commit loop is the deploy engine's (`engine.commit_confirmed`): a post-check that raises
+    after the commit is a failure, and the device goes back at once."""
+    before = box.running
+    provider = RouterConfigProvider(connect=lambda target: FakeDriver(box), post_check=lambda d, h, i: [][0])
+    with pytest.raises(devices.DeviceError, match=r"interface eth2: rolled back: list index out of range"):
+        provider.create(dict(props))
+    assert box.commits == [("", 60)] and box.running == before and not box.pending
+
+
+def test_a_failed_rollback_says_the_device_reverts_at_its_timer(box, props, monkeypatch) -> None:
+    def refuse(self: FakeDriver) -> None:
+        raise OSError("session dropped")
+
+    monkeypatch.setattr(FakeDriver, "rollback", refuse)
+    provider = RouterConfigProvider(connect=lambda target: FakeDriver(box), post_check=lambda d, h, i: ["no OSPF"])
+    named = r"eth2: failed: post-check failed: stanza interface eth2: no OSPF; rollback failed \(session dropped\)"
+    with pytest.raises(devices.DeviceError, match=named + ": the device reverts at its timer$"):
+        provider.create(dict(props))
+    assert box.pending, "still running the new config under its revert timer"
+
+
 def test_delete_leaves_a_bare_interface(provider, box, props) -> None:
     provider.create(dict(props))
     provider.delete("id", dict(props))

@@ -147,3 +147,44 @@ def test_a_wave_whose_checks_failed_beyond_the_tolerance_commits_nothing(fleet: 
     )
     assert {got[n] for n in SECOND if n != SECOND[1]} == {SKIPPED} and not any(fleet[n].log for n in SECOND)
     assert {got[n] for n in FIRST} == {CHANGED}
+
+
+def test_a_rollback_that_cannot_be_sent_leaves_the_device_to_its_timer_and_says_why(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    sick = FIRST[1]
+    fleet[sick].breaks = fleet[sick].unreachable_after_commit = True
+    report = deploy(tmp_path, limit=[sick])
+    (result,) = report.results
+    assert result.status == FAILED and fleet[sick].pending, "still under its revert timer"
+    assert result.error.startswith("post-check failed: interface ")
+    assert result.error.endswith("; rollback failed (session closed by the device): the device reverts at its timer")
+
+
+BABIL = load_network(ROOT / "inventory" / "babil", "lab")
+
+
+def test_a_dead_twin_link_fails_the_post_check_and_is_rolled_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Al-Kifl hangs off Al-Hilla over two parallel links. With the new config, OSPF comes up on one of them only:
+    the router ID is still a Full neighbour (over the other link), but the adjacency planned on that link is not."""
+    twins = [i for i in BABIL.devices["kifl-r1"].p2p if i.peer == "hilla-r1"]
+    assert len(twins) == 2
+    fleet = Fleet(BABIL)
+    monkeypatch.setitem(ConnectionPluginRegister.available, CONNECTION_NAME, FakeConnection)
+    monkeypatch.setattr(FakeConnection, "fleet", fleet)
+    fleet["kifl-r1"].dead = frozenset({twins[1].name})
+    report = deploy(tmp_path, network=BABIL, tolerance=len(BABIL.devices))
+    result = next(r for r in report.results if r.device == "kifl-r1")
+    assert result.status == ROLLED_BACK and fleet["kifl-r1"].running == "! bootstrap\n"
+    hilla = BABIL.devices["hilla-r1"].router_id
+    failed = [(c.kind, c.subject, c.detail) for c in result.checks if not c.ok]
+    assert failed == [
+        ("ospf", f"hilla-r1 on {twins[1].name} ({hilla})", f"no adjacency on this link (only via {twins[0].name})")
+    ]
+    assert ("ospf", f"hilla-r1 on {twins[0].name} ({hilla})", True) in [
+        (c.kind, c.subject, c.ok) for c in result.checks
+    ]
+    assert "post-check failed: ospf hilla-r1 on" in result.error
+    assert {n for n, s in statuses(report).items() if s != CHANGED} == {"kifl-r1"}

@@ -8,7 +8,7 @@ import pytest
 
 from govnet.deploy import checks, engine
 from govnet.deploy.inventory import build_inventory, credentials, known_hosts_file, nornir_for
-from govnet.model import load_network
+from govnet.model import health, load_network
 
 INVENTORY = Path(__file__).resolve().parents[2] / "inventory" / "karbala"
 
@@ -84,9 +84,42 @@ def test_post_check_plan_only_expects_deployed_peers(lab_net) -> None:  # type: 
     core1 = lab_net.devices["core1"]
     phase1 = {n for n, d in lab_net.devices.items() if d.phase == 1}
     plan = checks.plan_for(lab_net, core1, phase1)
-    assert set(plan.bgp.values()) <= phase1 and "health-r1" not in plan.bgp.values()
-    assert "dc-sw1" in plan.ospf.values()
-    assert "198.18.8.0/27" in plan.routes
+    peers = {kind: {f.peer for f in plan if health.kind(f) == kind} for kind in ("ospf", "bgp", "route")}
+    assert peers["bgp"] <= phase1 and "health-r1" not in peers["bgp"]
+    assert "dc-sw1" in peers["ospf"]
+    routes = {f.prefix: f for f in plan if isinstance(f, health.Route)}
+    assert "198.18.8.0/27" in routes
+    phase1_lans = {
+        str(s.prefix) for s in lab_net.segments if s.device in phase1 and lab_net.sites[s.site].kind != "datacentre"
+    }
+    assert phase1_lans and phase1_lans <= set(routes), "department segments are checked too, not only the DC's"
+    assert not any(lab_net.devices[r.peer].phase == 2 for r in routes.values() if r.peer)
     alone = checks.plan_for(lab_net, core1, {"core1"})
-    assert alone.ospf == {} and alone.bgp == {} and alone.routes == {}
-    assert alone.interfaces["lo"] == core1.loopback
+    assert {health.kind(f) for f in alone} == {"interface"}
+    assert health.Address("core1", "lo", core1.loopback, False) in alone
+
+
+def test_the_post_check_is_a_filter_of_the_health_catalogue(lab_net) -> None:  # type: ignore[no-untyped-def]
+    """With every device deployed, deploy expects exactly what verify does, apart from sessions to routers outside
+    the model (the ISPs), which no deploy of ours brings up."""
+    for name, device in lab_net.devices.items():
+        every = health.expectations(lab_net, name)
+        plan = checks.plan_for(lab_net, device, set(lab_net.devices))
+        assert set(plan) <= set(every)
+        assert [f for f in every if f not in plan] == [f for f in every if f.peer and f.peer not in lab_net.devices]
+
+
+def test_a_driver_looking_routes_up_one_by_one_asks_one_per_holder(lab_net) -> None:  # type: ignore[no-untyped-def]
+    """NAPALM ios costs a command per prefix and VRF: it is asked the device's own segments and one segment of every
+    other holder, so every site's announcement is still seen."""
+    for name in ("core1", "health-sw1"):
+        routes = [
+            f
+            for f in checks.plan_for(lab_net, lab_net.devices[name], set(lab_net.devices))
+            if isinstance(f, health.Route)
+        ]
+        asked = checks.one_per_holder(routes)
+        holders = {s.device for s in lab_net.segments}
+        assert {r.peer or name for r in asked} == holders
+        own = [r for r in routes if r.peer is None]
+        assert [r for r in asked if r.peer is None] == own and len(asked) == len(own) + len(holders - {name})
