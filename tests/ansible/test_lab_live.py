@@ -122,9 +122,9 @@ def test_make_lab_path_provisions_the_servers_and_verify_proves_the_services(lab
 
 
 def test_a_server_that_fails_to_provision_is_named_and_the_others_carry_on(lab_servers: object) -> None:
-    """portal1 is the only host of the portal play: when it fails there, Ansible ends the whole playbook, and the
-    later plays (backup, jumphost) would never run. lab-servers must name portal1, still provision jump1 (the last
-    play) and exit 1."""
+    """portal1 is the only portal: when it fails, jump1 (whose bastion role comes after the portal's in
+    servers.yml) must still be provisioned in the same run (each server goes its own way through the play), and
+    lab-servers must name portal1 and exit 1."""
     from govnet.lab.containers import container_exec
 
     logs = STATE_DIR.parent / "lab-servers"
@@ -140,11 +140,10 @@ def test_a_server_that_fails_to_provision_is_named_and_the_others_carry_on(lab_s
     assert "failed to provision: portal1 (the others carried on" in proc.stderr, tail(proc)
     assert "fatal: [portal1]" in proc.stderr and "nginx" in proc.stderr, tail(proc)
     first = (logs / "servers-again.log").read_text()
-    assert "TASK [jumphost : " not in first  # the playbook did end at the portal play
-    second = (logs / "servers-again-pass2.log").read_text()
-    assert "TASK [jumphost : Enable and start sshd]" in second, second[-3000:]
-    recap = second[second.index("PLAY RECAP") :]
-    assert "portal1" not in recap
+    assert "TASK [jumphost : Enable and start sshd]" in first, first[-3000:]
+    assert not (logs / "servers-again-pass2.log").exists()  # every play was reached: no second pass
+    recap = first[first.index("PLAY RECAP") :]
+    assert any(line.startswith("portal1 ") and " failed=1 " in line for line in recap.splitlines()), recap
     assert any(line.startswith("jump1 ") and " failed=0 " in line for line in recap.splitlines()), recap
 
 
