@@ -48,6 +48,30 @@ def _rule(entry: PolicyEntry) -> str:
     return f'{_match(entry)} counter {verdict} comment "{entry.rule}"'
 
 
+def _edge_transit(network: Network, device_name: str) -> list[str]:
+    """On a device cabled to both Internet edges: an answer to one edge's PAT address that the Internet sent to the
+    other edge crosses this device between them. It passes without state here (this device saw the flow leave with
+    its inside addresses, before translation; the answer would be an invalid stray to its conntrack): the edge that
+    holds the translation checks it."""
+    if network.internet is None:
+        return []
+    edges = set(network.internet.devices)
+    ports = sorted(
+        end.interface
+        for lk in network.links
+        for end, other in ((lk.a, lk.b), (lk.b, lk.a))
+        if end.device == device_name and other.device in edges
+    )
+    if len(ports) < 2:
+        return []
+    names = ", ".join(f'"{p}"' for p in ports)
+    return [
+        f"\t\tiifname {{ {names} }} oifname {{ {names} }} ip daddr {pat} accept "
+        f'comment "answer to {edge}\'s PAT, from the other edge"'
+        for edge, pat in network.internet.pat
+    ]
+
+
 def render_nftables(network: Network, device_name: str) -> str | None:
     """The device's zone policy as an nft script, or None when it holds no segment (or lacks the feature)."""
     if "policy_nftables" not in network.features or device_name not in network.devices:
@@ -72,12 +96,9 @@ def render_nftables(network: Network, device_name: str) -> str | None:
         if prefixes:
             out.append(f"\t\telements = {{ {', '.join(str(p) for p in prefixes)} }}")
         out.append("\t}")
-    out += [
-        "\tchain forward {",
-        "\t\ttype filter hook forward priority filter; policy accept;",
-        "\t\tct state established,related accept",
-        "\t\tct state invalid drop",
-    ]
+    out += ["\tchain forward {", "\t\ttype filter hook forward priority filter; policy accept;"]
+    out += _edge_transit(network, device_name)
+    out += ["\t\tct state established,related accept", "\t\tct state invalid drop"]
     for seg in segments:
         # oifname: frames bridged inside the segment reach this hook too when br_netfilter is loaded
         out.append(f'\t\tiifname "{seg.interface}" oifname != "{seg.interface}" jump {chain_name(seg.interface)}')
