@@ -9,12 +9,14 @@ back at the end for the other lab tests.
 from __future__ import annotations
 
 import html
+import json
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +25,7 @@ from govnet.lab.nsexec import vtysh, watchfrr_pid
 from govnet.lab.state import Lab
 from govnet.model.derived import Network
 from govnet.policy import flush_script, render_nftables
-from govnet.render import render_bootstrap, render_device
+from govnet.render import render_bootstrap, render_device, secrets_from_env
 from govnet.verify import services
 from govnet.verify.diagram import svg
 from govnet.verify.expect import dual_homed, primary_core
@@ -71,7 +73,9 @@ def deployed(lab: Lab) -> Iterator[Lab]:
     """Full configs, zone policy and service listeners on every device; bootstrap configs again afterwards."""
     net: Network = lab.network
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda n: push_config(lab, n, render_device(net, n)), net.devices))
+        # the lab's routing keys, as deploy and the emulated ISP routers have them (placeholders would not match)
+        keys = secrets_from_env(network=net)
+        list(pool.map(lambda n: push_config(lab, n, render_device(net, n, keys)), net.devices))
     for name in net.devices:
         script = render_nftables(net, name)
         if script:
@@ -327,3 +331,44 @@ def test_report_and_diagram_name_every_department(deployed: Lab) -> None:
     for host in net.hosts:
         assert f"<th>{host.name}</th>" in text
     assert 'class="pass-deny"' in text and 'class="pass-allow"' in text
+
+
+@pytest.mark.parametrize("isp", ["isp-a", "isp-b"])
+def test_outbound_answers_come_back_through_either_isp(deployed: Lab, isp: str) -> None:
+    """The Internet core prefers one ISP for the public prefix: the DC's outbound (PAT'd at the edge its default
+    route picks) must get its answers back through either edge, for TCP as for UDP."""
+    net = deployed.network
+    assert net.internet is not None
+    core = deployed.internet["routers"]["inet"]["netns"]
+    peer = next(u for u in net.internet.uplinks if u.isp == isp)
+    neighbour = run_vtysh(core, "show bgp summary json")
+    addresses = [a for a, n in neighbour["ipv4Unicast"]["peers"].items() if n.get("remoteAs") == peer.asn]
+    assert addresses, neighbour
+    prefer = ["configure terminal", "route-map GOVNET-TEST-PREFER permit 10", "set local-preference 300", "exit",
+              "router bgp 64510", "address-family ipv4 unicast",
+              f"neighbor {addresses[0]} route-map GOVNET-TEST-PREFER in"]  # fmt: skip
+    run_vtysh(core, *prefer, "end", f"clear bgp ipv4 unicast {addresses[0]} soft in", as_json=False)
+    try:
+        wait_for(lambda: _best_via(core, str(net.internet.public_prefix)) == addresses[0], 20, f"inet prefers {isp}")
+        outcome = verify(net, deployed, only={"egress"})
+        fails = [f"{c.name}: {c.detail}" for c in outcome.checks if not c.ok]
+        assert not fails, "\n".join(fails)
+    finally:
+        undo = ["configure terminal", "router bgp 64510", "address-family ipv4 unicast",
+                f"no neighbor {addresses[0]} route-map GOVNET-TEST-PREFER in", "exit", "exit",
+                "no route-map GOVNET-TEST-PREFER"]  # fmt: skip
+        run_vtysh(core, *undo, "end", f"clear bgp ipv4 unicast {addresses[0]} soft in", as_json=False)
+
+
+def run_vtysh(netns: str, *commands: str, as_json: bool = True) -> Any:
+    argv = ["ip", "netns", "exec", netns, "vtysh", "-N", "inet"]
+    for command in commands:
+        argv += ["-c", command]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30)
+    return json.loads(proc.stdout) if as_json else proc.stdout
+
+
+def _best_via(netns: str, prefix: str) -> str | None:
+    routes = run_vtysh(netns, f"show ip bgp {prefix} json").get("paths", [])
+    best = [p for p in routes if p.get("bestpath", {}).get("overall")]
+    return best[0].get("peer", {}).get("peerId") if best else None
