@@ -11,6 +11,8 @@ import shutil
 import subprocess
 from collections.abc import Iterable
 
+from govnet.lab.errors import LabError
+
 # podman as scripts/containers.conf configures it, without needing that file (runc; cgroupfs; no journald).
 PODMAN_FLAGS = ("--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file")
 SERVER_LABEL = "govnet=lab-server"
@@ -43,8 +45,15 @@ def remove_server_containers(namespaces: Iterable[str]) -> int:
     many were removed."""
     wanted = set(namespaces)
     names = [name for netns, name in server_containers().items() if netns in wanted]
-    if names:
-        podman("rm", "--force", "--time", "3", *names)
+    left, why = names, ""
+    for _ in range(3):  # podman rm of many containers at once can leave one behind (seen with the database replica)
+        if not left:
+            return len(names)
+        proc = podman("rm", "--force", "--time", "3", *left)
+        why = (proc.stderr or proc.stdout).strip()
+        left = [name for netns, name in server_containers().items() if netns in wanted]
+    if left:
+        raise LabError(f"lab: server containers not removed: {', '.join(left)} ({why[-300:]})")
     return len(names)
 
 

@@ -657,7 +657,10 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
     if state is None:
         return False
     namespaces = [r["name"] for r in state.records("netns")]
-    removed = remove_server_containers(namespaces)
+    try:
+        removed = remove_server_containers(namespaces)
+    except LabError:
+        removed = 0  # tried again once the namespaces are gone, below
     if removed:
         progress(f"removed {removed} server containers")
     progress(f"stopping processes in {len(namespaces)} namespaces")
@@ -685,6 +688,8 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
     if state.data.get("runtime"):
         with contextlib.suppress(OSError):
             RUNTIME_BASE.rmdir()  # the last lab out removes it, whichever lab created it
+    # a container podman would not remove keeps the lab recorded: `lab down` again retries it
+    remove_server_containers(namespaces)
     for name in ("known_hosts", "state.tmp"):
         (state_dir / name).unlink(missing_ok=True)
     state.path.unlink(missing_ok=True)
