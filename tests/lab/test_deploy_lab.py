@@ -28,7 +28,7 @@ from govnet.deploy.inventory import Credentials
 from govnet.lab.nsexec import in_netns, vtysh, watchfrr_pid
 from govnet.lab.state import Lab, StateFile
 from govnet.policy import render_nftables
-from govnet.render import render_device
+from govnet.render import render_device, secrets_from_env
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ def options(lab: Lab, work: Path, **kw: Any) -> engine.DeployOptions:
         creds=Credentials(lab.username, lab.password),
         known_hosts=lab.known_hosts,
         workdir=work,
-        render=lambda name: render_device(net, name),
+        render=lambda name: render_device(net, name, secrets_from_env(network=net)),
         **kw,
     )
 
@@ -95,7 +95,9 @@ def last_records(work: Path, run: str | None = None) -> list[dict[str, Any]]:
 
 def test_bad_line_refused_before_anything_applied(lab: Lab, work: Path) -> None:
     before = running("diwan-r1")
-    bad = render_device(lab.network, "diwan-r1").replace(" ip ospf hello-interval 1", " ip ospf hello-intervall 1", 1)
+    bad = render_device(lab.network, "diwan-r1", secrets_from_env(network=lab.network)).replace(
+        " ip ospf hello-interval 1", " ip ospf hello-intervall 1", 1
+    )
     report = engine.deploy(lab.network, options(lab, work, limit=["diwan-r1"], configs={"diwan-r1": bad}))
     (result,) = report.results
     assert (result.status, result.stage) == ("failed", "check")
@@ -234,7 +236,7 @@ def test_policy_drift_deploy_and_rollback(lab: Lab, work: Path) -> None:
 def test_broken_adjacency_is_rolled_back(lab: Lab, work: Path) -> None:
     core1_rid = str(lab.network.devices["core1"].router_id)
     assert ospf_full("diwan-r1", core1_rid)
-    intended = render_device(lab.network, "diwan-r1")
+    intended = render_device(lab.network, "diwan-r1", secrets_from_env(network=lab.network))
     broken = intended.replace(" ip ospf area 0.0.0.0\n", " ip ospf area 0.0.0.9\n", 1)
     assert broken != intended
     report = engine.deploy(
@@ -256,12 +258,12 @@ from govnet.deploy import checks, engine
 from govnet.deploy.inventory import Credentials
 from govnet.model import load_network
 from govnet.policy import render_nftables
-from govnet.render import render_device
+from govnet.render import render_device, secrets_from_env
 checks.wait_checks = lambda *a, **k: time.sleep(3600)   # the controller hangs after the commit
 net = load_network(Path("inventory/karbala"))
 engine.deploy(net, engine.DeployOptions(
     creds=Credentials(sys.argv[1], sys.argv[2]), known_hosts=Path(sys.argv[3]), workdir=Path(sys.argv[4]),
-    limit=["diwan-r1"], confirm_timeout=6, render=lambda n: render_device(net, n)))
+    limit=["diwan-r1"], confirm_timeout=6, render=lambda n: render_device(net, n, secrets_from_env(network=net))))
 """
 
 
@@ -325,7 +327,10 @@ def test_sshd_stopped_mid_deploy(lab: Lab, work: Path) -> None:
 def test_wave_failing_its_checks_commits_nothing(lab: Lab, work: Path) -> None:
     """Every device is checked before any commit: a wave already beyond its tolerance changes nothing."""
     hand_change("munic-r1", "wave test")
-    bad = render_device(lab.network, "edu-r1") + "interface eth1\n ip ospf bogus-command\n"
+    bad = (
+        render_device(lab.network, "edu-r1", secrets_from_env(network=lab.network))
+        + "interface eth1\n ip ospf bogus-command\n"
+    )
     report = engine.deploy(
         lab.network,
         options(lab, work, limit=["edu-r1", "munic-r1"], configs={"edu-r1": bad}, tolerance=0),
@@ -340,7 +345,7 @@ def test_wave_failing_its_checks_commits_nothing(lab: Lab, work: Path) -> None:
 def test_wave_beyond_tolerance_rolls_back_the_wave(lab: Lab, work: Path) -> None:
     """A device failing its post-checks beyond the tolerance takes its wave back to the pre-change configs."""
     hand_change("munic-r1", "wave test")
-    intended = render_device(lab.network, "edu-r1")
+    intended = render_device(lab.network, "edu-r1", secrets_from_env(network=lab.network))
     broken = intended.replace(" ip ospf area 0.0.0.0\n", " ip ospf area 0.0.0.9\n", 1)
     report = engine.deploy(
         lab.network,

@@ -34,7 +34,7 @@ from netmiko.exceptions import ConfigInvalidException
 from govnet.lab import onbox
 from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab, LabDevice
-from govnet.render import render_device
+from govnet.render import render_device, secrets_from_env
 from napalm_frr import NETMIKO_DEVICE_TYPE
 from napalm_frr.frr import AgentRefused, FRRDriver
 
@@ -78,7 +78,7 @@ def deployed(lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]]) -> Ite
     before = {dev.name: running(dev) for dev in pair[:2]}
     drivers = {dev.name: open_driver(lab, dev) for dev in pair[:2]}
     for name, driver in drivers.items():
-        driver.load_replace_candidate(config=render_device(lab.network, name))
+        driver.load_replace_candidate(config=render_device(lab.network, name, secrets_from_env(network=lab.network)))
         driver.commit_config(message="napalm_frr live test: full config", revert_in=300)
         driver.confirm_commit()
     try:
@@ -189,7 +189,9 @@ def test_ospf_bgp_and_routes_after_deploy(deployed: dict[str, FRRDriver], pair: 
 
 def test_compare_config_is_empty_after_deploy(lab: Lab, deployed: dict[str, FRRDriver], pair: Any) -> None:
     driver = deployed[pair[0].name]
-    driver.load_replace_candidate(config=render_device(lab.network, pair[0].name))
+    driver.load_replace_candidate(
+        config=render_device(lab.network, pair[0].name, secrets_from_env(network=lab.network))
+    )
     diff = driver.compare_config()
     driver.discard_config()
     assert diff == "", f"a second deploy would change:\n{diff}"

@@ -18,7 +18,7 @@ import pytest
 
 from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab
-from govnet.render import render_bootstrap, render_device
+from govnet.render import render_bootstrap, render_device, secrets_from_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "pulumi"))
 
@@ -52,7 +52,13 @@ def ends(lab: Lab, tmp_path: Path) -> Iterator[list[dict[str, Any]]]:
     )
     props = []
     for end in (link.a, link.b):
-        args = router_config_args(network, config, end.device, end.interface, render_device(network, end.device))
+        args = router_config_args(
+            network,
+            config,
+            end.device,
+            end.interface,
+            render_device(network, end.device, secrets_from_env(network=network)),
+        )
         props.append({**args.props(), "host": lab.devices[end.device].mgmt_ip, "password": lab.password})
     saved = {p["device"]: running(lab, p["device"]) for p in props}
     # OSPF itself belongs to `govnet deploy`: put the rendered `router ospf` stanza in place first. The link's
@@ -61,7 +67,7 @@ def ends(lab: Lab, tmp_path: Path) -> Iterator[list[dict[str, Any]]]:
     for p in props:
         box = target(lab, p["device"])
         with devices.session(box) as driver:
-            rendered = render_device(network, p["device"])
+            rendered = render_device(network, p["device"], secrets_from_env(network=network))
             ospf = sections.extract(rendered, "router ospf")
             devices.push_stanza(driver, "router ospf", ospf, 60, no_check, target=box)
             day0 = sections.extract(render_bootstrap(network, p["device"]), p["header"])
