@@ -12,12 +12,10 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from govnet.cli.common import console, load, workdir
-from govnet.deploy import diffview
 from govnet.deploy.audit import AuditLog
 from govnet.model.derived import Network
 from govnet.policy import render_nftables
@@ -162,6 +160,8 @@ def deploy(
         canary=canary,
         tolerance=tolerance,
     )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[bold]deploy"),
         BarColumn(),
@@ -193,6 +193,8 @@ def deploy(
 
 def _print_report(report: engine.DeployReport, dry_run: bool, show_diff: bool) -> None:
     """One line per device with what its diff touches; the diff itself, once per section, with --diff."""
+    from govnet.deploy import diffview  # only a deploy prints diffs: every other command skips its import
+
     views = {r.device: diffview.parse(r.diff) for r in report.results if r.diff}
     if show_diff:
         for r in report.results:
