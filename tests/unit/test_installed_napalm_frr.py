@@ -59,3 +59,16 @@ def test_govnet_requires_it(tmp_path: Path) -> None:
         requires = [line for line in zf.read(meta).decode().splitlines() if line.startswith("Requires-Dist:")]
     assert not [n for n in names if n.startswith("napalm_frr/")]
     assert any(r.split()[1].startswith("napalm-frr") for r in requires), requires
+
+
+def test_its_own_tests_pass_against_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
+    """napalm-frr/tests, copied away from the checkout, pass with only the wheel (and NAPALM) importable."""
+    import shutil
+
+    from tests.wheel import ROOT
+
+    shutil.copytree(ROOT / "napalm-frr" / "tests", tmp_path / "tests")
+    argv = [str(installed / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    out = run(argv, tmp_path, clean_env())
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert " passed" in out.stdout and "failed" not in out.stdout, out.stdout
