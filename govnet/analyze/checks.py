@@ -8,7 +8,7 @@ Every check yields Check records, one per thing checked, with a name unique in t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -138,6 +138,7 @@ class Judge:
         self.iface_memo: dict[tuple[str, IPv4Address], Iface | None] = {}
         self.chain_ids: dict[tuple[str, str], int] = {}
         self.signatures: dict[tuple[Any, ...], int] = {}
+        self._by_signature: dict[int, Callable[[Packet], tuple[bool | None, str]]] = {}
 
     def interface(self, device: str, ip: IPv4Address) -> Iface | None:
         key = (device, ip)
@@ -171,13 +172,47 @@ class Judge:
             return self._nft(device, facts.nft, iface.name, pkt)
         return True, f"{device} {iface.name}: no filter rendered"
 
+    def groups(self, segments: list[Segment]) -> dict[int | None, list[Segment]]:
+        """Source segments by the signature of the chain their traffic enters (None: not an nftables chain, or
+        no verdict without the device: judged one probe at a time)."""
+        out: dict[int | None, list[Segment]] = {}
+        for seg in segments:
+            facts = self.facts.get(seg.device)
+            iface = self.interface(seg.device, _host(seg)) if facts is not None else None
+            sig = None
+            if facts is not None and facts.acls is None and facts.nft is not None and iface is not None:
+                sig = self._signature(seg.device, facts.nft, iface.name)
+            out.setdefault(sig, []).append(seg)
+        return out
+
+    def agreeing(
+        self, groups: dict[int | None, list[Segment]], targets: list[Segment | Outside], probe: Service, allowed: bool
+    ) -> int | None:
+        """How many (source, target) probes there are when every one of them agrees with *allowed*; None when a
+        source must be judged alone or one verdict disagrees (the caller then walks them, naming each)."""
+        count = 0
+        for sig, segs in groups.items():
+            if sig is None:
+                return None
+            for b in targets:
+                pkt = _opening(probe, _host(segs[0]), _addr(b))
+                key = (sig, pkt.dst, pkt.proto, pkt.dport)
+                if key not in self.memo:
+                    self.memo[key] = self._by_signature[sig](pkt)
+                if self.memo[key][0] is not allowed:
+                    return None
+                count += len(segs) - (isinstance(b, Segment) and any(a is b for a in segs))
+        return count
+
     def _signature(self, device: str, rs: Ruleset, iif: str) -> int:
         """Segments whose chains read the same (rules and the sets they name) share verdicts: one number each."""
         if (device, iif) not in self.chain_ids:
             chain = rs.jumps.get(iif)
             rules = tuple(rs.chains.get(chain, ())) if chain else ()
             used = tuple(sorted((r.set, tuple(rs.sets.get(r.set, ()))) for r in rules if r.set))
-            self.chain_ids[device, iif] = self.signatures.setdefault((chain is None, rules, used), len(self.signatures))
+            sig = self.signatures.setdefault((chain is None, rules, used), len(self.signatures))
+            self.chain_ids[device, iif] = sig
+            self._by_signature.setdefault(sig, lambda p: rs.verdict(iif, p.dst, p.proto, p.dport))
         return self.chain_ids[device, iif]
 
     def _nft(self, device: str, rs: Ruleset, iif: str, pkt: Packet) -> tuple[bool | None, str]:
@@ -212,6 +247,10 @@ def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
     segments = list(network.segments)
     by_zone = {z: [s for s in segments if s.zone == z] for z in network.zones}
     targets = {z: _targets(network, z, segments) for z in network.zones}
+    # The nftables fast path: a segment's verdicts depend only on its chain's signature (Judge._signature), so
+    # each (signature, target, probe) is judged once and the segments sharing it are counted, not walked.  IOS
+    # ACLs read the source address (and stateless replies are judged per pair): those keep the per-probe walk.
+    groups = {} if stateless else {z: judge.groups(segs) for z, segs in by_zone.items()}
     for src_zone, dst_zone, svc in flow_classes(network):
         if not by_zone[src_zone] or not targets[dst_zone]:
             continue
@@ -219,6 +258,11 @@ def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
         probes = 0
         for probe in ANY_PROBES if svc.proto == "any" else (svc,):
             allowed, decided_by = policy_verdict(network, src_zone, dst_zone, probe)
+            if not stateless:
+                counted = judge.agreeing(groups[src_zone], targets[dst_zone], probe, allowed)
+                if counted is not None:
+                    probes += counted
+                    continue
             for a in by_zone[src_zone]:
                 for b in targets[dst_zone]:
                     if a == b:
