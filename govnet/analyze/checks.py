@@ -195,13 +195,16 @@ class Judge:
             if sig is None:
                 return None
             for b in targets:
+                sources = len(segs) - (isinstance(b, Segment) and any(a is b for a in segs))  # none probes itself
+                if not sources:
+                    continue
                 pkt = _opening(probe, _host(segs[0]), _addr(b))
                 key = (sig, pkt.dst, pkt.proto, pkt.dport)
                 if key not in self.memo:
                     self.memo[key] = self._by_signature[sig](pkt)
                 if self.memo[key][0] is not allowed:
                     return None
-                count += len(segs) - (isinstance(b, Segment) and any(a is b for a in segs))
+                count += sources
         return count
 
     def _signature(self, device: str, rs: Ruleset, iif: str) -> int:
