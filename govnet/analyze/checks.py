@@ -8,7 +8,7 @@ Every check yields Check records, one per thing checked, with a name unique in t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -128,6 +128,11 @@ def _targets(network: Network, zone: str, segments: list[Segment]) -> list[Segme
     return out
 
 
+def _prefixes(nets: Iterable[IPv4Network]) -> tuple[tuple[int, int], ...]:
+    """A set's prefixes as integers: a key that hashes without ipaddress's per-object hashing."""
+    return tuple((int(n.network_address), n.prefixlen) for n in nets)
+
+
 class Judge:
     """A packet's verdict at the first hop, from the text: the inbound ACL of the IOS interface it enters, or the
     nftables chain of the FRR interface it enters.  (True/False, deciding line), or (None, why) when unknown."""
@@ -211,9 +216,10 @@ class Judge:
         """Segments whose chains read the same (rules and the sets they name) share verdicts: one number each."""
         if (device, iif) not in self.chain_ids:
             chain = rs.jumps.get(iif)
-            rules = tuple(rs.chains.get(chain, ())) if chain else ()
-            used = tuple(sorted((r.set, tuple(rs.sets.get(r.set, ()))) for r in rules if r.set))
-            sig = self.signatures.setdefault((chain is None, rules, used), len(self.signatures))
+            rules = rs.chains.get(chain, []) if chain else []
+            used = tuple(sorted({(r.set, _prefixes(rs.sets.get(r.set, ()))) for r in rules if r.set}))
+            texts = tuple(r.text for r in rules)  # a rule is what its text reads (nft._rule): the text keys it
+            sig = self.signatures.setdefault((chain is None, texts, used), len(self.signatures))
             self.chain_ids[device, iif] = sig
             self._by_signature.setdefault(sig, lambda p: rs.verdict(iif, p.dst, p.proto, p.dport))
         return self.chain_ids[device, iif]
@@ -457,7 +463,10 @@ def _filter_hygiene(facts: dict[str, Facts], internet: dict[str, set[str]]) -> I
                     sources = [a.network for _, i in ports for a in i.networks]
                 found += _acl_hygiene(acl, sources)
         if f.nft is not None:
-            key = (tuple(tuple(r) for r in f.nft.chains.values()), tuple((k, tuple(v)) for k, v in f.nft.sets.items()))
+            key = (
+                tuple((c, tuple(r.text for r in rules)) for c, rules in f.nft.chains.items()),
+                tuple((k, _prefixes(v)) for k, v in f.nft.sets.items()),
+            )
             if key not in memo:
                 memo[key] = _nft_hygiene(f.nft)
             found += memo[key]
@@ -705,7 +714,7 @@ def check_n1(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
         yield _failure(f"link {link.name}", on_path.get(link.name, []), graph, sources, baseline, inside, critical)
         graph.add_edges_from(removed)
     for dev in sorted(facts):
-        edges = [*graph.in_edges(dev, data=True), *graph.out_edges(dev, data=True)]
+        edges = [(u, dev, d) for u, d in graph.pred[dev].items()] + [(dev, v, d) for v, d in graph.succ[dev].items()]
         graph.remove_node(dev)
         down = {site_of[dev]} if dev in site_of else set()
         yield _failure(
