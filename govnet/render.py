@@ -113,6 +113,27 @@ def secrets_from_env(env: Mapping[str, str] | None = None, network: Network | No
     return {n: env.get(secret_variable(n)) or _lab_default(n, lab) or f"<vault:{n}>" for n in secret_names(network)}
 
 
+#: The longest key each routing protocol's authentication holds on both platforms: an OSPF MD5 key is at most 16
+#: characters (RFC 2328 D.3; IOS and FRR refuse or cut a longer one), and a BGP TCP-MD5 password at most 25, IOS's
+#: limit (FRR and Linux take 80). A key must also fit on one config line: printable ASCII, no space.
+KEY_LIMITS = {"ospf_key": 16, "bgp_key": 25}
+
+
+def secret_problems(values: Mapping[str, str]) -> list[str]:
+    """One line per routing-protocol key the platforms would refuse or cut (placeholders are reported elsewhere)."""
+    problems = []
+    for name, value in sorted(values.items()):
+        limit = KEY_LIMITS.get("bgp_key" if name.startswith("bgp_key") else name)
+        if limit is None or value.startswith("<vault:"):
+            continue
+        what = "an OSPF MD5 key" if name == "ospf_key" else "a BGP TCP-MD5 password"
+        if len(value) > limit:
+            problems.append(f"{secret_variable(name)}: {len(value)} characters; {what} holds at most {limit}")
+        if not value.isascii() or not value.isprintable() or " " in value:
+            problems.append(f"{secret_variable(name)}: {what} must be printable ASCII without spaces")
+    return problems
+
+
 def _lab_default(name: str, lab: bool) -> str | None:
     if not lab:
         return None
