@@ -110,7 +110,29 @@ def secrets_from_env(env: Mapping[str, str] | None = None, network: Network | No
     except the routing-protocol keys of the lab environment, which default to the lab's documented keys."""
     env = os.environ if env is None else env
     lab = network is not None and network.env == "lab"
-    return {n: env.get(secret_variable(n)) or _lab_default(n, lab) or f"<vault:{n}>" for n in secret_names(network)}
+    return {n: secret_value(n, env, lab) or f"<vault:{n}>" for n in secret_names(network)}
+
+
+def secret_value(name: str, env: Mapping[str, str], lab: bool) -> str | None:
+    """One secret's value: its GOVNET_<NAME> variable, else the lab's documented default routing key, else None."""
+    return env.get(secret_variable(name)) or _lab_default(name, lab)
+
+
+def fill_secrets(text: str, env: Mapping[str, str], lab: bool) -> tuple[str, list[str], tuple[str, ...]]:
+    """``text`` with each `<vault:NAME>` placeholder replaced by its value; the names still unset; the values used
+    (for redacting what the device answers)."""
+    missing: list[str] = []
+    used: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        value = secret_value(match[1], env, lab)
+        if value is None:
+            missing.append(match[1])
+            return match[0]
+        used.append(value)
+        return value
+
+    return PLACEHOLDER.sub(one, text), sorted(set(missing)), tuple(sorted(set(used), key=len, reverse=True))
 
 
 #: The longest key each routing protocol's authentication holds on both platforms: an OSPF MD5 key is at most 16
