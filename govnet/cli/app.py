@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from govnet import ipam
 from govnet.cli import analyze, deploy, lab, verify
@@ -94,6 +92,9 @@ def plan(
     if as_json:
         print(json.dumps({"env": built.network.env, "lock": str(built.lock), "allocations": rows}, indent=2))
     else:
+        from rich.table import Table  # here, not at start-up: validate and render print no table
+        from rich.text import Text
+
         table = Table(title=f"Address plan: {built.network.name} ({built.network.env})")
         for col in ("pool", "key", "prefix", "status"):
             table.add_column(col)

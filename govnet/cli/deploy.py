@@ -12,8 +12,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from govnet.cli.common import console, load, workdir
 from govnet.deploy.audit import AuditLog
@@ -203,6 +201,9 @@ def _print_report(report: engine.DeployReport, dry_run: bool, show_diff: bool) -
             if r.device in views and (dry_run or r.status != "unchanged"):
                 out.rule(f"{r.device}")
                 out.print(views[r.device].text(), markup=False, highlight=False)
+    from rich.table import Table  # here, not at start-up: validate, plan and render need no table
+    from rich.text import Text
+
     table = Table(title=f"deploy {report.run} ({report.revision[:12]})")
     for col in ("device", "phase", "result", "stage", "changes", "backup", "checks", "s", "error"):
         table.add_column(col, overflow="fold")
@@ -299,6 +300,8 @@ def _print_ops(results: list[ops.OpResult], as_json: bool, what: str) -> None:
     if as_json:
         print(json.dumps([r.as_dict() for r in results], indent=2))
         return
+    from rich.table import Table  # here, not at start-up: validate, plan and render need no table
+
     table = Table(title=what)
     for col in ("device", "ok", "result", "error"):
         table.add_column(col)
@@ -327,6 +330,8 @@ def audit(
     if as_json:
         print(json.dumps(records, indent=2))
         return
+    from rich.table import Table  # here, not at start-up: validate, plan and render need no table
+
     table = Table(title=str(log.path))
     for col in ("seq", "time", "user", "run", "action", "device", "status", "revision", "error"):
         table.add_column(col)

@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from govnet.cli.common import console, state_dir
 from govnet.lab.deps import check_all, check_root
 from govnet.lab.errors import LabError, LabUsageError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 lab_app = typer.Typer(
     help="Build, inspect and tear down the emulated governorate (needs root).",
@@ -188,6 +190,8 @@ def status(
 def _table(lab: Any, rows: list[Any], configs: str) -> Table:
     """The at-a-glance table: red where something is down."""
     title = f"lab {lab.name} ({configs}) — {lab.state_dir}"
+    from rich.table import Table  # here, not at start-up: validate, plan and render need no table
+
     table = Table(title=title)
     for col in ("device", "role", "namespace", "mgmt", "daemons", "sshd", "OSPF full", "BGP up"):
         table.add_column(col)

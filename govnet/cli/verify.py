@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from govnet.cli.common import console, state_dir
 
@@ -51,6 +50,8 @@ def _lab(network: Any) -> Any:
 
 def summary(outcome: Any) -> None:
     """Per-family pass counts, then every failure (failures first), then the timing."""
+    from rich.table import Table  # here, not at start-up: validate, plan and render need no table
+
     table = Table(title=f"verify {outcome.network.name} ({outcome.network.env})")
     for col in ("family", "passed", "result"):
         table.add_column(col)

@@ -93,3 +93,19 @@ def test_commands_that_talk_to_no_device_do_not_import_the_device_stack(tmp_path
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
     assert len(list((tmp_path / "configs").iterdir())) == 39  # render really ran
+
+
+def test_validate_does_not_import_the_table_and_progress_widgets() -> None:
+    """`govnet validate` in an editor hook pays only for what it prints: no rich table, progress bar or diff view."""
+    code = (
+        "import sys\n"
+        "from govnet.cli.app import app\n"
+        "try:\n"
+        "    app(['validate'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('rich.table', 'rich.progress', 'govnet.deploy.diffview') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
