@@ -111,3 +111,23 @@ def write(path: Path, backups: list[Backup], recipient: X25519PublicKey, env: st
     tmp.write_bytes(sealed)
     tmp.replace(path)
     return Archive(path, len(backups), len(sealed))
+
+
+def write_key_pair(folder: Path) -> Path:
+    """A new key pair in *folder*: ``config-backup.key`` (mode 0600, for the vault) and ``config-backup.pub``."""
+    private, public = new_key_pair()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = folder / "config-backup.key"
+    key.touch(mode=0o600)
+    key.chmod(0o600)
+    key.write_text(private + "\n")
+    (folder / "config-backup.pub").write_text(public + "\n")
+    return key
+
+
+if __name__ == "__main__":  # python -m govnet.deploy.archive DIR: a key pair for a new backup server
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m govnet.deploy.archive DIR  (writes DIR/config-backup.key and .pub)")
+    print(write_key_pair(Path(sys.argv[1])))
