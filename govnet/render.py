@@ -110,7 +110,50 @@ def secrets_from_env(env: Mapping[str, str] | None = None, network: Network | No
     except the routing-protocol keys of the lab environment, which default to the lab's documented keys."""
     env = os.environ if env is None else env
     lab = network is not None and network.env == "lab"
-    return {n: env.get(secret_variable(n)) or _lab_default(n, lab) or f"<vault:{n}>" for n in secret_names(network)}
+    return {n: secret_value(n, env, lab) or f"<vault:{n}>" for n in secret_names(network)}
+
+
+def secret_value(name: str, env: Mapping[str, str], lab: bool) -> str | None:
+    """One secret's value: its GOVNET_<NAME> variable, else the lab's documented default routing key, else None."""
+    return env.get(secret_variable(name)) or _lab_default(name, lab)
+
+
+def fill_secrets(text: str, env: Mapping[str, str], lab: bool) -> tuple[str, list[str], tuple[str, ...]]:
+    """``text`` with each `<vault:NAME>` placeholder replaced by its value; the names still unset; the values used
+    (for redacting what the device answers)."""
+    missing: list[str] = []
+    used: list[str] = []
+
+    def one(match: re.Match[str]) -> str:
+        value = secret_value(match[1], env, lab)
+        if value is None:
+            missing.append(match[1])
+            return match[0]
+        used.append(value)
+        return value
+
+    return PLACEHOLDER.sub(one, text), sorted(set(missing)), tuple(sorted(set(used), key=len, reverse=True))
+
+
+#: The longest key each routing protocol's authentication holds on both platforms: an OSPF MD5 key is at most 16
+#: characters (RFC 2328 D.3; IOS and FRR refuse or cut a longer one), and a BGP TCP-MD5 password at most 25, IOS's
+#: limit (FRR and Linux take 80). A key must also fit on one config line: printable ASCII, no space.
+KEY_LIMITS = {"ospf_key": 16, "bgp_key": 25}
+
+
+def secret_problems(values: Mapping[str, str]) -> list[str]:
+    """One line per routing-protocol key the platforms would refuse or cut (placeholders are reported elsewhere)."""
+    problems = []
+    for name, value in sorted(values.items()):
+        limit = KEY_LIMITS.get("bgp_key" if name.startswith("bgp_key") else name)
+        if limit is None or value.startswith("<vault:"):
+            continue
+        what = "an OSPF MD5 key" if name == "ospf_key" else "a BGP TCP-MD5 password"
+        if len(value) > limit:
+            problems.append(f"{secret_variable(name)}: {len(value)} characters; {what} holds at most {limit}")
+        if not value.isascii() or not value.isprintable() or " " in value:
+            problems.append(f"{secret_variable(name)}: {what} must be printable ASCII without spaces")
+    return problems
 
 
 def _lab_default(name: str, lab: bool) -> str | None:

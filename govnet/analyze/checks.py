@@ -8,7 +8,7 @@ Every check yields Check records, one per thing checked, with a name unique in t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
@@ -128,6 +128,11 @@ def _targets(network: Network, zone: str, segments: list[Segment]) -> list[Segme
     return out
 
 
+def _prefixes(nets: Iterable[IPv4Network]) -> tuple[tuple[int, int], ...]:
+    """A set's prefixes as integers: a key that hashes without ipaddress's per-object hashing."""
+    return tuple((int(n.network_address), n.prefixlen) for n in nets)
+
+
 class Judge:
     """A packet's verdict at the first hop, from the text: the inbound ACL of the IOS interface it enters, or the
     nftables chain of the FRR interface it enters.  (True/False, deciding line), or (None, why) when unknown."""
@@ -138,6 +143,7 @@ class Judge:
         self.iface_memo: dict[tuple[str, IPv4Address], Iface | None] = {}
         self.chain_ids: dict[tuple[str, str], int] = {}
         self.signatures: dict[tuple[Any, ...], int] = {}
+        self._by_signature: dict[int, Callable[[Packet], tuple[bool | None, str]]] = {}
 
     def interface(self, device: str, ip: IPv4Address) -> Iface | None:
         key = (device, ip)
@@ -171,13 +177,51 @@ class Judge:
             return self._nft(device, facts.nft, iface.name, pkt)
         return True, f"{device} {iface.name}: no filter rendered"
 
+    def groups(self, segments: list[Segment]) -> dict[int | None, list[Segment]]:
+        """Source segments by the signature of the chain their traffic enters (None: not an nftables chain, or
+        no verdict without the device: judged one probe at a time)."""
+        out: dict[int | None, list[Segment]] = {}
+        for seg in segments:
+            facts = self.facts.get(seg.device)
+            iface = self.interface(seg.device, _host(seg)) if facts is not None else None
+            sig = None
+            if facts is not None and facts.acls is None and facts.nft is not None and iface is not None:
+                sig = self._signature(seg.device, facts.nft, iface.name)
+            out.setdefault(sig, []).append(seg)
+        return out
+
+    def agreeing(
+        self, groups: dict[int | None, list[Segment]], targets: list[Segment | Outside], probe: Service, allowed: bool
+    ) -> int | None:
+        """How many (source, target) probes there are when every one of them agrees with *allowed*; None when a
+        source must be judged alone or one verdict disagrees (the caller then walks them, naming each)."""
+        count = 0
+        for sig, segs in groups.items():
+            if sig is None:
+                return None
+            for b in targets:
+                sources = len(segs) - (isinstance(b, Segment) and any(a is b for a in segs))  # none probes itself
+                if not sources:
+                    continue
+                pkt = _opening(probe, _host(segs[0]), _addr(b))
+                key = (sig, pkt.dst, pkt.proto, pkt.dport)
+                if key not in self.memo:
+                    self.memo[key] = self._by_signature[sig](pkt)
+                if self.memo[key][0] is not allowed:
+                    return None
+                count += sources
+        return count
+
     def _signature(self, device: str, rs: Ruleset, iif: str) -> int:
         """Segments whose chains read the same (rules and the sets they name) share verdicts: one number each."""
         if (device, iif) not in self.chain_ids:
             chain = rs.jumps.get(iif)
-            rules = tuple(rs.chains.get(chain, ())) if chain else ()
-            used = tuple(sorted((r.set, tuple(rs.sets.get(r.set, ()))) for r in rules if r.set))
-            self.chain_ids[device, iif] = self.signatures.setdefault((chain is None, rules, used), len(self.signatures))
+            rules = rs.chains.get(chain, []) if chain else []
+            used = tuple(sorted({(r.set, _prefixes(rs.sets.get(r.set, ()))) for r in rules if r.set}))
+            texts = tuple(r.text for r in rules)  # a rule is what its text reads (nft._rule): the text keys it
+            sig = self.signatures.setdefault((chain is None, texts, used), len(self.signatures))
+            self.chain_ids[device, iif] = sig
+            self._by_signature.setdefault(sig, lambda p: rs.verdict(iif, p.dst, p.proto, p.dport))
         return self.chain_ids[device, iif]
 
     def _nft(self, device: str, rs: Ruleset, iif: str, pkt: Packet) -> tuple[bool | None, str]:
@@ -212,6 +256,10 @@ def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
     segments = list(network.segments)
     by_zone = {z: [s for s in segments if s.zone == z] for z in network.zones}
     targets = {z: _targets(network, z, segments) for z in network.zones}
+    # The nftables fast path: a segment's verdicts depend only on its chain's signature (Judge._signature), so
+    # each (signature, target, probe) is judged once and the segments sharing it are counted, not walked.  IOS
+    # ACLs read the source address (and stateless replies are judged per pair): those keep the per-probe walk.
+    groups = {} if stateless else {z: judge.groups(segs) for z, segs in by_zone.items()}
     for src_zone, dst_zone, svc in flow_classes(network):
         if not by_zone[src_zone] or not targets[dst_zone]:
             continue
@@ -219,6 +267,11 @@ def check_filters(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
         probes = 0
         for probe in ANY_PROBES if svc.proto == "any" else (svc,):
             allowed, decided_by = policy_verdict(network, src_zone, dst_zone, probe)
+            if not stateless:
+                counted = judge.agreeing(groups[src_zone], targets[dst_zone], probe, allowed)
+                if counted is not None:
+                    probes += counted
+                    continue
             for a in by_zone[src_zone]:
                 for b in targets[dst_zone]:
                     if a == b:
@@ -410,7 +463,10 @@ def _filter_hygiene(facts: dict[str, Facts], internet: dict[str, set[str]]) -> I
                     sources = [a.network for _, i in ports for a in i.networks]
                 found += _acl_hygiene(acl, sources)
         if f.nft is not None:
-            key = (tuple(tuple(r) for r in f.nft.chains.values()), tuple((k, tuple(v)) for k, v in f.nft.sets.items()))
+            key = (
+                tuple((c, tuple(r.text for r in rules)) for c, rules in f.nft.chains.items()),
+                tuple((k, _prefixes(v)) for k, v in f.nft.sets.items()),
+            )
             if key not in memo:
                 memo[key] = _nft_hygiene(f.nft)
             found += memo[key]
@@ -658,7 +714,7 @@ def check_n1(network: Network, facts: dict[str, Facts]) -> Iterator[Check]:
         yield _failure(f"link {link.name}", on_path.get(link.name, []), graph, sources, baseline, inside, critical)
         graph.add_edges_from(removed)
     for dev in sorted(facts):
-        edges = [*graph.in_edges(dev, data=True), *graph.out_edges(dev, data=True)]
+        edges = [(u, dev, d) for u, d in graph.pred[dev].items()] + [(dev, v, d) for v, d in graph.succ[dev].items()]
         graph.remove_node(dev)
         down = {site_of[dev]} if dev in site_of else set()
         yield _failure(

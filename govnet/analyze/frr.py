@@ -38,6 +38,17 @@ REFERENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
+# The first words a line of REFERENCES starts with: any other line names nothing (most lines are skipped at once).
+REFERENCE_WORDS = (
+    "neighbor ",
+    "match ip address ",
+    "redistribute ",
+    "network ",
+    "ip protocol ",
+    "distribute-list ",
+    "table-map ",
+)
+
 
 class FrrReloadMissing(RuntimeError):
     """frr-reload.py (package frr-pythontools) is not installed: FRR configs cannot be read the way FRR does."""
@@ -150,6 +161,9 @@ def _definition(facts: Facts, words: list[str]) -> None:
 
 
 def _references(facts: Facts, line: str) -> None:
+    text = line.strip()
+    if not text.startswith(REFERENCE_WORDS):
+        return
     for rx, kind in REFERENCES:
-        if m := rx.match(line.strip()):
+        if m := rx.match(text):
             facts.use(kind, m["name"], line)

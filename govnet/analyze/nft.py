@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
@@ -190,7 +191,9 @@ def _addr(m: re.Match[str]) -> Addr:
     return Addr(set=m["set"]) if m["set"] else Addr(net=IPv4Network(m["net"]))
 
 
+@lru_cache(maxsize=65536)
 def _rule(line: str) -> Rule:
+    """One rule line, read (cached: rules are immutable and the devices of a template share most of theirs)."""
     unknown = Rule(line, None, None, None, False, known=False)
     got: dict[str, Any] = {}  # what the tokens matched, by Rule field
     pos = 0
@@ -245,6 +248,12 @@ def _rule(line: str) -> Rule:
     )
 
 
+@lru_cache(maxsize=4096)
+def _elements(text: str) -> tuple[IPv4Network, ...]:
+    """A set's elements (cached: the zone sets of a national ruleset are the same on every device)."""
+    return tuple(IPv4Network(p.strip()) for p in text.split(","))
+
+
 def parse_ruleset(text: str) -> Ruleset:
     """The sets, chains and jumps of a rendered ruleset (comments and chain headers skipped)."""
     rs = Ruleset()
@@ -257,7 +266,7 @@ def parse_ruleset(text: str) -> Ruleset:
         if m := SET_HEAD.match(line):
             current_set, rs.sets[m[1]] = m[1], []
         elif current_set is not None and (m := ELEMENTS.match(line)):
-            rs.sets[current_set] = [IPv4Network(p.strip()) for p in m[1].split(",")]
+            rs.sets[current_set] = list(_elements(m[1]))
         elif m := CHAIN_HEAD.match(line):
             chain, current_set = m[1], None
             rs.chains.setdefault(chain, [])

@@ -117,11 +117,14 @@ def render(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Write one configuration per device (default build/<env>/configs/)."""
-    from govnet.render import render_all, secrets_from_env
+    from govnet.render import render_all, secret_problems, secrets_from_env
 
     built = load(ctx)
     target = out_dir or Path("build") / built.network.env / "configs"
-    paths = render_all(built.network, target, secrets_from_env())
+    secrets = secrets_from_env()
+    if bad := secret_problems(secrets):
+        fail(bad)
+    paths = render_all(built.network, target, secrets)
     if as_json:
         print(json.dumps({"env": built.network.env, "configs": [str(p) for p in paths]}, indent=2))
     else:

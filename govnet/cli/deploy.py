@@ -102,9 +102,11 @@ def _check_timer(network: Network, names: list[str], seconds: int) -> None:
 def _rendered(network: Network, names: list[str]) -> dict[str, str]:
     """Every selected device's config, rendered before any connection; exit 2 naming each secret still a
     placeholder (one line per device and secret)."""
-    from govnet.render import render_device, secret_variable, secrets_from_env, unresolved
+    from govnet.render import render_device, secret_problems, secret_variable, secrets_from_env, unresolved
 
     values = secrets_from_env(network=network)
+    if bad := secret_problems(values):
+        _fail("\n".join(bad))
     configs = {n: render_device(network, n, values) for n in names}
     problems = [
         f"{n}: secret {s!r} is not set ({secret_variable(s)} or the vault)"

@@ -87,6 +87,7 @@ def router_config_args(
         known_hosts=settings.known_hosts,
         revert_in=settings.revert_in,
         backup_dir=settings.backup_dir,
+        env=network.env,
     )
 
 

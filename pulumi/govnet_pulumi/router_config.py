@@ -6,7 +6,9 @@ post-check, `read` (refresh) takes a backup and reports the stanza as running. D
 `govnet_pulumi.devices`.
 
 The provider object is pickled into the stack state by Pulumi, so it holds no credentials: they travel as inputs,
-the password as a Pulumi secret.
+the password as a Pulumi secret. The routing keys never enter the program or the state: `intended` holds the
+render's `<vault:NAME>` placeholders, the provider fills them from `GOVNET_<NAME>` (the lab's documented defaults in
+the `lab` environment) only to talk to the device, and masks them in what it keeps (`running`, the diffs).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class RouterConfigArgs:
     known_hosts: str = ""
     revert_in: int = 120
     backup_dir: str = ""
+    env: str = ""
 
     def props(self) -> dict[str, Any]:
         """The inputs as the provider receives them (RouterConfig wraps the password as a secret first)."""
@@ -56,12 +59,32 @@ class RouterConfigArgs:
             "known_hosts": self.known_hosts,
             "revert_in": self.revert_in,
             "backup_dir": self.backup_dir,
+            "env": self.env,
         }
 
 
 def _plain(props: dict[str, Any]) -> dict[str, Any]:
     """Inputs as plain values: the engine may hand secrets to the provider still wrapped."""
     return {k: rpc.unwrap_rpc_secret(v) for k, v in props.items() if not k.startswith("__")}
+
+
+def _filled(props: dict[str, Any], text: str) -> tuple[str, tuple[str, ...]]:
+    """``text`` with its routing-key placeholders filled, and the values used; a key not set stops the push before
+    any connection, naming its variable."""
+    from govnet.render import fill_secrets, secret_variable
+
+    filled, missing, used = fill_secrets(text, os.environ, props.get("env") == "lab")
+    if missing:
+        names = ", ".join(f"{secret_variable(n)}" for n in missing)
+        raise devices.DeviceError(f"{props['device']}: {props['header']}: secrets not set ({names} or the vault)")
+    return filled, used
+
+
+def _masked(text: str, used: tuple[str, ...]) -> str:
+    """What the device answered, with the keys it was given (and any config line's key) masked."""
+    from govnet.deploy.audit import redact
+
+    return redact(text, used)
 
 
 class RouterConfigProvider(dyn.ResourceProvider):
@@ -86,11 +109,19 @@ class RouterConfigProvider(dyn.ResourceProvider):
 
     def _push(self, props: dict[str, Any], intended: str) -> dict[str, Any]:
         target = self._target(props)
+        filled, used = _filled(props, intended)
         with self._deploy_lock(props), devices.session(target, self.connect) as driver:
             pushed = devices.push_stanza(
-                driver, props["header"], intended, int(props["revert_in"]), self.post_check, target=target
+                driver, props["header"], filled, int(props["revert_in"]), self.post_check, target=target
             )
-        return {**props, "running": pushed.running, "last_diff": pushed.diff, "pending_diff": ""}
+        return {**props, "running": _masked(pushed.running, used), "last_diff": _masked(pushed.diff, used),
+                "pending_diff": ""}  # fmt: skip
+
+    def _drift(self, props: dict[str, Any]) -> str:
+        """The device's own diff from its running stanza to the intended one, keys masked."""
+        filled, used = _filled(props, props["intended"])
+        with devices.session(self._target(props), self.connect) as driver:
+            return _masked(devices.stanza_diff(driver, props["header"], filled, props["platform"]), used)
 
     @contextlib.contextmanager
     def _deploy_lock(self, props: dict[str, Any]) -> Iterator[None]:
@@ -121,9 +152,7 @@ class RouterConfigProvider(dyn.ResourceProvider):
             failures.append(dyn.CheckFailure("intended", f"must be the stanza {plain.get('header')!r}"))
         if failures or not olds:
             return dyn.CheckResult({**news, "pending_diff": ""}, failures)
-        with devices.session(self._target(plain), self.connect) as driver:
-            drift = devices.stanza_diff(driver, plain["header"], plain["intended"], plain["platform"])
-        return dyn.CheckResult({**news, "pending_diff": drift}, [])
+        return dyn.CheckResult({**news, "pending_diff": self._drift(plain)}, [])
 
     def create(self, props: dict[str, Any]) -> dyn.CreateResult:
         props = _plain(props)
@@ -136,8 +165,7 @@ class RouterConfigProvider(dyn.ResourceProvider):
             return dyn.DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
         drift = news.get("pending_diff")
         if drift is None:  # not checked by this provider (an engine that skips check): ask the device now
-            with devices.session(self._target(news), self.connect) as driver:
-                drift = devices.stanza_diff(driver, news["header"], news["intended"], news["platform"])
+            drift = self._drift(news)
         # A changed input the device already matches (govnet deploy got there first) still updates the state.
         inputs = (f.name for f in dataclasses.fields(RouterConfigArgs) if f.name not in IDENTITY)
         changed = bool(drift) or any(olds.get(k) != news.get(k) for k in inputs)
@@ -149,9 +177,10 @@ class RouterConfigProvider(dyn.ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> dyn.ReadResult:
         props = _plain(props)
+        _, used = _filled(props, props.get("intended", ""))
         with devices.session(self._target(props), self.connect) as driver:
             running = devices.read_stanza(driver, props["device"], props["header"], props.get("backup_dir") or "")
-        return dyn.ReadResult(id_, {**props, "running": running, "pending_diff": ""})
+        return dyn.ReadResult(id_, {**props, "running": _masked(running, used), "pending_diff": ""})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """A link leaving the model leaves a bare interface behind (addresses and routing removed)."""

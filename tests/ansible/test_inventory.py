@@ -180,7 +180,7 @@ def test_lab_containers_source_reaches_servers_through_their_namespaces() -> Non
     net = load_network(ROOT / "inventory" / "karbala")
     for s in net.servers:
         hv = listing["_meta"]["hostvars"][s.name]
-        assert (hv["ansible_host"], hv["ansible_connection"]) == (f"gvlab-{s.name}", "govnet.network.labns")
+        assert (hv["ansible_host"], hv["ansible_connection"]) == (f"gvlab-{s.name}", "podman")
         assert hv["govnet_lab_netns"] == f"gvs-{s.name}"
         assert hv["govnet_ip"] == str(s.address.ip)
     assert listing["_meta"]["hostvars"]["core1"]["ansible_connection"] == "local"

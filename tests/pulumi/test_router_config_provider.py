@@ -16,11 +16,16 @@ from conftest import ROOT
 from fake_driver import FakeDevice, FakeDriver
 
 from govnet.model import Network
-from govnet.render import render_device
+from govnet.render import LAB_KEYS, render_device
 from govnet_pulumi import devices, sections
 from govnet_pulumi.router_config import RouterConfigProvider
 
 HEADER = "interface eth2"
+
+
+def on_box(intended: str) -> str:
+    """The stanza as the box must run it: the render's key placeholder filled with the lab's key."""
+    return intended.replace("<vault:ospf_key>", LAB_KEYS["ospf_key"])
 
 
 @pytest.fixture
@@ -48,6 +53,7 @@ def props(lab_network: Network, tmp_path: Path) -> dict[str, object]:
         "known_hosts": "",
         "revert_in": 60,
         "backup_dir": str(tmp_path / "backups"),
+        "env": "lab",
     }
 
 
@@ -55,7 +61,7 @@ def test_create_commits_with_revert_timer_and_confirms(provider, box, props) -> 
     before = box.running
     result = provider.create(dict(props))
     assert result.id == "health-r1:interface eth2"
-    assert sections.extract(box.running, HEADER) == props["intended"]
+    assert sections.extract(box.running, HEADER) == on_box(props["intended"])
     assert box.commits == [("", 60)] and not box.pending
     assert " ip ospf cost 50" in result.outs["running"]
     assert "+ ip address 198.18.1.29/31" in result.outs["last_diff"]
@@ -73,10 +79,10 @@ def test_diff_is_empty_when_in_sync_and_create_is_idempotent(provider, box, prop
 def test_hand_drift_is_detected_and_repaired(provider, box, props) -> None:
     provider.create(dict(props))
     drifted = props["intended"].replace("ip ospf cost 50", "ip ospf cost 999").replace("exit", " shutdown\nexit")
-    box.hand_edit(HEADER, drifted)
+    box.hand_edit(HEADER, on_box(drifted))
     assert provider.diff("id", dict(props), dict(props)).changes is True
     provider.update("id", dict(props), dict(props))
-    assert sections.extract(box.running, HEADER) == props["intended"]
+    assert sections.extract(box.running, HEADER) == on_box(props["intended"])
     assert provider.diff("id", dict(props), dict(props)).changes is False
 
 
@@ -86,7 +92,7 @@ def test_check_puts_the_device_diff_in_the_preview(provider, box, props) -> None
     assert fresh.failures == [] and fresh.inputs["pending_diff"] == "" and box.sessions == 0
     outs = provider.create(dict(props)).outs
     assert provider.check(outs, dict(props)).inputs["pending_diff"] == ""
-    box.hand_edit(HEADER, props["intended"].replace("cost 50", "cost 999"))
+    box.hand_edit(HEADER, on_box(props["intended"]).replace("cost 50", "cost 999"))
     checked = provider.check(outs, dict(props)).inputs
     assert "- ip ospf cost 999" in checked["pending_diff"] and "+ ip ospf cost 50" in checked["pending_diff"]
     sessions = box.sessions
@@ -232,3 +238,23 @@ def test_a_push_while_another_deploy_runs_fails_naming_it(provider, box, props, 
         holder.wait()
     provider.create(dict(props))  # the holder gone, the lock is free
     assert box.commits == [("", 60)]
+
+
+def test_routing_keys_reach_the_box_only_and_are_masked_in_the_state(provider, box, props, monkeypatch) -> None:
+    """`intended` carries the render's placeholder; the box gets the key, the state never does."""
+    monkeypatch.setenv("GOVNET_OSPF_KEY", "rotated-key-42")
+    assert "<vault:ospf_key>" in props["intended"]
+    result = provider.create(props)
+    assert "message-digest-key 1 md5 rotated-key-42" in box.running
+    state = repr(result.outs)
+    assert "rotated-key-42" not in state and "<redacted>" in result.outs["running"]
+
+
+def test_a_routing_key_not_set_stops_the_push_before_any_connection(box, props, monkeypatch) -> None:
+    monkeypatch.delenv("GOVNET_OSPF_KEY", raising=False)
+    connected = []
+    provider = RouterConfigProvider(connect=lambda target: connected.append(target) or FakeDriver(box))
+    before = box.running
+    with pytest.raises(devices.DeviceError, match=r"health-r1: interface eth2: secrets not set \(GOVNET_OSPF_KEY"):
+        provider.create({**props, "env": "production"})
+    assert connected == [] and box.running == before

@@ -89,3 +89,32 @@ def test_backups_are_readable_by_their_owner_only(tmp_path: Path) -> None:
     backup = BackupStore(tmp_path).save("core1", "interface eth1\n ip ospf message-digest-key 1 md5 k\n")
     assert stat.S_IMODE(backup.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(backup.path.parent.stat().st_mode) == 0o700
+
+
+def test_a_key_the_platforms_would_refuse_is_one_line_each() -> None:
+    from govnet.render import secret_problems
+
+    good = secrets_from_env({}, NETS["lab"])
+    assert secret_problems(good) == []
+    bad = {**good, "ospf_key": "x" * 17, "bgp_key_isp_a": "has space", "bgp_key": "y" * 26}
+    assert secret_problems(bad) == [
+        "GOVNET_BGP_KEY: 26 characters; a BGP TCP-MD5 password holds at most 25",
+        "GOVNET_BGP_KEY_ISP_A: a BGP TCP-MD5 password must be printable ASCII without spaces",
+        "GOVNET_OSPF_KEY: 17 characters; an OSPF MD5 key holds at most 16",
+    ]
+    assert secret_problems({**good, "ospf_key": "x" * 16}) == []
+
+
+def test_render_with_a_too_long_ospf_key_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GOVNET_OSPF_KEY": "k" * 20}
+    proc = subprocess.run(
+        [sys.executable, "-m", "govnet", "--env", "lab", "render", "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["GOVNET_OSPF_KEY: 20 characters; an OSPF MD5 key holds at most 16"]
+    assert not (tmp_path / "out").exists()

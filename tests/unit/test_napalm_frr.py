@@ -258,11 +258,13 @@ def test_missing_known_hosts_file_refused_before_connecting(tmp_path: Path) -> N
         connect(_settings(tmp_path))
 
 
-def test_credentials_default_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_credentials_are_the_callers_not_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver is govnet-independent: govnet's login variables do not reach it (govnet passes the login)."""
     monkeypatch.setenv("GOVNET_USERNAME", "ops")
     monkeypatch.setenv("GOVNET_PASSWORD", "from-env")
-    driver = FRRDriver("r1", "", "")
-    assert (driver.settings.username, driver.settings.password) == ("ops", "from-env")
+    assert (FRRDriver("r1", "", "").settings.username, FRRDriver("r1", "", "").settings.password) == ("", "")
+    driver = FRRDriver("r1", "admin", "pw")
+    assert (driver.settings.username, driver.settings.password) == ("admin", "pw")
 
 
 # ----------------------------------------------------------------------------- on-box agent

@@ -41,12 +41,14 @@ options:
     default: false
   lab_connection:
     description:
-      - With C(lab_containers), the connection into the containers. C(govnet.network.labns) (default) enters the
-        container's namespaces with nsenter and pipelines modules; C(containers.podman.podman) runs podman for
-        every command (several times slower, no pipelining).
+      - With C(lab_containers), the connection into the containers. C(podman) (default) is the name Mitogen
+        takes over under the strategy of C(playbooks/servers.yml) (C(mitogen_free)), where one C(podman exec) per
+        server starts an interpreter that runs every task of the play. Under Ansible's own strategies C(podman) is
+        C(containers.podman.podman), several podman processes per task. C(govnet.network.labns) enters the
+        container's namespaces with nsenter and pipelines modules, the faster choice for plays without Mitogen.
     type: str
-    default: govnet.network.labns
-    choices: [govnet.network.labns, containers.podman.podman]
+    default: podman
+    choices: [podman, govnet.network.labns, containers.podman.podman]
   server_python:
     description: Python interpreter on the servers (set explicitly; discovery is unreliable).
     type: str

@@ -22,13 +22,14 @@ Record a case against a live router::
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 
-from govnet.model import login
 from napalm_frr.connection import Connection, ExecResult
 
 DEFAULT_ROOT = Path("tests/fixtures/frr")
@@ -126,12 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--args", default="{}", help="keyword arguments of the call, as JSON")
     parser.add_argument("--steps", default="", help='calls before the recorded one: [["method", {kwargs}], ...]')
     parser.add_argument("--known-hosts", default="")
+    parser.add_argument("--username", default=getpass.getuser(), help="the login (default: yours)")
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
     opts = parser.parse_args(argv)
     driver = FRRDriver(
         opts.host,
-        login.username(),
-        login.password("lab"),
+        opts.username,
+        os.environ.get("NAPALM_FRR_PASSWORD") or getpass.getpass(f"{opts.username}@{opts.host} password: "),
         optional_args={"known_hosts_file": opts.known_hosts} if opts.known_hosts else {},
     )
     driver.open()

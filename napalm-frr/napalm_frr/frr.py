@@ -12,7 +12,6 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
-import os
 import re
 import shlex
 from typing import Any
@@ -62,8 +61,8 @@ class FRRDriver(NetworkDriver):
         """Store settings only; ``open()`` connects (NAPALM's contract)."""
         args = optional_args or {}
         self.hostname = hostname
-        self.username = username or os.environ.get("GOVNET_USERNAME", "govnet")
-        self.password = password or os.environ.get("GOVNET_PASSWORD", "")
+        self.username = username
+        self.password = password
         self.timeout = timeout
         self.force_no_enable = True
         self.use_canonical_interface = False
