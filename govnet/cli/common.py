@@ -17,6 +17,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from govnet.deploy.backups import deploy_dir
 from govnet.model import Built, InventoryError, build
 
 PIPE_WIDTH = 200
@@ -58,4 +59,4 @@ def state_dir() -> Path:
 
 def workdir(env: str) -> Path:
     """build/<env> (backups/, audit.jsonl); GOVNET_DEPLOY_DIR moves it."""
-    return Path(os.environ.get("GOVNET_DEPLOY_DIR") or Path("build") / env)
+    return deploy_dir(env)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -237,15 +238,43 @@ def backup(
     ctx: typer.Context,
     limit: Annotated[str | None, typer.Option("--limit", help="comma-separated device names")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    archive: Annotated[
+        Path | None, typer.Option("--archive", help="then write the latest configs, encrypted, to this file")
+    ] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", help="the backup server's public key (base64 X25519)")
+    ] = None,
 ) -> None:
-    """Save every device's running config under build/<env>/backups/<device>/<id>.cfg."""
-    from govnet.deploy import ops
+    """Save every device's running config under build/<env>/backups/<device>/<id>.cfg.
 
+    With ``--archive``, the latest config of every device (all fetched first) goes into one archive encrypted to
+    ``--recipient``, for the backup server (playbooks/config-backups.yml copies it there)."""
+    from govnet.deploy import archive as sealed
+    from govnet.deploy import ops
+    from govnet.deploy.backups import BackupStore
+
+    key = None
+    if archive is not None or recipient is not None:
+        if archive is None or recipient is None:
+            _fail("backup: --archive and --recipient go together")
+            raise
+        try:
+            key = sealed.public_key(recipient)
+        except ValueError as exc:
+            _fail(f"backup: --recipient: {exc}")
     network = _network(ctx)
     names = _names(network, limit)
-    results = ops.backup(network, _options(ctx, network), names)
+    options = _options(ctx, network)
+    results = ops.backup(network, options, names)
     _print_ops(results, as_json, "backup")
-    raise typer.Exit(0 if all(r.ok for r in results) else 1)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+    if archive is not None and key is not None:
+        store = BackupStore(options.workdir / "backups")
+        latest = [b for b in (store.latest(n) for n in names) if b is not None]
+        written = sealed.write(archive, latest, key, ctx.obj.env)
+        err.print(f"archive: {written.path} ({written.devices} devices, {written.size} bytes, encrypted)")
+    raise typer.Exit(0)
 
 
 def drift(

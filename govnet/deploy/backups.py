@@ -8,12 +8,18 @@ in a 0700 folder, readable by the deploying account only, and never committed (d
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ID_RE = re.compile(r"^\d{8}T\d{6}(?:\.\d{3})?Z$")
+
+
+def deploy_dir(env: str) -> Path:
+    """build/<env> (backups/, audit.jsonl); GOVNET_DEPLOY_DIR moves it."""
+    return Path(os.environ.get("GOVNET_DEPLOY_DIR") or Path("build") / env)
 
 
 @dataclass(frozen=True)

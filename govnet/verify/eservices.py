@@ -11,11 +11,14 @@ names the server (and the service) it found down:
 - a service request round trip: the department host POSTs through the portal to an app server, which writes it to
   the primary; the reference it returns reads back through the portal, and from the hot standby;
 - every server's chrony follows ntp1; a router's syslog line arrives at log1; Prometheus reports every target up;
-  the backup server dumps the primary and the latest dump restores with the request just made in it.
+  the backup server dumps the primary and the latest dump restores with the request just made in it; the latest
+  configuration archive on the backup server decrypts there and holds every device's latest config, checksum for
+  checksum as the controller has it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import socket
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from govnet.deploy.backups import BackupStore, deploy_dir
 from govnet.lab.containers import container_exec
 from govnet.lab.icmp import in_namespace
 from govnet.model.derived import Network
@@ -385,7 +389,42 @@ def backup_checks(sv: Services, reference: str | None) -> list[Check]:
             return True, f"{Path(result['dump']).name}: {rows} service requests restored", result
 
         out.append(guarded(f"{backup}: a fresh dump of the primary restores", restores))
+        out.append(config_backup_check(sv, backup))
     return out
+
+
+def config_backup_check(sv: Services, backup: str) -> Check:
+    """The latest configuration archive on *backup* decrypts there, matches its own manifest, and holds every
+    device's latest config as the controller has it (playbooks/config-backups.yml put it there). Only counts and
+    device names are reported: the hashes are of configs that carry routing keys."""
+    store = BackupStore(deploy_dir(sv.network.env) / "backups")
+    devices = sorted(sv.network.devices)
+    name = f"{backup}: the latest configuration backup restores"
+
+    def restores() -> tuple[bool, str, dict[str, Any]]:
+        rc, text = sv.run(
+            backup, "runuser", "-u", "govnet-backup", "--", "/usr/local/sbin/govnet-backup-config-restore-test",
+            timeout=60,
+        )  # fmt: skip
+        if rc != 0:
+            return False, f"the latest configuration archive does not restore: {text[-300:]}", {}
+        result = json.loads(text.splitlines()[-1])
+        restored: dict[str, str] = result["devices"]
+        ours = {d: hashlib.sha256(b.path.read_bytes()).hexdigest() for d in devices if (b := store.latest(d))}
+        missing = [d for d in devices if d not in restored]
+        differ = [d for d in devices if d in restored and ours.get(d) != restored[d]]
+        data = {"archive": Path(result["archive"]).name, "devices": len(restored), "missing": missing, "differ": differ}
+        problems = ([f"not in it: {', '.join(missing)}"] if missing else []) + (
+            [f"not the controller's latest: {', '.join(differ)}"] if differ else []
+        )
+        if problems:
+            return False, f"{data['archive']}: {'; '.join(problems)}", data
+        return True, f"{data['archive']}: {len(restored)} devices, every checksum the controller's", data
+
+    check = guarded(name, restores)
+    if check.ok:
+        name += f" ({check.data['devices']} devices, checksums match the controller's)"
+    return Check(check.family, name, check.ok, check.detail, check.data)
 
 
 def eservice_checks(

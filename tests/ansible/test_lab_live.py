@@ -117,8 +117,18 @@ def test_make_lab_path_provisions_the_servers_and_verify_proves_the_services(lab
         "backup1: a fresh dump of the primary restores",
     ):
         assert any(what in n for n in names), f"no services check '{what}' in {names}"
+    # the network devices' configs, sealed on the controller, restore on backup1 with the controller's checksums
+    from govnet.model import load_network
+
+    devices = len(load_network(ROOT / "inventory" / "karbala", env="lab").devices)
+    configs = [c for c in outcome["checks"] if c["name"].startswith("backup1: the latest configuration backup")]
+    assert len(configs) == 1 and configs[0]["ok"], configs
+    assert configs[0]["data"]["missing"] == [] and configs[0]["data"]["differ"] == [], configs
+    assert configs[0]["data"]["devices"] == devices, configs
+    assert f"({devices} devices, checksums match the controller's)" in configs[0]["name"]
     html = (STATE_DIR / "report.html").read_text()
     assert "a fresh dump of the primary restores" in html
+    assert "the latest configuration backup restores" in html
 
 
 def test_a_server_that_fails_to_provision_is_named_and_the_others_carry_on(lab_servers: object) -> None:

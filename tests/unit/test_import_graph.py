@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALLOWED: dict[str, set[str]] = {
     "cli": {"model", "ipam", "render", "policy", "deploy", "lab", "verify", "analyze", "junit"},
     "deploy": {"model", "render", "iosfmt"},
-    "verify": {"model", "lab", "analyze"},
+    "verify": {"model", "lab", "analyze", "deploy"},
     "lab": {"model", "render"},
     "render": {"model", "iosfmt"},
     "iosfmt": {"model", "stateless", "edge"},
