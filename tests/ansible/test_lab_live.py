@@ -125,7 +125,7 @@ def test_make_lab_path_provisions_the_servers_and_verify_proves_the_services(lab
     assert len(configs) == 1 and configs[0]["ok"], configs
     assert configs[0]["data"]["missing"] == [] and configs[0]["data"]["differ"] == [], configs
     assert configs[0]["data"]["devices"] == devices, configs
-    assert f"({devices} devices, checksums match the controller's)" in configs[0]["name"]
+    assert f": {devices} devices, every checksum the controller's" in configs[0]["detail"]
     html = (STATE_DIR / "report.html").read_text()
     assert "a fresh dump of the primary restores" in html
     assert "the latest configuration backup restores" in html
