@@ -99,22 +99,55 @@ def test_crash_halfway_then_down_cleans_everything(synthetic_state_dir: Path) ->
     assert before.diff(footprint(spec, synthetic_state_dir, lab_username())) == {}
 
 
-def test_not_root_is_usage_error(lab_machine: None) -> None:
-    """As an unprivileged user the CLI says so and exits 2 (system Python: the venv's may be unreachable)."""
+def _opened_parents(paths: list[str], scratch: str) -> str:
+    """Shell lines that, inside a private mount namespace, let an unprivileged user traverse the directories on the
+    way to ``paths`` that lack o+x (a checkout in /root): each such directory is covered by a 0755 tmpfs holding only
+    the entries on those paths, bind-mounted back at their own places. Nothing changes outside the namespace."""
+    blocked: dict[str, set[str]] = {}
+    for path in paths:
+        parts = Path(path).parts
+        for depth in range(1, len(parts) - 1):
+            parent = Path(*parts[:depth])
+            if not os.stat(parent).st_mode & 0o001:
+                blocked.setdefault(str(parent), set()).add(parts[depth])
+                break
+    lines = [f"mount -t tmpfs gvtest {scratch}"]
+    for i, (parent, children) in enumerate(sorted(blocked.items())):
+        for j, child in enumerate(sorted(children)):
+            lines.append(f"mkdir {scratch}/{i}-{j} && mount --bind {parent}/{child} {scratch}/{i}-{j}")
+        lines.append(f"mount -t tmpfs -o mode=0755 gvtest {parent}")
+        for j, child in enumerate(sorted(children)):
+            lines.append(f"mkdir {parent}/{child} && mount --bind {scratch}/{i}-{j} {parent}/{child}")
+    return "\n".join(lines)
+
+
+def test_not_root_is_usage_error(lab_machine: None, tmp_path: Path) -> None:
+    """As an unprivileged user the CLI says so and exits 2 (system Python: the venv's may be unreachable). A
+    checkout under a 0700 directory (root's home) is reached through a private mount namespace that opens only the
+    way to the checkout and its venv."""
     checkout = Path(engine.__file__).resolve().parents[2]
     command = f"PYTHONPATH={checkout}:{':'.join(site.getsitepackages())} {engine.login_python()}"
     code = "from govnet.cli.lab import lab_app; lab_app(['up'])"
     readable = [f"{checkout}/govnet/__init__.py", *site.getsitepackages()]
-    if subprocess.run(["test", "-r", readable[0], "-a", "-r", readable[-1]], user="nobody").returncode != 0:
-        pytest.skip(f"the checkout {checkout} or its venv is unreadable to an unprivileged user (a 0700 parent)")
+    scratch = tmp_path / "mounts"
+    scratch.mkdir()
+    nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups"
+    script = "\n".join(
+        [
+            "set -e",
+            _opened_parents(readable, str(scratch)),
+            f"{nobody} test -r {readable[0]} -a -r {readable[-1]} || exit 77",
+            f'cd / && exec {nobody} /bin/sh -c \'{command} -c "$1"\' sh "$1"',
+        ]
+    )
     proc = subprocess.run(
-        ["/bin/sh", "-c", f'{command} -c "$1"', "sh", code],
+        ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, "sh", code],
         capture_output=True,
         text=True,
-        user="nobody",
-        cwd="/",
         timeout=60,
     )
+    if proc.returncode == 77:
+        pytest.skip(f"the checkout {checkout} or its venv is unreadable to an unprivileged user")
     assert proc.returncode == 2, proc.stderr
     assert "must run as root" in proc.stderr and "Traceback" not in proc.stderr
 
