@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -34,7 +34,7 @@ STYLE = {
 }
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -257,7 +257,6 @@ def backup(
     if archive is not None or recipient is not None:
         if archive is None or recipient is None:
             _fail("backup: --archive and --recipient go together")
-            raise
         try:
             key = sealed.public_key(recipient)
         except ValueError as exc:
@@ -269,7 +268,7 @@ def backup(
     _print_ops(results, as_json, "backup")
     if not all(r.ok for r in results):
         raise typer.Exit(1)
-    if archive is not None and key is not None:
+    if archive is not None and key is not None:  # set together above
         store = BackupStore(options.workdir / "backups")
         latest = [b for b in (store.latest(n) for n in names) if b is not None]
         written = sealed.write(archive, latest, key, ctx.obj.env)
