@@ -368,6 +368,15 @@ def prometheus_check(sv: Services) -> list[Check]:
     return out
 
 
+def restore_test(sv: Services, backup: str, script: str, timeout: int) -> tuple[dict[str, Any] | None, str]:
+    """Run one of the backup role's restore tests on *backup* as its backup user: its JSON line, or None and the
+    end of what it printed."""
+    rc, text = sv.run(backup, "runuser", "-u", "govnet-backup", "--", f"/usr/local/sbin/{script}", timeout=timeout)
+    if rc != 0:
+        return None, text[-300:]
+    return json.loads(text.splitlines()[-1]), ""
+
+
 def backup_checks(sv: Services, reference: str | None) -> list[Check]:
     out = []
     for backup in sv.by_role("backup"):
@@ -376,13 +385,9 @@ def backup_checks(sv: Services, reference: str | None) -> list[Check]:
             rc, text = sv.run(backup, "systemctl", "start", "govnet-backup-db.service", timeout=120)
             if rc != 0:
                 return False, f"the dump failed: {text[-200:]}", {}
-            rc, text = sv.run(
-                backup, "runuser", "-u", "govnet-backup", "--", "/usr/local/sbin/govnet-backup-restore-test",
-                timeout=180,
-            )  # fmt: skip
-            if rc != 0:
-                return False, f"the latest dump does not restore: {text[-300:]}", {}
-            result = json.loads(text.splitlines()[-1])
+            result, failure = restore_test(sv, backup, "govnet-backup-restore-test", 180)
+            if result is None:
+                return False, f"the latest dump does not restore: {failure}", {}
             rows = int(result.get("service_request", 0))
             if reference is not None and rows < 1:
                 return False, f"restored {rows} service requests, expected at least the one just made", result
@@ -403,13 +408,9 @@ def config_backup_check(sv: Services, backup: str) -> Check:
     name = f"{backup}: the latest configuration backup restores, every device's checksum the controller's"
 
     def restores() -> tuple[bool, str, dict[str, Any]]:
-        rc, text = sv.run(
-            backup, "runuser", "-u", "govnet-backup", "--", "/usr/local/sbin/govnet-backup-config-restore-test",
-            timeout=60,
-        )  # fmt: skip
-        if rc != 0:
-            return False, f"the latest configuration archive does not restore: {text[-300:]}", {}
-        result = json.loads(text.splitlines()[-1])
+        result, failure = restore_test(sv, backup, "govnet-backup-config-restore-test", 60)
+        if result is None:
+            return False, f"the latest configuration archive does not restore: {failure}", {}
         restored: dict[str, str] = result["devices"]
         ours = {d: hashlib.sha256(b.path.read_bytes()).hexdigest() for d in devices if (b := store.latest(d))}
         missing = [d for d in devices if d not in restored]
