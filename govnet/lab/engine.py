@@ -690,7 +690,7 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
             RUNTIME_BASE.rmdir()  # the last lab out removes it, whichever lab created it
     # a container podman would not remove keeps the lab recorded: `lab down` again retries it
     remove_server_containers(namespaces)
-    for name in ("known_hosts", "state.tmp"):
+    for name in ("known_hosts", "state.tmp", "verified.json"):  # verified.json: govnet.verify.scope
         (state_dir / name).unlink(missing_ok=True)
     state.path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
