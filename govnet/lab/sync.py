@@ -12,6 +12,11 @@
 - leaves everything else alone: a kept device's FRR, sshd, agent and configuration are not touched; a kept device
   only gains or loses the interfaces of links and segments that came or went. ``deploy`` brings them in.
 
+A sync that stops halfway (killed, a failed command) can be rerun: the state keeps the objects of the last
+completed sync and a ``syncing`` mark while one runs. A rerun that finds the mark first removes whatever of the
+new objects exists (each removal tolerates what is not there), then removes what is gone again (idempotent) and
+builds the new objects from nothing, as the first attempt would have.
+
 Server containers are not built here: ``scripts/lab-servers`` provisions the servers (idempotent: it adds the
 new servers' containers and leaves the others unchanged); a server that leaves loses its container with its
 namespace.
@@ -94,12 +99,18 @@ def sync(spec: LabSpec, state_dir: Path, *, progress: engine.Progress = engine._
         raise LabUsageError("lab: this lab was built by an older govnet; run `govnet lab down` and `govnet lab up`")
     if state.data["prefix"] != spec.prefix or state.data["name"] != spec.name:
         raise LabUsageError(f"lab: {state_dir} holds lab {state.data['name']}, not {spec.name}")
-    ch = changes(have, lab_objects(spec))
+    want = lab_objects(spec)
+    ch = changes(have, want)
+    if state.data.get("syncing"):
+        progress("sync: the last sync did not finish; removing what it had begun to build")
+        _remove(want, Changes(gone={k: set(ch.new[k]) for k in KINDS}), state, spec.prefix)
     if not ch.empty():
         progress(f"sync: {ch.summary()}")
+        state.set(syncing=True)  # until the objects below are recorded: a rerun clears a half-built change first
         _remove(have, ch, state, spec.prefix)
         _add(spec, ch, state)
-        state.set(**engine.facts(spec), synced=time.time())
+    if not ch.empty() or state.data.get("syncing"):
+        state.set(**engine.facts(spec), synced=time.time(), syncing=False)
     return Lab.from_state(state, spec.network), ch
 
 
