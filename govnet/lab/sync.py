@@ -84,8 +84,11 @@ def changes(have: Objects, want: Objects) -> Changes:
     return ch
 
 
-def sync(spec: LabSpec, state_dir: Path, *, progress: engine.Progress = engine._quiet) -> tuple[Lab, Changes]:
-    """Make the running lab in ``state_dir`` match ``spec``; returns the lab and what changed."""
+def sync(
+    spec: LabSpec, state_dir: Path, *, configured: bool = False, progress: engine.Progress = engine._quiet
+) -> tuple[Lab, Changes]:
+    """Make the running lab in ``state_dir`` match ``spec``; returns the lab and what changed. New devices start
+    on full configs when the lab was built ``--configured`` or *configured* asks, else on bootstrap configs."""
     check_all()
     state_dir = state_dir.absolute()
     problems = spec.problems()
@@ -108,7 +111,7 @@ def sync(spec: LabSpec, state_dir: Path, *, progress: engine.Progress = engine._
         progress(f"sync: {ch.summary()}")
         state.set(syncing=True)  # until the objects below are recorded: a rerun clears a half-built change first
         _remove(have, ch, state, spec.prefix)
-        _add(spec, ch, state)
+        _add(spec, ch, state, configured or bool(state.data.get("configured")))
     if not ch.empty() or state.data.get("syncing"):
         state.set(**engine.facts(spec), synced=time.time(), syncing=False)
     return Lab.from_state(state, spec.network), ch
@@ -172,14 +175,13 @@ def _remove_devices(names: list[str], state: StateFile, prefix: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------- add
-def _add(spec: LabSpec, ch: Changes, state: StateFile) -> None:
+def _add(spec: LabSpec, ch: Changes, state: StateFile, configured: bool) -> None:
     """Build what is new, as ``up`` builds it, then start the new devices."""
     new_nodes = [n for n in spec.nodes if n.name in ch.new["devices"]]
     new_links = [lk for lk in spec.links if lk.name in ch.new["links"]]
     new_segs = [s for s in spec.segments if s.key in ch.new["segments"]]
     new_stubs = [s for s in spec.segments if s.key in ch.new["stubs"]]
     new_eps = [e for e in spec.endpoints if spec.endpoint_netns(e) in ch.new["endpoints"]]
-    configured = bool(state.data.get("configured"))
     if new_nodes:
         known = engine.device_files(new_nodes, state, configured)
         with open(state.data["known_hosts"], "a") as fh:
