@@ -61,7 +61,8 @@ def to_verified(inventory: Path, first: tuple[str, ...], scoped: bool = False) -
         steps[f"{i}:lab {command}"] = govnet(inventory, "lab", command)
     steps["deploy"] = govnet(inventory, "deploy")
     scope = ("--changed",) if scoped else ()
-    steps["verify"] = govnet(inventory, "verify", *scope, "--start-services", "--json", str(WORK / "verify.json"))
+    report = WORK / ("verify-changed.json" if scoped else "verify.json")
+    steps["verify"] = govnet(inventory, "verify", *scope, "--start-services", "--json", str(report))
     return {**{k: round(v, 2) for k, v in steps.items()}, "total": round(sum(steps.values()), 2)}
 
 
@@ -89,6 +90,7 @@ def main() -> int:
         "full_verify_after_sync_s": full_verify,
         "goal_s": GOAL_S,
         "sync_steps": sync,
+        "sync_verify_families_s": json.loads((WORK / "verify-changed.json").read_text())["timings"],
         "rebuild_steps": rebuild,
     }
     print(json.dumps(figures, indent=1))
