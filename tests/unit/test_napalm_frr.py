@@ -23,7 +23,7 @@ from netmiko.exceptions import NetmikoTimeoutException
 from napalm_frr import config_diff, parsers
 from napalm_frr.connection import ExecResult, SSHSettings, _connect_error, connect
 from napalm_frr.frr import FRRDriver, _helper_reply, ping_command
-from napalm_frr.helper import VERSION, paths, service
+from napalm_frr.helper import VERSION, paths, service, source_digest
 from napalm_frr.helper.box import open_box, pid_alive, start_time, state_dir, write_atomic
 from napalm_frr.helper.commit import Commits
 from napalm_frr.helper.frr import FRR
@@ -337,7 +337,7 @@ def test_agent_status_without_state(agent_dir: Path, capsys: pytest.CaptureFixtu
         "instance": "r1",
         "pending": False,
         "checkpoint": False,
-        "helper": {"pid": os.getpid(), "resident": False, "version": VERSION},
+        "helper": {"pid": os.getpid(), "resident": False, "version": VERSION, "digest": source_digest()},
     }
     assert (agent_dir / "r1").is_dir()
 

@@ -26,3 +26,20 @@ must run on a router with nothing but FRR and python3. Nothing here imports the 
 VERSION = "0.1.0"
 #: The command a login runs it by.
 COMMAND = "napalm-frr-helper"
+
+
+def source_digest(directory: str | None = None) -> str:
+    """sha256 over the helper's own modules (names and bytes, sorted): what the driver compares with its copy, so
+    an installed helper is used only when it is exactly the driver's."""
+    import hashlib
+    import os
+
+    where = directory or os.path.dirname(os.path.abspath(__file__))
+    if not os.path.isdir(where):  # run from an archive: the archive's own hash names it (napalm_frr.shipping)
+        return ""
+    digest = hashlib.sha256()
+    for name in sorted(n for n in os.listdir(where) if n.endswith(".py")):
+        with open(os.path.join(where, name), "rb") as fh:
+            data = fh.read()
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()

@@ -15,7 +15,7 @@ import time
 import types
 from pathlib import Path
 
-from napalm_frr.helper import VERSION
+from napalm_frr.helper import VERSION, source_digest
 from napalm_frr.helper import nft as nftables
 from napalm_frr.helper.box import (
     Box,
@@ -60,7 +60,7 @@ class Helper:
             "instance": box.instance,
             "pending": pending is not None,
             "checkpoint": box.checkpoint.exists(),
-            "helper": {"pid": os.getpid(), "resident": self.resident, "version": VERSION},
+            "helper": {"pid": os.getpid(), "resident": self.resident, "version": VERSION, "digest": source_digest()},
         }
         if pending:
             result.update(
