@@ -7,9 +7,9 @@
   the switch-side port), links and segments on devices that stay (their interfaces only), devices (processes,
   FRR pathspace, management port, namespace, files);
 - builds what is new or changed the way ``up`` does: namespaces, management ports, veths, addresses, bridges,
-  shaping, then FRR + sshd + the on-box agent of each new device, with the lab's kind of config (bootstrap,
+  shaping, then FRR + sshd + the on-box helper of each new device, with the lab's kind of config (bootstrap,
   or full when it was built ``--configured``);
-- leaves everything else alone: a kept device's FRR, sshd, agent and configuration are not touched; a kept device
+- leaves everything else alone: a kept device's FRR, sshd, helper and configuration are not touched; a kept device
   only gains or loses the interfaces of links and segments that came or went. ``deploy`` brings them in.
 
 A sync that stops halfway (killed, a failed command) can be rerun: the state keeps the objects of the last
