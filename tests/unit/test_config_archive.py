@@ -115,6 +115,7 @@ def test_no_archive_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "why"),
     [("not base64!", "not base64"), (base64.b64encode(os.urandom(16)).decode(), "is 16")],
+    ids=["not-base64", "16-bytes"],  # fixed ids: the random key must not make pytest-xdist's workers disagree
 )
 def test_a_bad_recipient_key_is_refused(text: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
