@@ -25,7 +25,7 @@ from govnet.lab import drills, engine  # noqa: E402
 from govnet.lab.from_model import load_spec  # noqa: E402
 from govnet.lab.health import wait_ospf_full  # noqa: E402
 from govnet.lab.nsexec import ping  # noqa: E402
-from govnet.verify.expect import dual_homed  # noqa: E402
+from govnet.verify.expect import dual_homed, primary_core  # noqa: E402
 
 STATE = REPO / "build" / "lab-bfd-bench"
 GOAL_S = 0.3
@@ -46,7 +46,9 @@ def main() -> int:
     try:
         wait_ospf_full(lab)
         site = dual_homed(net)[0]
-        link = drills.primary_link(lab, site)
+        plan = primary_core(net, site)
+        assert plan is not None
+        link = drills.link_at(lab, plan[0], plan[1])
         host = next(h.name for h in net.hosts if h.site == site)
         server = next(s.name for s in net.servers if s.site != site)
         address = lab.servers[server].address

@@ -231,14 +231,9 @@ class Cut:
     peer_interface: str
 
 
-def primary_link(lab: Lab, site: str) -> Cut:
-    """The routed link the department's traffic to the DC leaves by (OSPF's choice, from the graph)."""
-    from govnet.verify.expect import primary_core
-
-    plan = primary_core(lab.network, site)
-    if plan is None or len(plan[2]) < 2:
-        raise LabError(f"drill: {site} has no redundant path to the DC")
-    device, interface, _ = plan
+def link_at(lab: Lab, device: str, interface: str) -> Cut:
+    """The lab's routed link at ``device`` ``interface`` (e.g. where a department's traffic to the DC leaves:
+    ``govnet.verify.expect.primary_core``), with its far end."""
     for lk in lab.links:
         for near, far in ((lk["a"], lk["b"]), (lk["b"], lk["a"])):
             if near[0] == device and near[1] == interface:

@@ -16,16 +16,23 @@ from govnet.lab import drills
 from govnet.lab.nsexec import ping, vtysh
 from govnet.lab.state import Lab
 from govnet.render import secrets_from_env
-from govnet.verify.expect import dual_homed
+from govnet.verify.expect import dual_homed, primary_core
 
 pytestmark = pytest.mark.lab
+
+
+def primary_link(lab: Lab, site: str) -> drills.Cut:
+    """The routed link a dual-homed department's traffic to the DC leaves by (OSPF's choice, from the graph)."""
+    plan = primary_core(lab.network, site)
+    assert plan is not None and len(plan[2]) > 1, f"{site} has no redundant path to the DC"
+    return drills.link_at(lab, plan[0], plan[1])
 
 
 def site_and_pair(lab: Lab) -> tuple[str, drills.Cut, str, str]:
     """A dual-homed department, its primary link, one of its hosts and a DC server it pings."""
     net = lab.network
     site = dual_homed(net)[0]
-    link = drills.primary_link(lab, site)
+    link = primary_link(lab, site)
     host = next(h.name for h in net.hosts if h.site == site)
     server = next(s.name for s in net.servers if ping(lab.hosts[host].netns, lab.servers[s.name].address))
     return site, link, host, server
