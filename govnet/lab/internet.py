@@ -159,6 +159,8 @@ def _isp_config(network: Any, up: Any, isp_side: IPv4Interface, core_side: IPv4I
         f" neighbor {ours} timers connect 1",
         f" neighbor {ours} password {_isp_key(network, up)}",
     ]
+    if "gtsm" in network.features:  # the ISP agrees to GTSM as the edge renders it: one hop, TTL 255
+        lines.append(f" neighbor {ours} ttl-security hops 1")
     if edge.bfd:
         lines.append(f" neighbor {ours} bfd")
     lines += [

@@ -105,3 +105,17 @@ def lab(lab_spec: LabSpec) -> Iterator[Lab]:
     left = before.diff(footprint(lab_spec, STATE_DIR, lab_username()))
     if left:
         pytest.fail(f"lab down left objects behind: {left}", False)
+
+
+@pytest.fixture(scope="session")
+def deployed(lab: Lab) -> Iterator[Lab]:
+    """The session's lab with full configs, zone policy and service listeners (tests/lab/deployed.py), deployed once
+    for every module that asks (verify, the hardening drills: they sort last, after the modules that need bootstrap
+    configs); bootstrap configs again at the end of the session."""
+    from tests.lab.deployed import deploy_full, undeploy
+
+    deploy_full(lab)
+    try:
+        yield lab
+    finally:
+        undeploy(lab)

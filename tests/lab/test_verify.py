@@ -1,9 +1,8 @@
 """`govnet verify` against the running Karbala lab: a deployed lab passes, and every check family fails when it
 should, naming what broke.
 
-The session's lab boots with bootstrap configs; the module deploys the full rendered configs (frr-reload inside
-each device's namespaces), the nftables zone policy and the DC service listeners, and puts the bootstrap configs
-back at the end for the other lab tests.
+The tests use the session's ``deployed`` lab (tests/lab/conftest.py): full rendered configs, the nftables zone
+policy and the DC service listeners, deployed once for this module and the hardening drills.
 """
 
 from __future__ import annotations
@@ -11,87 +10,24 @@ from __future__ import annotations
 import html
 import json
 import subprocess
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from govnet.lab.health import wait_ospf_full
-from govnet.lab.nsexec import vtysh, watchfrr_pid
+from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab
-from govnet.model.derived import Network
 from govnet.policy import flush_script, render_nftables
-from govnet.render import render_bootstrap, render_device, secrets_from_env
 from govnet.verify import services
 from govnet.verify.diagram import svg
 from govnet.verify.expect import dual_homed, primary_core
 from govnet.verify.report import render_html
 from govnet.verify.result import FAMILIES, Check
 from govnet.verify.run import Outcome, verify
+from tests.lab.deployed import nft, servers_of, wait_for
 
 pytestmark = pytest.mark.lab
-FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
-
-
-def push_config(lab: Lab, name: str, text: str) -> None:
-    """Replace a device's config with frr-reload, inside its UTS and network namespaces (hostname stays right)."""
-    dev = lab.devices[name]
-    with tempfile.TemporaryDirectory(prefix="gv-verify-") as tmp:
-        path = Path(tmp) / "intended.conf"
-        path.write_text(text)
-        argv = [FRR_RELOAD, "--reload", "--pathspace", dev.instance, "--stdout", "--log-level", "error"]
-        argv += ["--rundir", tmp, "--confdir", "/etc/frr", str(path)]
-        pid = watchfrr_pid(dev.instance)
-        assert pid is not None, f"{name}: FRR not running"
-        subprocess.run(["nsenter", "-t", str(pid), "-u", "-n", "--", *argv], check=True, capture_output=True)
-
-
-def nft(lab: Lab, name: str, script: str) -> None:
-    subprocess.run(
-        ["ip", "netns", "exec", lab.devices[name].netns, "nft", "-f", "-"], input=script, text=True, check=True
-    )
-
-
-def servers_of(lab: Lab) -> dict[str, tuple[str, str]]:
-    return {k: (v.netns, v.address) for k, v in lab.servers.items()}
-
-
-def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    start = time.monotonic()
-    while not check():
-        if time.monotonic() - start > seconds:
-            pytest.fail(f"{what}: not within {seconds:.0f} s")
-        time.sleep(0.5)
-
-
-@pytest.fixture(scope="module")
-def deployed(lab: Lab) -> Iterator[Lab]:
-    """Full configs, zone policy and service listeners on every device; bootstrap configs again afterwards."""
-    net: Network = lab.network
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        # the lab's routing keys, as deploy and the emulated ISP routers have them (placeholders would not match)
-        keys = secrets_from_env(network=net)
-        list(pool.map(lambda n: push_config(lab, n, render_device(net, n, keys)), net.devices))
-    for name in net.devices:
-        script = render_nftables(net, name)
-        if script:
-            nft(lab, name, script)
-    services.start(net, servers_of(lab))
-    wait_ospf_full(lab, timeout=120)
-    wait_for(lambda: verify(net, lab, only={"reachability"}).ok, 90, "every policy-allowed ping answered")
-    try:
-        yield lab
-    finally:
-        services.stop(servers_of(lab))
-        for name in net.devices:
-            if render_nftables(net, name):
-                nft(lab, name, flush_script())
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(lambda n: push_config(lab, n, render_bootstrap(net, n)), net.devices))
 
 
 def failed(outcome: Outcome, family: str) -> list[Check]:
