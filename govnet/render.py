@@ -193,8 +193,14 @@ def _context(network: Network, device: Device, secrets: Mapping[str, str] | None
 
 @cache
 def template(platform: str, name: str) -> jinja2.Template:
-    """The compiled template, looked up once: Jinja's own lookup (its cache, a loader check) ran per device."""
-    return environment(platform).get_template(name)
+    """The compiled template, looked up once: Jinja's own lookup (its cache, a loader check) ran per device.
+
+    Its globals become a plain dict of the same names: Jinja keeps them as a ChainMap over the environment's, which
+    every render copied through ChainMap's Python-level iteration (5 of a department device's 50 µs). Nothing
+    changes the environment's globals after `environment` made it."""
+    found = environment(platform).get_template(name)
+    found.globals = dict(found.globals)
+    return found
 
 
 def render_device(network: Network, name: str, secrets: Mapping[str, str] | None = None) -> str:
