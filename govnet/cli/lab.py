@@ -77,14 +77,19 @@ def up(
     try:
         check_all()
         spec = _load_spec(*_options(ctx))
-        if Lab.load(state_dir()) is not None:
-            lab, changes = sync.sync(spec, state_dir(), progress=progress)
+        running = Lab.load(state_dir())
+        if running is not None:
+            full = configured or bool(running.configured)
+            lab, changes = sync.sync(spec, state_dir(), configured=configured, progress=progress)
+            if full and changes.new["devices"]:
+                _apply_policy_and_services(spec.network, lab, changes.new["devices"])
             out.print(
                 f"lab [bold]{lab.name}[/] follows the inventory ({time.monotonic() - start:.1f} s): "
                 f"{changes.summary()}; {len(lab.devices)} devices, {len(lab.hosts)} hosts, {len(lab.servers)} servers"
             )
             if not changes.empty():
-                out.print("next: govnet deploy (new devices run bootstrap configs until then)", markup=False)
+                kind = "full configs and their zone policy" if full else "bootstrap configs"
+                out.print(f"next: govnet deploy (new devices run {kind} until then)", markup=False)
             return
         lab = engine.up(
             spec,
@@ -114,14 +119,17 @@ def up(
     out.print(f"known_hosts: {lab.known_hosts}   shell into a device: ip netns exec <netns> bash", markup=False)
 
 
-def _apply_policy_and_services(network: Any, lab: Any) -> None:
+def _apply_policy_and_services(network: Any, lab: Any, only: set[str] | None = None) -> None:
     """With full configs: the nftables zone policy on each segment-holding switch (what deploy pushes beside
-    the FRR config) and the DC servers' service listeners, so `govnet verify` can run right away."""
+    the FRR config; on a running lab, on the new devices of *only*) and the DC servers' missing service
+    listeners, so `govnet verify` can run right away."""
     from govnet.lab import nsexec
     from govnet.policy import render_nftables
     from govnet.verify import services
 
     for name, dev in lab.devices.items():
+        if only is not None and name not in only:
+            continue
         script = render_nftables(network, name)
         if script:
             nsexec.run(nsexec.in_netns(dev.netns, ["nft", "-f", "-"]), stdin=script)

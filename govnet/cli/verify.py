@@ -48,6 +48,17 @@ def _lab(network: Any) -> Any:
     return lab
 
 
+def _snapshot(network: Any) -> dict[str, Any]:
+    """What this verify checks, for ``verify --changed`` (``govnet.verify.scope``): rendered configs with their
+    secret placeholders (no secret value), and the nftables zone policies."""
+    from govnet.policy import render_nftables
+    from govnet.render import render_device
+    from govnet.verify.scope import snapshot
+
+    configs = {n: render_device(network, n, {}) for n in network.devices}
+    return snapshot(network, configs, {n: render_nftables(network, n) for n in network.devices})
+
+
 def summary(outcome: Any) -> None:
     """Per-family pass counts, then every failure (failures first), then the timing."""
     from rich.table import Table  # here, not at start-up: validate, plan and render need no table
@@ -90,8 +101,18 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--start-services", help="start missing DC service listeners first")
         ] = False,
         junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report")] = None,
+        changed: Annotated[
+            bool,
+            typer.Option(
+                "--changed",
+                help="only what changed since the last passing verify (devices, endpoints, policy rows, edge)",
+            ),
+        ] = False,
     ) -> None:
-        """Control plane, reachability matrix, service ports, traceroute, segmentation (and failover)."""
+        """Control plane, reachability matrix, service ports, traceroute, segmentation (and failover).
+
+        Every check by default; with --changed, those the change since the last passing verify touched."""
+        from govnet.verify import scope as scoping
         from govnet.verify import services
         from govnet.verify.run import missing_listeners
         from govnet.verify.run import verify as run_verify
@@ -103,7 +124,17 @@ def register(app: typer.Typer) -> None:
         missing = missing_listeners(network, lab)
         if missing:
             err.print(f"verify: no service listener running for {', '.join(missing)} (their service checks fail)")
-        outcome = run_verify(network, lab, failover=failover)
+        snap = _snapshot(network)
+        scope = None
+        if changed:
+            scope = scoping.changed(network, snap, scoping.load(lab.state_dir))
+            if scope.empty():
+                out.print("verify --changed: nothing changed since the last passing verify; nothing to check")
+                return
+            out.print(f"verify --changed: {scope.describe()}", highlight=False, soft_wrap=True)
+        outcome = run_verify(network, lab, failover=failover, scope=scope)
+        if outcome.ok:
+            scoping.record(lab.state_dir, snap)
         summary(outcome)
         if json_file is not None:
             json_file.write_text(json.dumps(outcome.as_dict(), indent=1, ensure_ascii=False) + "\n")

@@ -1,8 +1,8 @@
 """What an SSH login to a lab device runs (sshd's ``ForceCommand``): a router CLI, nothing more.
 
 - interactive login → ``vtysh -N <instance>``;
-- ``govnet-agent …`` → the on-box agent (``govnet.lab.onbox``) for config replace / commit-confirmed;
-  ``govnet-agent session`` is relayed to the device's resident agent (started on first use);
+- ``napalm-frr-helper …`` → the FRR driver's on-box helper (``napalm_frr.helper``) for config replace /
+  commit-confirmed; ``napalm-frr-helper session`` is relayed to the device's resident helper (started on first use);
 - ``ping`` / ``traceroute`` with strictly checked arguments, run without a shell;
 - anything else → one-shot ``vtysh -N <instance> -c <line>`` per line.
 
@@ -25,6 +25,9 @@ LAB_RANGE = IPv4Network("198.18.0.0/15")
 _OPTIONS = {"-c": True, "-W": True, "-i": True, "-s": True, "-I": True}
 _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,14}$")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
+#: The FRR driver's on-box helper command (``napalm_frr.helper.COMMAND``; not imported here: every login
+#: would pay for it).
+HELPER_COMMAND = "napalm-frr-helper"
 _INSTANCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -112,13 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     first = command.split(None, 1)[0]
     try:
-        if first == "govnet-agent":
+        if first == HELPER_COMMAND:
             words = shlex.split(command)[1:]
-            from govnet.lab import agent_relay  # type: ignore[attr-defined,unused-ignore]
+            from napalm_frr.helper import relay
 
             if words == ["session"]:
-                return int(agent_relay.main([instance]))
-            return agent_relay.run_agent(instance, words)
+                return int(relay.main([instance]))
+            return relay.run_helper(instance, words)
         if first in ("ping", "traceroute"):
             words = shlex.split(command)
             exec_argv = probe_argv(first, words[1:])

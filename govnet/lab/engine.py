@@ -24,9 +24,11 @@ from govnet.lab import nsexec
 from govnet.lab.containers import remove_server_containers
 from govnet.lab.deps import check_all
 from govnet.lab.errors import LabError, LabUsageError
-from govnet.lab.onbox_paths import PID_NAME, agent_socket
 from govnet.lab.state import REGISTRY, Lab, StateFile, lab_password, lab_username
 from govnet.lab.topology import EndpointSpec, LabSpec, NodeSpec, lab_objects, short_ifname
+from napalm_frr import helper as frr_helper
+from napalm_frr.helper.nft import NFT_ENV
+from napalm_frr.helper.paths import PATHSPACE_DIR, PID_NAME, helper_socket
 
 Progress = Callable[[str], None]
 FRR_DAEMONS = ("zebra", "bgpd", "ospfd", "staticd", "bfdd")  # bfdd: BFD on the Internet edge's eBGP
@@ -44,17 +46,12 @@ BOX_PYTHON = "/usr/bin/python3"
 PYTHON_TOOL = Path("bin/python3")
 #: The lab's capability-bearing copy of nft (relative to the runtime directory) and how the agent finds it.
 NFT_TOOL = Path("bin/nft")
-#: Where ``up`` installs the device login shell and on-box agent (standard library only), byte-compiled.
+#: Where ``up`` installs the device login shell and the driver's on-box helper (standard library only),
+#: byte-compiled.
 AGENT_DIR = Path("agent")
-AGENT_MODULES = (
-    "__init__.py",
-    "lab/__init__.py",
-    "lab/device_shell.py",
-    "lab/onbox.py",
-    "lab/onbox_paths.py",
-    "lab/agent_relay.py",
-)
-NFT_ENV = "GOVNET_ONBOX_NFT"
+SHELL_MODULES = ("__init__.py", "lab/__init__.py", "lab/device_shell.py")
+#: The helper's package on the box: its own modules under a bare ``napalm_frr`` (the driver stays off the box).
+HELPER_PACKAGE = Path("napalm_frr/helper")
 WORKERS = 8
 
 
@@ -411,7 +408,8 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
             # the resident agent; other requests to the device shell
             f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {VTYSH} -N {node.name}; '
             f"export {NFT_ENV}={lab_dir / NFT_TOOL}; "
-            f'[ "$SSH_ORIGINAL_COMMAND" = "govnet-agent session" ] && exec {relay_command(node.name, lab_dir)}; '
+            f'[ "$SSH_ORIGINAL_COMMAND" = "{frr_helper.COMMAND} session" ] && '
+            f"exec {relay_command(node.name, lab_dir)}; "
             f"exec {device_shell_command(node.name, lab_dir)}",
             "UsePAM no",
             "PasswordAuthentication yes",
@@ -435,20 +433,27 @@ def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
 
 
 def _install_agent(state: StateFile) -> None:
-    """Install what a device login runs (the device shell and the on-box agent) into the lab directory.
+    """Install what a device login runs (the device shell and the driver's on-box helper) into the lab directory.
 
     As a white box would have it installed: a copy of the standard-library-only modules, byte-compiled
-    so no login recompiles them (the login user cannot write ``__pycache__``), removed with the lab.
+    so no login recompiles them (the login user cannot write ``__pycache__``), removed with the lab. The
+    helper goes in as ``napalm_frr.helper`` under a ``napalm_frr`` package of its own: nothing of the driver
+    (or NAPALM) is imported on the box.
     """
     import govnet
 
     source = Path(govnet.__file__).resolve().parent
     root = _runtime(state) / AGENT_DIR
     state.record("dir", {"path": str(root)})
-    for module in AGENT_MODULES:
+    for module in SHELL_MODULES:
         target = root / "govnet" / module
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / module, target)
+    helper_source = Path(frr_helper.__file__).resolve().parent
+    (root / HELPER_PACKAGE).mkdir(parents=True)
+    (root / HELPER_PACKAGE.parent / "__init__.py").write_text('"""The FRR driver\'s on-box helper only."""\n')
+    for helper_file in sorted(helper_source.glob("*.py")):
+        shutil.copyfile(helper_file, root / HELPER_PACKAGE / helper_file.name)
     # compiled by the interpreter that runs them, so its cache tag matches whatever Python the controller uses
     nsexec.run([str(_runtime(state) / PYTHON_TOOL), "-S", "-m", "compileall", "-q", str(root)])
     for path in [root, *root.rglob("*")]:
@@ -465,10 +470,10 @@ def device_shell_command(instance: str, lab_dir: Path) -> str:
 
 
 def relay_command(instance: str, lab_dir: Path) -> str:
-    """The login command for ``govnet-agent session``: the relay to the resident agent, run as a file
+    """The login command for ``napalm-frr-helper session``: the relay to the resident helper, run as a file
     (``python -S FILE``: no ``-m`` machinery, no device-shell imports; it starts on every agent login)."""
     agent = lab_dir / AGENT_DIR
-    return f"env PYTHONPATH={agent} {lab_dir / PYTHON_TOOL} -S {agent / 'govnet/lab/agent_relay.py'} {instance}"
+    return f"env PYTHONPATH={agent} {lab_dir / PYTHON_TOOL} -S {agent / HELPER_PACKAGE / 'relay.py'} {instance}"
 
 
 def login_python() -> str:
@@ -584,11 +589,13 @@ def start_devices(spec: LabSpec, state: StateFile) -> None:
     state.record("sshd", *({"pidfile": str(devroot / n.name / "sshd.pid"), "node": n.name} for n in spec.managed))
     lab_dir = _runtime(state)
     user = lab_username()
-    # the on-box agent runs as the login user, resident (see onbox.serve), started like any service of the box
+    # the on-box helper runs as the login user, resident (napalm_frr.helper.server), started like any service
+    # from / : ``python -m`` puts the working directory first on sys.path, and a checkout there holds the whole
+    # driver package (``napalm_frr``), which the box's bare Python cannot import
     agent = (
-        f'runuser -u "$3" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin USER="$3" LOGNAME="$3" '
+        f'cd / && runuser -u "$3" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin USER="$3" LOGNAME="$3" '
         f"PYTHONPATH={lab_dir / AGENT_DIR} {NFT_ENV}={lab_dir / NFT_TOOL} "
-        f'setsid -f {lab_dir / PYTHON_TOOL} -S -m govnet.lab.onbox "$1" serve </dev/null >/dev/null 2>&1'
+        f'setsid -f {lab_dir / PYTHON_TOOL} -S -m napalm_frr.helper "$1" serve </dev/null >/dev/null 2>&1'
     )
     script = (
         f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && {FRRINIT} start "$1" && {agent}'
@@ -612,10 +619,10 @@ def start_devices(spec: LabSpec, state: StateFile) -> None:
 
 
 def _wait_agents(spec: LabSpec, timeout: float = 60.0) -> None:
-    """Every device's resident on-box agent answers on its socket (it loads and starts what it needs first)."""
+    """Every device's resident on-box helper answers on its socket (it loads and starts what it needs first)."""
     import socket
 
-    waiting = {n.name: agent_socket(n.name) for n in spec.managed}
+    waiting = {n.name: helper_socket(n.name) for n in spec.managed}
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for name, path in list(waiting.items()):
@@ -626,8 +633,8 @@ def _wait_agents(spec: LabSpec, timeout: float = 60.0) -> None:
             time.sleep(0.05)
     if waiting:
         first = sorted(waiting)[0]
-        log = Path(agent_socket(first)).with_name("agent.log")
-        raise LabError(f"lab: on-box agent not answering on {len(waiting)} device(s), e.g. {first} (see {log})")
+        log = Path(helper_socket(first)).with_name("helper.log")
+        raise LabError(f"lab: on-box helper not answering on {len(waiting)} device(s), e.g. {first} (see {log})")
 
 
 def _pid_alive(pidfile: Path) -> bool:
@@ -690,7 +697,7 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
             RUNTIME_BASE.rmdir()  # the last lab out removes it, whichever lab created it
     # a container podman would not remove keeps the lab recorded: `lab down` again retries it
     remove_server_containers(namespaces)
-    for name in ("known_hosts", "state.tmp"):
+    for name in ("known_hosts", "state.tmp", "verified.json"):  # verified.json: govnet.verify.scope
         (state_dir / name).unlink(missing_ok=True)
     state.path.unlink(missing_ok=True)
     with contextlib.suppress(OSError):
@@ -747,10 +754,10 @@ def _stop_recorded(state: StateFile) -> None:
             targets += _pid_if(pidfile, f"-N\0{rec['instance']}\0".encode())
     for rec in state.records("sshd"):
         targets += _pid_if(Path(rec["pidfile"]), str(Path(rec["pidfile"]).with_name("sshd_config")).encode())
-    for rec in state.records("frr_etc"):  # the resident on-box agent (its pid file: "pid start-time")
+    for rec in state.records("frr_etc"):  # the resident on-box helper (its pid file: "pid start-time")
         instance = Path(rec["path"]).name
-        pidfile = Path(rec["path"], "govnet-onbox", PID_NAME)
-        targets += _pid_if(pidfile, f"govnet.lab.onbox\0{instance}\0serve\0".encode())
+        pidfile = Path(rec["path"], PATHSPACE_DIR, PID_NAME)
+        targets += _pid_if(pidfile, f"napalm_frr.helper\0{instance}\0serve\0".encode())
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in targets:
             with contextlib.suppress(ProcessLookupError):

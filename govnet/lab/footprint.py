@@ -15,8 +15,8 @@ from govnet.lab.engine import RUNTIME_BASE, runtime_dir
 from govnet.lab.nsexec import FRR_ETC, FRR_RUN
 from govnet.lab.topology import KIND_LETTER, LabSpec
 
-#: What a lab device runs of govnet's own, as ``python -m MODULE INSTANCE ...``.
-AGENT_MODULES = ("govnet.lab.onbox", "govnet.lab.device_shell")
+#: What a lab device runs of its own (the FRR driver's helper, the device shell), as ``python -m MODULE INSTANCE ...``.
+AGENT_MODULES = ("napalm_frr.helper", "govnet.lab.device_shell")
 
 
 @dataclass(frozen=True)

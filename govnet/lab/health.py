@@ -19,8 +19,8 @@ from govnet.lab import nsexec
 from govnet.lab.engine import FRR_DAEMONS
 from govnet.lab.errors import LabError
 from govnet.lab.icmp import ping_many
-from govnet.lab.onbox_paths import state_path
 from govnet.lab.state import Lab, LabDevice
+from napalm_frr.helper.paths import state_path
 
 WORKERS = 8
 OSPF_JSON = "show ip ospf neighbor json"

@@ -7,10 +7,15 @@
   the switch-side port), links and segments on devices that stay (their interfaces only), devices (processes,
   FRR pathspace, management port, namespace, files);
 - builds what is new or changed the way ``up`` does: namespaces, management ports, veths, addresses, bridges,
-  shaping, then FRR + sshd + the on-box agent of each new device, with the lab's kind of config (bootstrap,
+  shaping, then FRR + sshd + the on-box helper of each new device, with the lab's kind of config (bootstrap,
   or full when it was built ``--configured``);
-- leaves everything else alone: a kept device's FRR, sshd, agent and configuration are not touched; a kept device
+- leaves everything else alone: a kept device's FRR, sshd, helper and configuration are not touched; a kept device
   only gains or loses the interfaces of links and segments that came or went. ``deploy`` brings them in.
+
+A sync that stops halfway (killed, a failed command) can be rerun: the state keeps the objects of the last
+completed sync and a ``syncing`` mark while one runs. A rerun that finds the mark first removes whatever of the
+new objects exists (each removal tolerates what is not there), then removes what is gone again (idempotent) and
+builds the new objects from nothing, as the first attempt would have.
 
 Server containers are not built here: ``scripts/lab-servers`` provisions the servers (idempotent: it adds the
 new servers' containers and leaves the others unchanged); a server that leaves loses its container with its
@@ -79,8 +84,11 @@ def changes(have: Objects, want: Objects) -> Changes:
     return ch
 
 
-def sync(spec: LabSpec, state_dir: Path, *, progress: engine.Progress = engine._quiet) -> tuple[Lab, Changes]:
-    """Make the running lab in ``state_dir`` match ``spec``; returns the lab and what changed."""
+def sync(
+    spec: LabSpec, state_dir: Path, *, configured: bool = False, progress: engine.Progress = engine._quiet
+) -> tuple[Lab, Changes]:
+    """Make the running lab in ``state_dir`` match ``spec``; returns the lab and what changed. New devices start
+    on full configs when the lab was built ``--configured`` or *configured* asks, else on bootstrap configs."""
     check_all()
     state_dir = state_dir.absolute()
     problems = spec.problems()
@@ -94,12 +102,18 @@ def sync(spec: LabSpec, state_dir: Path, *, progress: engine.Progress = engine._
         raise LabUsageError("lab: this lab was built by an older govnet; run `govnet lab down` and `govnet lab up`")
     if state.data["prefix"] != spec.prefix or state.data["name"] != spec.name:
         raise LabUsageError(f"lab: {state_dir} holds lab {state.data['name']}, not {spec.name}")
-    ch = changes(have, lab_objects(spec))
+    want = lab_objects(spec)
+    ch = changes(have, want)
+    if state.data.get("syncing"):
+        progress("sync: the last sync did not finish; removing what it had begun to build")
+        _remove(want, Changes(gone={k: set(ch.new[k]) for k in KINDS}), state, spec.prefix)
     if not ch.empty():
         progress(f"sync: {ch.summary()}")
+        state.set(syncing=True)  # until the objects below are recorded: a rerun clears a half-built change first
         _remove(have, ch, state, spec.prefix)
-        _add(spec, ch, state)
-        state.set(**engine.facts(spec), synced=time.time())
+        _add(spec, ch, state, configured or bool(state.data.get("configured")))
+    if not ch.empty() or state.data.get("syncing"):
+        state.set(**engine.facts(spec), synced=time.time(), syncing=False)
     return Lab.from_state(state, spec.network), ch
 
 
@@ -161,14 +175,13 @@ def _remove_devices(names: list[str], state: StateFile, prefix: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------- add
-def _add(spec: LabSpec, ch: Changes, state: StateFile) -> None:
+def _add(spec: LabSpec, ch: Changes, state: StateFile, configured: bool) -> None:
     """Build what is new, as ``up`` builds it, then start the new devices."""
     new_nodes = [n for n in spec.nodes if n.name in ch.new["devices"]]
     new_links = [lk for lk in spec.links if lk.name in ch.new["links"]]
     new_segs = [s for s in spec.segments if s.key in ch.new["segments"]]
     new_stubs = [s for s in spec.segments if s.key in ch.new["stubs"]]
     new_eps = [e for e in spec.endpoints if spec.endpoint_netns(e) in ch.new["endpoints"]]
-    configured = bool(state.data.get("configured"))
     if new_nodes:
         known = engine.device_files(new_nodes, state, configured)
         with open(state.data["known_hosts"], "a") as fh:

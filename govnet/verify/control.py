@@ -121,7 +121,8 @@ def check_device(network: Network, name: str, mgmt_ip: str, login: tuple[str, st
 
 
 def control_plane(network: Network, mgmt: dict[str, str], login: tuple[str, str, str]) -> list[Check]:
-    """Every device in parallel (the work is SSH round trips)."""
+    """Every device of *mgmt* (name → management address) in parallel (the work is SSH round trips)."""
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        results = pool.map(lambda n: check_device(network, n, mgmt[n], login), sorted(network.devices))
+        names = sorted(n for n in network.devices if n in mgmt)
+        results = pool.map(lambda n: check_device(network, n, mgmt[n], login), names)
         return [c for checks in results for c in checks]

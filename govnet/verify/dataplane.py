@@ -7,6 +7,7 @@ packets and compares.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -37,28 +38,27 @@ class Matrix:
         }
 
 
-def reachability(network: Network, where: Where) -> tuple[Matrix, list[Check]]:
-    """Every host pings every DC server and every other host; the policy says which must answer."""
+def reachability(network: Network, where: Where, only: Collection[str] | None = None) -> tuple[Matrix, list[Check]]:
+    """Every host pings every DC server and every other host; the policy says which must answer. With *only*
+    (a verify's scope), the pairs with an endpoint of *only* on either side: its row and its column."""
     eps = {e.name: e for e in endpoints(network)}
     hosts = [e.name for e in eps.values() if e.kind == "host"]
     cols = [e.name for e in eps.values() if e.kind == "server"] + hosts
-    matrix = Matrix(hosts, cols)
-    probes: dict[tuple[str, str], Probe] = {
-        (s, d): (where[s][0], where[d][1], "icmp", None) for s in hosts for d in cols if s != d
-    }
+    pairs = [(s, d) for s in hosts for d in cols if s != d and (only is None or s in only or d in only)]
+    matrix = Matrix([h for h in hosts if any(s == h for s, _ in pairs)], cols)
+    probes: dict[tuple[str, str], Probe] = {(s, d): (where[s][0], where[d][1], "icmp", None) for s, d in pairs}
     got = probe_many(probes.values(), timeout=1.0, tries=2)
     checks = []
-    for s in hosts:
+    for s in matrix.rows:
         wrong = []
-        for d in cols:
-            if s == d:
-                continue
+        mine = [d for d in cols if (s, d) in probes]
+        for d in mine:
             verdict = judge(network, eps[s], eps[d], "icmp")
             reached = got[probes[(s, d)]] == ANSWERED
             matrix.cells[(s, d)] = (verdict.allowed, reached, verdict.rule)
             if reached != verdict.allowed:
                 wrong.append(f"{d} {'unreachable' if verdict.allowed else 'reachable'} (policy: {verdict.rule})")
-        n = len(cols) - 1
+        n = len(mine)
         checks.append(Check("reachability", f"{s} → {n} endpoints as the policy says", not wrong, "; ".join(wrong)))
     return matrix, checks
 
@@ -110,14 +110,29 @@ class FlowClass:
         return f"{self.src_zone} → {self.dst_zone} {svc}"
 
 
-def flow_classes(network: Network) -> list[FlowClass]:
+def flow_classes(network: Network, scope: tuple[Collection[str], Collection[str]] | None = None) -> list[FlowClass]:
     """Every (source zone, destination zone, service) the policy or the servers name, with a representative pair.
 
     Services: ICMP, the destination zone's server services, and every service a policy entry from the source zone
     names; representative endpoints sit in different segments (traffic inside a segment is never filtered), and a
     server offering the service is preferred as destination so an allowed flow meets a real listener.
+
+    With *scope* (endpoints, zones of a verify's scope): the classes from or to a zone of *zones*, and those an
+    endpoint of *endpoints* can represent (that endpoint as their source or destination).
     """
     eps = endpoints(network)
+    if scope is not None:
+        names, zones = scope
+        mine = [e for e in eps if e.name in names]
+        every = flow_classes(network)
+        out = [c for c in every if c.src_zone in zones or c.dst_zone in zones]
+        for c in every:
+            if c.src_zone in zones or c.dst_zone in zones:
+                continue
+            pair = _scoped_pair(network, eps, mine, c)
+            if pair is not None:
+                out.append(FlowClass(c.src_zone, c.dst_zone, c.proto, c.port, *pair))
+        return out
     by_zone: dict[str, list[Endpoint]] = {}
     for e in eps:
         by_zone.setdefault(e.zone, []).append(e)
@@ -149,6 +164,16 @@ def _pair(
     return None
 
 
+def _scoped_pair(
+    network: Network, eps: list[Endpoint], mine: list[Endpoint], c: FlowClass
+) -> tuple[Endpoint, Endpoint] | None:
+    """The class with an endpoint of the scope on one side (its source preferred), or None."""
+    sources = [e for e in eps if e.zone == c.src_zone]
+    dests = [e for e in eps if e.zone == c.dst_zone]
+    first = _pair([e for e in mine if e.zone == c.src_zone], dests, c.proto, c.port)
+    return first or _pair(sources, [e for e in mine if e.zone == c.dst_zone], c.proto, c.port)
+
+
 def _other_sources(
     network: Network, where: Where, classes: list[FlowClass], probes: dict[FlowClass, Probe], got: dict[Probe, str]
 ) -> dict[Probe, str]:
@@ -169,12 +194,17 @@ def _other_sources(
     return {probes[c]: ANSWERED for c, ps in alt.items() if any(answers[p] != SILENT for p in ps)}
 
 
-def segmentation(network: Network, where: Where, real: dict[str, str] | None = None) -> list[Check]:
+def segmentation(
+    network: Network,
+    where: Where,
+    real: dict[str, str] | None = None,
+    scope: tuple[Collection[str], Collection[str]] | None = None,
+) -> list[Check]:
     """A line per flow class: an allowed flow must get through, a denied one must be dropped.
 
     With real servers (``real``: server → container) a UDP syslog flow to a log server is judged by delivery: the
     line sent must be filed by the server (allowed) or must not be (denied); syslog never answers a probe."""
-    classes = flow_classes(network)
+    classes = flow_classes(network, scope)
     probes = {c: (where[c.src.name][0], where[c.dst.name][1], c.proto, c.port) for c in classes}
     got = probe_many(probes.values(), timeout=1.0, tries=1)
     for c in classes:
@@ -239,10 +269,12 @@ def core_on_path(network: Network, hops: list[str], cores: list[str]) -> str | N
     return next((c for c in cores for hop in hops if hop in device_addresses(network.devices[c])), None)
 
 
-def traceroute_checks(network: Network, where: Where) -> list[Check]:
-    """Each department's traffic to the DC crosses its primary core (the cheapest uplink)."""
+def traceroute_checks(network: Network, where: Where, sites: Collection[str] | None = None) -> list[Check]:
+    """Each department's (or each of *sites*') traffic to the DC crosses its primary core (the cheapest uplink)."""
     jobs = []
     for site in (s.name for s in network.sites.values() if s.kind == "department"):
+        if sites is not None and site not in sites:
+            continue
         pair = path_target(network, site, where)
         if pair is not None:
             jobs.append((site, *pair))

@@ -11,8 +11,10 @@ from govnet.lab.containers import server_containers
 from govnet.model.derived import Network
 from govnet.verify import control, dataplane, eservices, internet, services
 from govnet.verify.dataplane import Matrix
+from govnet.verify.expect import endpoints
 from govnet.verify.failover import failover as run_failover
 from govnet.verify.result import FAMILIES, Check
+from govnet.verify.scope import Scope
 
 #: The families checked from the emulated Internet (where the lab has one).
 INTERNET_FAMILIES = {"citizen", "exposure", "egress", "isp-failover"}
@@ -73,9 +75,13 @@ def verify(
     failover: bool = False,
     control_plane: bool = True,
     only: set[str] | None = None,
+    scope: Scope | None = None,
 ) -> Outcome:
     """Run every check family (or ``only`` these) against the running lab; failover only when asked (it cuts
-    links)."""
+    links). With *scope* (``govnet.verify.scope``: what a change touched) each family checks only what the scope
+    holds: the control plane of its devices, the matrix rows and columns of its endpoints, the flow classes of its
+    zones or that its endpoints represent, its sites' traceroutes, the Internet families when the edge changed.
+    Service ports are checked whole (a few probes)."""
     start = time.monotonic()
     want = set(FAMILIES) if only is None else only
     control_plane = control_plane and "control-plane" in want
@@ -95,12 +101,13 @@ def verify(
     with ThreadPoolExecutor(max_workers=1) as bg:
         ctl = None
         if control_plane:
-            mgmt = {n: d.mgmt_ip for n, d in lab.devices.items()}
+            mgmt = {n: d.mgmt_ip for n, d in lab.devices.items() if scope is None or n in scope.devices}
             login = (lab.username, lab.password, str(lab.known_hosts))
             ctl = bg.submit(timed, "control-plane", control.control_plane, network, mgmt, login)
         matrix = None
         if "reachability" in want:
-            matrix, reach = timed("reachability", dataplane.reachability, network, where)
+            eps = None if scope is None else scope.endpoints
+            matrix, reach = timed("reachability", dataplane.reachability, network, where, eps)
             checks += reach
         real = real_servers(lab)
         if "services" in want:
@@ -110,10 +117,13 @@ def verify(
             else:
                 checks += timed("services", dataplane.service_checks, network, where)
         if "segmentation" in want:
-            checks += timed("segmentation", dataplane.segmentation, network, where, real)
+            flows = None if scope is None else (scope.endpoints, scope.zones)
+            checks += timed("segmentation", dataplane.segmentation, network, where, real, flows)
         if "traceroute" in want:
-            checks += timed("traceroute", dataplane.traceroute_checks, network, where)
-        outside = internet.outside_of(network, lab, where, real) if want & INTERNET_FAMILIES else None
+            sites = None if scope is None else {e.site for e in endpoints(network) if e.name in scope.endpoints}
+            checks += timed("traceroute", dataplane.traceroute_checks, network, where, sites)
+        outer = want & INTERNET_FAMILIES and (scope is None or scope.internet)
+        outside = internet.outside_of(network, lab, where, real) if outer else None
         if outside is not None:
             found, internet_data = timed("internet", internet.internet_checks, outside, failover)
             checks += [c for c in found if c.family in want or (c.family == "isp-failover" and failover)]

@@ -2,7 +2,7 @@
 
 One authenticated SSH transport (host key checked once) carries everything:
 
-* one-shot requests (``govnet-agent ...``, ``ping ...``, a batch of vtysh show commands) open a
+* one-shot requests (``napalm-frr-helper ...``, ``ping ...``, a batch of vtysh show commands) open a
   short-lived exec channel, so the device's forced command sees them as ``SSH_ORIGINAL_COMMAND`` and
   stdin can carry a whole candidate config;
 * interactive vtysh commands go through the ``frr_vtysh`` Netmiko session (prompts and error
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import paramiko
 from napalm.base.exceptions import ConnectAuthError, ConnectionException, ConnectTimeoutError
 
+from napalm_frr.helper import COMMAND as HELPER_COMMAND
 from napalm_frr.netmiko_frr import FRRVtyshSSH
 
 
@@ -74,7 +75,7 @@ class SSHConnection:
         self._client = client
         self._settings = settings
         self._session: Any = None
-        self._agent: tuple[paramiko.Channel, Any] | None = None
+        self._session_channel: tuple[paramiko.Channel, Any] | None = None
 
     def session(self) -> Any:
         """The interactive ``frr_vtysh`` Netmiko session, started on this login's transport when first asked for."""
@@ -102,29 +103,29 @@ class SSHConnection:
         replies: list[str] = self.session().send_commands(commands, read_timeout=60.0)
         return replies
 
-    def agent_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
-        """One request to the on-box agent's session (``govnet-agent session``, started on this login when
+    def helper_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
+        """One request to the on-box helper's session (``napalm-frr-helper session``, started on this login when
         first needed and kept until close): one JSON line out, one JSON line back."""
-        if self._agent is None:
+        if self._session_channel is None:
             transport = self._client.get_transport()
             if transport is None or not transport.is_active():
                 raise ConnectionException(f"{self._settings.host}: the SSH connection is closed")
             channel = transport.open_session(timeout=timeout)
-            channel.exec_command("govnet-agent session")
-            self._agent = (channel, channel.makefile("rb"))
-        channel, replies = self._agent
+            channel.exec_command(f"{HELPER_COMMAND} session")
+            self._session_channel = (channel, channel.makefile("rb"))
+        channel, replies = self._session_channel
         channel.settimeout(timeout)
         try:
             channel.sendall((json.dumps({"argv": argv, "stdin": stdin}) + "\n").encode())
             line = replies.readline()
         except (OSError, paramiko.SSHException) as exc:
-            self._agent = None
-            raise ConnectionException(f"{self._settings.host}: govnet-agent {argv[0]}: {exc or 'timed out'}") from exc
+            self._session_channel = None
+            raise ConnectionException(f"{self._settings.host}: {HELPER_COMMAND} {argv[0]}: {exc or 'timed out'}") from exc
         if not line:
-            self._agent = None
+            self._session_channel = None
             detail = channel.makefile_stderr("rb").read().decode(errors="replace").strip().splitlines()
             raise ConnectionException(
-                f"{self._settings.host}: the agent session ended" + (f": {detail[-1]}" if detail else "")
+                f"{self._settings.host}: the helper session ended" + (f": {detail[-1]}" if detail else "")
             )
         return str(line.decode(errors="replace"))
 
@@ -154,12 +155,12 @@ class SSHConnection:
         return bool(transport is not None and transport.is_active())
 
     def close(self) -> None:
-        """End the agent session and leave vtysh (when they were started), then close the transport."""
-        if self._agent is not None:
+        """End the helper session and leave vtysh (when they were started), then close the transport."""
+        if self._session_channel is not None:
             with contextlib.suppress(OSError, paramiko.SSHException):
-                self._agent[0].shutdown_write()
-                self._agent[0].close()
-            self._agent = None
+                self._session_channel[0].shutdown_write()
+                self._session_channel[0].close()
+            self._session_channel = None
         if self._session is not None:
             self._session.disconnect()
             self._session = None

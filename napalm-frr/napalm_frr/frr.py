@@ -1,7 +1,7 @@
 """NAPALM driver for FRRouting (``napalm.get_network_driver("frr")``).
 
 Reads come from FRR's JSON show commands over the interactive vtysh session. Writes never type
-config lines into vtysh: the whole candidate goes to the on-box agent (``govnet-agent``, see
+config lines into vtysh: the whole candidate goes to the on-box helper (``napalm-frr-helper``, see
 docs/napalm_frr.md), which checks it, keeps a checkpoint, applies it with ``frr-reload.py`` and,
 for ``commit_config(revert_in=N)``, runs a revert timer on the box itself, so a controller that
 dies after committing cannot leave an unconfirmed change behind.
@@ -28,10 +28,10 @@ from napalm.base.exceptions import (
 )
 from napalm.base.helpers import sanitize_configs
 
-from napalm_frr import config_diff, parsers
+from napalm_frr import config_diff, helper, parsers
 from napalm_frr.connection import Connection, ExecResult, SSHSettings, connect
 
-AGENT = "govnet-agent"
+AGENT = helper.COMMAND
 HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
 INTERFACE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 MESSAGE_MAX = 200
@@ -46,7 +46,7 @@ STATE_COMMANDS = (
 
 
 class FRRDriver(NetworkDriver):
-    """FRRouting over SSH: vtysh for reads, the on-box agent for commits."""
+    """FRRouting over SSH: vtysh for reads, the on-box helper for commits."""
 
     platform = "frr"
 
@@ -116,19 +116,19 @@ class FRRDriver(NetworkDriver):
     def _json(self, command: str) -> Any:
         return parsers.loads(self._show(command), command)
 
-    def _agent(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
-        """Call the on-box agent; its JSON reply, or an exception naming what it refused and why."""
+    def _helper(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
+        """Call the on-box helper; its JSON reply, or an exception naming what it refused and why."""
         conn = self._conn()
-        if hasattr(conn, "agent_request"):  # one agent process for the whole connection
-            text = conn.agent_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
-            reply = _agent_reply(self.hostname, ExecResult(0, text, ""))
+        if hasattr(conn, "helper_request"):  # one helper process for the whole connection
+            text = conn.helper_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
+            reply = _helper_reply(self.hostname, ExecResult(0, text, ""))
         else:
             command = " ".join([AGENT, verb, *(shlex.quote(a) for a in args)])
-            reply = _agent_reply(self.hostname, conn.run(command, stdin=stdin, timeout=max(self.timeout, 60)))
+            reply = _helper_reply(self.hostname, conn.run(command, stdin=stdin, timeout=max(self.timeout, 60)))
         if not reply.get("ok"):
             problems = "; ".join(reply.get("problems") or [])
-            raise AgentRefused(
-                f"{self.hostname}: {reply.get('error', 'agent failed')}" + (f": {problems}" if problems else "")
+            raise HelperRefused(
+                f"{self.hostname}: {reply.get('error', 'helper failed')}" + (f": {problems}" if problems else "")
             )
         return reply
 
@@ -141,8 +141,8 @@ class FRRDriver(NetworkDriver):
     # ------------------------------------------------------------------ getters
 
     def get_facts(self) -> models.FactsDict:
-        """Version and hostname from vtysh, uptime of the instance from the agent."""
-        return parsers.facts(self._show("show version"), self._json("show interface json"), self._agent("facts"))
+        """Version and hostname from vtysh, uptime of the instance from the helper."""
+        return parsers.facts(self._show("show version"), self._json("show interface json"), self._helper("facts"))
 
     def get_interfaces(self) -> dict[str, models.InterfaceDict]:
         """Every interface zebra knows, with NAPALM's fields."""
@@ -170,15 +170,15 @@ class FRRDriver(NetworkDriver):
         ``get_route_to`` (without BGP attributes) would give it, from vtysh commands sent in one request
         instead of five getters and a route lookup per prefix. *prefixes* limits the routes read to
         those prefixes (exact match) instead of the whole IPv4 table. Polled until a deploy
-        converges, so it goes to the agent's resident vtysh (else one round trip of the interactive
+        converges, so it goes to the helper's resident vtysh (else one round trip of the interactive
         session): no process is started on the box per poll.
         """
         conn = self._conn()
         commands = list(STATE_COMMANDS)
         if prefixes is not None:  # only these routes: a few hundred bytes instead of the whole table
             commands[-1:] = [f"show ip route {ipaddress.ip_network(p, strict=False)} json" for p in prefixes]
-        if hasattr(conn, "agent_request"):  # the agent's resident vtysh: no vtysh started on the box for it
-            replies = self._agent("show", stdin=json.dumps(commands))["outputs"]
+        if hasattr(conn, "helper_request"):  # the helper's resident vtysh: no vtysh started on the box for it
+            replies = self._helper("show", stdin=json.dumps(commands))["outputs"]
             docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
         elif hasattr(conn, "send_commands"):
             replies = conn.send_commands(commands)
@@ -226,14 +226,14 @@ class FRRDriver(NetworkDriver):
     def get_config(
         self, retrieve: str = "all", full: bool = False, sanitized: bool = False, format: str = "text"
     ) -> models.ConfigDict:
-        """Running (vtysh), startup (frr.conf, via the agent) and the loaded candidate."""
+        """Running (vtysh), startup (frr.conf, via the helper) and the loaded candidate."""
         if format != "text":
             raise NotImplementedError("FRR configs are text only")
         config: models.ConfigDict = {"running": "", "startup": "", "candidate": ""}
         if retrieve in ("all", "running"):
             config["running"] = self._running()
         if retrieve in ("all", "startup"):
-            config["startup"] = self._agent("startup")["startup"]
+            config["startup"] = self._helper("startup")["startup"]
         if retrieve in ("all", "candidate"):
             config["candidate"] = self._candidate or ""
         return sanitize_configs(config, parsers.SANITIZE) if sanitized else config
@@ -243,7 +243,7 @@ class FRRDriver(NetworkDriver):
 
     def get_ntp_servers(self) -> dict[str, models.NTPServerDict]:
         """The box's NTP client sources (chrony/ntpd on the host: FRR has no NTP of its own)."""
-        return self._agent("ntp")["servers"]
+        return self._helper("ntp")["servers"]
 
     def ping(
         self,
@@ -282,8 +282,8 @@ class FRRDriver(NetworkDriver):
             args.append("--with-nft")
             stdin = json.dumps({"config": text, "nft": policy})
         try:
-            reply = self._agent("check", *args, stdin=stdin)
-        except AgentRefused as exc:
+            reply = self._helper("check", *args, stdin=stdin)
+        except HelperRefused as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self.discard_config()
         self._candidate, self._merge = text, False
@@ -299,8 +299,8 @@ class FRRDriver(NetworkDriver):
         """Keep lines to add to the running config (parsed and diffed on the box like a replace)."""
         text = _read_candidate(filename, config)
         try:
-            reply = self._agent("check", "--merge", "--diff", stdin=text)
-        except AgentRefused as exc:
+            reply = self._helper("check", "--merge", "--diff", stdin=text)
+        except HelperRefused as exc:
             raise MergeConfigException(str(exc)) from exc
         self.discard_config()
         self._candidate, self._merge = text, True
@@ -319,8 +319,8 @@ class FRRDriver(NetworkDriver):
         give, for :meth:`compare_config`; :meth:`commit_config` applies it in the same commit.
         """
         try:
-            reply = self._agent("nft-diff", stdin=ruleset)
-        except AgentRefused as exc:
+            reply = self._helper("nft-diff", stdin=ruleset)
+        except HelperRefused as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self._policy = ruleset
         self._policy_diff = policy_diff(reply["running"], reply["intended"])
@@ -332,7 +332,7 @@ class FRRDriver(NetworkDriver):
             frr = ""
         elif self._diff is not None:
             frr = self._diff.strip()
-        else:  # an agent that does not diff: frr-reload's offline mode on this machine
+        else:  # a helper that does not diff: frr-reload's offline mode on this machine
             frr = self._frr_diff()
         return frr + ("\n" if frr and self._policy_diff else "") + self._policy_diff
 
@@ -365,21 +365,21 @@ class FRRDriver(NetworkDriver):
         else:
             verb, stdin = ("merge" if self._merge else "replace"), self._candidate
         try:
-            self._agent(verb, *args, stdin=stdin)
-        except AgentRefused as exc:
+            self._helper(verb, *args, stdin=stdin)
+        except HelperRefused as exc:
             raise CommitError(str(exc)) from exc
         self.discard_config()
 
     def confirm_commit(self) -> None:
         """Keep the pending commit: stop the box's revert timer and save the config."""
         try:
-            self._agent("confirm")
-        except AgentRefused as exc:
+            self._helper("confirm")
+        except HelperRefused as exc:
             raise CommitConfirmException(str(exc)) from exc
 
     def has_pending_commit(self) -> bool:
         """Whether a commit is waiting for confirmation (its timer still running)."""
-        return bool(self._agent("status")["pending"])
+        return bool(self._helper("status")["pending"])
 
     def discard_config(self) -> None:
         """Forget the candidate and policy; nothing is stored on the box before a commit."""
@@ -391,17 +391,17 @@ class FRRDriver(NetworkDriver):
     def rollback(self) -> None:
         """Return to the config from before the last commit (and cancel a pending one)."""
         try:
-            self._agent("rollback")
-        except AgentRefused as exc:
+            self._helper("rollback")
+        except HelperRefused as exc:
             raise CommitError(str(exc)) from exc
 
 
-class AgentRefused(Exception):
-    """The on-box agent answered ``ok: false``."""
+class HelperRefused(Exception):
+    """The on-box helper answered ``ok: false``."""
 
 
-def _agent_reply(hostname: str, result: ExecResult) -> dict[str, Any]:
-    """Decode the agent's one-line JSON answer; anything else means the device lacks the agent."""
+def _helper_reply(hostname: str, result: ExecResult) -> dict[str, Any]:
+    """Decode the helper's one-line JSON answer; anything else means the device lacks the helper."""
     try:
         reply: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):

@@ -269,7 +269,7 @@ engine.deploy(net, engine.DeployOptions(
 
 def test_unconfirmed_commit_reverts_on_the_device(lab: Lab, work: Path) -> None:
     hand_change("diwan-r1", "before the unconfirmed commit")
-    pending = Path("/etc/frr/diwan-r1/govnet-onbox/pending.json")
+    pending = Path("/etc/frr/diwan-r1/napalm-frr/pending.json")
     proc = subprocess.Popen(
         [sys.executable, "-c", KILLED_AFTER_COMMIT, lab.username, lab.password, str(lab.known_hosts), str(work)],
         cwd=REPO,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -78,6 +80,22 @@ def synced_lab(lab: Lab) -> Iterator[Lab]:
             subprocess.run(ip, check=True)
 
 
+def interrupted_sync(lab: Lab, inventory: Path) -> None:
+    """``lab up`` killed once the first new namespace exists: some of the change is built, none recorded."""
+    env = {**os.environ, "GOVNET_LAB_DIR": str(lab.state_dir)}
+    argv = [sys.executable, "-m", "govnet", "--inventory", str(inventory), "lab", "up"]
+    proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"/run/netns/gv-{DEPARTMENT}-r1").exists() and time.monotonic() < deadline:
+            assert proc.poll() is None, "the sync ended before it built anything"
+            time.sleep(0.005)
+        proc.kill()
+    finally:
+        assert proc.wait(timeout=30) == -signal.SIGKILL, "the sync finished before it could be interrupted"
+    assert json.loads((lab.state_dir / "state.json").read_text()).get("syncing")
+
+
 def _config_text(shown: str) -> str:
     """`show running-config` as a config file: from its `frr version` line on."""
     start = shown.find("frr version")
@@ -106,14 +124,24 @@ def test_a_department_leaves_and_joins_the_running_lab(synced_lab: Lab) -> None:
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert not any(DEPARTMENT in c["name"] for c in json.loads(report.read_text())["checks"])
 
-    out = ok(govnet(lab, INVENTORY, "lab", "up"))
-    assert "+2 devices +2 links +3 segments +3 endpoints" in out
+    interrupted_sync(lab, INVENTORY)  # the department comes back; that sync dies halfway
+    rerun = govnet(lab, INVENTORY, "lab", "up")
+    assert "+2 devices +2 links +3 segments +3 endpoints" in ok(rerun)
+    assert "the last sync did not finish" in rerun.stderr  # the progress lines
     assert {n: watchfrr_pid(n) for n in kept} == pids
+    assert "no change" in ok(govnet(lab, INVENTORY, "lab", "up"))
     ok(govnet(lab, INVENTORY, "deploy"))
     report = WORK / "verify-full.json"
-    proc = govnet(lab, INVENTORY, "verify", "--start-services", "--json", str(report))
+    proc = govnet(lab, INVENTORY, "verify", "--changed", "--start-services", "--json", str(report))
     assert proc.returncode == 0, proc.stdout[-4000:]
-    names = " ".join(c["name"] for c in json.loads(report.read_text())["checks"])
+    assert "verify --changed: 4 device(s) (agri-r1, agri-sw1, core1, core2); 3 endpoint(s)" in proc.stdout
+    checks = json.loads(report.read_text())["checks"]
+    names = " ".join(c["name"] for c in checks)
     assert "agri-r1" in names and "agri-staff" in names
+    control = {c["name"].split(":")[0] for c in checks if c["family"] == "control-plane"}
+    assert control == {"agri-r1", "agri-sw1", "core1", "core2"}, control  # the scope, from the diff
+    rows = [c for c in checks if c["family"] == "reachability"]
+    assert any(c["name"].startswith("agri-staff → 63 endpoints") for c in rows)
+    assert any(c["name"].startswith("diwan-staff → 3 endpoints") for c in rows), "others' column to agri"
     status = ok(govnet(lab, INVENTORY, "lab", "status"))
     assert "deployed configs, last commit" in status and "bootstrap configs" not in status

@@ -31,12 +31,12 @@ from napalm.base.exceptions import (
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException
 
-from govnet.lab import onbox
 from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab, LabDevice
 from govnet.render import render_device, secrets_from_env
 from napalm_frr import NETMIKO_DEVICE_TYPE
-from napalm_frr.frr import AgentRefused, FRRDriver
+from napalm_frr.frr import FRRDriver, HelperRefused
+from napalm_frr.helper.service import ntp_servers
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
@@ -156,7 +156,7 @@ def test_get_ntp_servers_reads_the_box(lab: Lab, pair: Any) -> None:
     driver = open_driver(lab, pair[0])
     servers = driver.get_ntp_servers()
     driver.close()
-    assert servers == onbox.ntp_servers(Path("/etc"))  # lab routers share the machine's /etc
+    assert servers == ntp_servers(Path("/etc"))  # lab routers share the machine's /etc
 
 
 def test_ospf_bgp_and_routes_after_deploy(deployed: dict[str, FRRDriver], pair: Any) -> None:
@@ -227,8 +227,8 @@ def test_bad_line_is_refused_and_nothing_applied(deployed: dict[str, FRRDriver],
     bad += "\ninterface mgmt0\n ip adress 198.19.0.1/24\nexit\n"
     with pytest.raises(ReplaceConfigException, match=r"line \d+: .*Unknown command.*ip adress"):
         driver.load_replace_candidate(config=bad)
-    with pytest.raises(AgentRefused, match="candidate rejected, nothing applied"):
-        driver._agent("replace", "--revert-in", "60", stdin=bad)  # straight to the box, past the driver
+    with pytest.raises(HelperRefused, match="candidate rejected, nothing applied"):
+        driver._helper("replace", "--revert-in", "60", stdin=bad)  # straight to the box, past the driver
     assert running(dev) == before and not driver.has_pending_commit()
 
 

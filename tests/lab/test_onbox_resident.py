@@ -1,4 +1,4 @@
-"""The resident on-box agent on the running lab: started with the device, answers the SSH sessions, keeps
+"""The resident on-box helper on the running lab: started with the device, answers the SSH sessions, keeps
 a vtysh and a parser ready, comes back after a crash, and gives the same answers as one-shot vtysh.
 
 Uses routers no other lab test changes (policy-free branch routers); every change made here is undone.
@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from govnet.lab import onbox
 from govnet.lab.nsexec import vtysh
-from govnet.lab.onbox_paths import PID_NAME, agent_socket, state_path
 from govnet.lab.state import Lab, LabDevice
-from napalm_frr.frr import AgentRefused, FRRDriver
+from napalm_frr.frr import FRRDriver, HelperRefused
+from napalm_frr.helper.box import Box, HelperError
+from napalm_frr.helper.frr import FRR, SHOW_RUN_HEADER, ReadyDryRun, ResidentVtysh, dryrun_problems, syntax_problems
+from napalm_frr.helper.paths import PID_NAME, helper_socket, state_path
 
 pytestmark = pytest.mark.lab
 
@@ -56,20 +57,21 @@ def test_lab_up_starts_one_resident_agent_per_device(lab: Lab) -> None:
         status = Path(f"/proc/{pid}/status").read_text()
         assert f"Uid:\t{uid}\t" in status, f"{dev.name}: agent not running as {lab.username}"
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        assert [b"govnet.lab.onbox", dev.instance.encode(), b"serve"] == cmdline[-4:-1]
+        assert [b"napalm_frr.helper", dev.instance.encode(), b"serve"] == cmdline[-4:-1]
         assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(f"/run/netns/{dev.netns}").st_ino
-        sock = os.stat(agent_socket(dev.instance))
+        sock = os.stat(helper_socket(dev.instance))
         assert stat.S_ISSOCK(sock.st_mode) and stat.S_IMODE(sock.st_mode) == 0o600 and sock.st_uid == uid
 
 
 def test_session_is_answered_by_the_resident_agent(lab: Lab, router: LabDevice) -> None:
     driver = open_driver(lab, router)
     try:
-        first = driver._agent("status")
-        second = driver._agent("status")
+        first = driver._helper("status")
+        second = driver._helper("status")
     finally:
         driver.close()
-    assert first["agent"] == second["agent"] == {"pid": agent_pid(router), "resident": True}
+    assert first["helper"] == second["helper"]
+    assert first["helper"]["pid"] == agent_pid(router) and first["helper"]["resident"] is True
 
 
 def test_killed_resident_agent_comes_back_with_the_next_session(lab: Lab, router: LabDevice) -> None:
@@ -80,32 +82,30 @@ def test_killed_resident_agent_comes_back_with_the_next_session(lab: Lab, router
         time.sleep(0.05)
     driver = open_driver(lab, router)
     try:
-        reply = driver._agent("status")
+        reply = driver._helper("status")
         state = driver.get_state()
     finally:
         driver.close()
-    assert reply["agent"]["resident"] and reply["agent"]["pid"] != old
-    assert reply["agent"]["pid"] == agent_pid(router)
+    assert reply["helper"]["resident"] and reply["helper"]["pid"] != old
+    assert reply["helper"]["pid"] == agent_pid(router)
     assert "lo" in state["interfaces"]
 
 
 def test_show_takes_show_commands_only(lab: Lab, router: LabDevice) -> None:
     driver = open_driver(lab, router)
     try:
-        with pytest.raises(AgentRefused, match="show commands only"):
-            driver._agent("show", stdin=json.dumps(["configure terminal"]))
-        outputs = driver._agent("show", stdin=json.dumps(["show version", "show ip route json"]))["outputs"]
+        with pytest.raises(HelperRefused, match="show commands only"):
+            driver._helper("show", stdin=json.dumps(["configure terminal"]))
+        outputs = driver._helper("show", stdin=json.dumps(["show version", "show ip route json"]))["outputs"]
     finally:
         driver.close()
     assert outputs[0].startswith("FRRouting") and json.loads(outputs[1])
 
 
-def test_resident_vtysh_reads_what_one_shot_vtysh_reads(
-    router: LabDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    box = onbox.Box(router.instance, tmp_path)
-    resident = onbox.ResidentVtysh(box)
-    monkeypatch.setattr(onbox, "_VTYSH", resident)  # what onbox.show uses in this process
+def test_resident_vtysh_reads_what_one_shot_vtysh_reads(router: LabDevice, tmp_path: Path) -> None:
+    box = Box(router.instance, tmp_path)
+    frr = FRR()
+    resident = frr.resident(box)  # what frr.show uses in this process
     try:
         running, version = resident.run(["show running-config", "show version"])
         # this test process is in the root UTS namespace: compare with a one-shot vtysh run from there too
@@ -114,14 +114,15 @@ def test_resident_vtysh_reads_what_one_shot_vtysh_reads(
         # a command printing nothing between two others: every output stays with its own command
         outputs = resident.run(["show version", "show ip prefix-list", "show version"])
         assert outputs == [version, vtysh(router.instance, "show ip prefix-list", uts=False), version]
-        with pytest.raises(onbox.AgentError, match="Unknown command"):
-            onbox.show(box, ["show no-such-thing"])
+        with pytest.raises(HelperError, match="Unknown command"):
+            frr.show(box, ["show no-such-thing"])
+        assert frr.resident(box) is resident  # the same vtysh served all of it
     finally:
         resident.close()
 
 
 def test_resident_vtysh_applies_and_reports_refused_lines(router: LabDevice, tmp_path: Path) -> None:
-    resident = onbox.ResidentVtysh(onbox.Box(router.instance, tmp_path))
+    resident = ResidentVtysh(Box(router.instance, tmp_path))
     try:
         refused = resident.configure(["interface mgmt0", " description resident test", " bogus line", "router ospf"])
         assert refused == ["bogus line: % Unknown command:  bogus line"]
@@ -134,22 +135,22 @@ def test_resident_vtysh_applies_and_reports_refused_lines(router: LabDevice, tmp
 
 
 def test_ready_parser_gives_the_same_verdict_as_vtysh_dryrun(router: LabDevice, tmp_path: Path) -> None:
-    box = onbox.Box(router.instance, tmp_path)
+    box = Box(router.instance, tmp_path)
     path = tmp_path / "bad.conf"
     path.write_text(BAD_CANDIDATE)
-    one_shot = onbox.syntax_problems(box, path)
+    one_shot = syntax_problems(box, path)
     assert len(one_shot) == 2 and all("Unknown command" in p for p in one_shot)
-    good = onbox.SHOW_RUN_HEADER.sub("", vtysh(router.instance, "show running-config"), count=1)
+    good = SHOW_RUN_HEADER.sub("", vtysh(router.instance, "show running-config"), count=1)
     for text, expected in ((BAD_CANDIDATE, one_shot), (good, [])):
-        ready = onbox.ReadyDryRun(box)
+        ready = ReadyDryRun(box)
         done = ready.run(text)
         assert done is not None
-        assert onbox._dryrun_problems(*done) == expected
+        assert dryrun_problems(*done) == expected
         assert not ready.fifo.exists()
 
 
 def test_confirmed_commit_leaves_no_zombie_timer(lab: Lab, router: LabDevice) -> None:
-    """The revert timer is a fork of the resident agent: once confirmed (the timer stops) it is reaped."""
+    """The revert timer is a fork of the resident helper: once confirmed (the timer stops) it is reaped."""
     driver = open_driver(lab, router)
     try:
         driver.load_merge_candidate(config="interface mgmt0\n description timer check\n")

@@ -188,3 +188,12 @@ def test_a_dead_twin_link_fails_the_post_check_and_is_rolled_back(
     ]
     assert "post-check failed: ospf hilla-r1 on" in result.error
     assert {n for n, s in statuses(report).items() if s != CHANGED} == {"kifl-r1"}
+
+
+def test_a_change_of_the_zone_policy_alone_is_told_from_one_that_touches_routing() -> None:
+    from napalm_frr.frr import policy_diff
+
+    nft = policy_diff("table inet govnet {\n}\n", "table inet govnet {\n\tset zone_service {\n\t}\n}\n")
+    frr = "Lines To Add\n============\nrouter bgp 65010\n neighbor 198.18.0.26 remote-as 65010\n"
+    assert engine.policy_only(nft)
+    assert not engine.policy_only(frr + nft) and not engine.policy_only(frr) and not engine.policy_only("")

@@ -24,8 +24,8 @@ def _history(base: Path, instance: str, *events: tuple[str, float]) -> None:
 
 @pytest.fixture
 def onbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GOVNET_ONBOX_DIR", str(tmp_path))
-    monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
+    monkeypatch.setenv("NAPALM_FRR_HELPER_DIR", str(tmp_path))
+    monkeypatch.delenv("NAPALM_FRR_HELPER_STATE", raising=False)
     return tmp_path
 
 

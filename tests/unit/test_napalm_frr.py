@@ -20,10 +20,13 @@ import pytest
 from napalm.base.exceptions import CommandErrorException, CommitError, ConnectionException
 from netmiko.exceptions import NetmikoTimeoutException
 
-from govnet.lab import onbox, onbox_paths
 from napalm_frr import config_diff, parsers
 from napalm_frr.connection import ExecResult, SSHSettings, _connect_error, connect
-from napalm_frr.frr import FRRDriver, _agent_reply, ping_command
+from napalm_frr.frr import FRRDriver, _helper_reply, ping_command
+from napalm_frr.helper import VERSION, paths, service, source_digest
+from napalm_frr.helper.box import open_box, pid_alive, start_time, state_dir, write_atomic
+from napalm_frr.helper.commit import Commits
+from napalm_frr.helper.frr import FRR
 from napalm_frr.netmiko_frr import DEVICE_TYPE, ERROR_PATTERN, FRRVtyshSSH
 from napalm_frr.recorded import RecordedConnection, fixture_name
 
@@ -73,7 +76,7 @@ def test_commit_confirmed_streams_candidate_and_arms_timer() -> None:
     driver.load_replace_candidate(filename=str(case / "candidate.conf"))
     driver.commit_config(message="describe mgmt0", revert_in=120)
     command, stdin = driver.device.calls[-1]  # type: ignore[union-attr]
-    assert command == "govnet-agent replace --message 'describe mgmt0' --revert-in 120"
+    assert command == "napalm-frr-helper replace --message 'describe mgmt0' --revert-in 120"
     assert stdin == (case / "candidate.conf").read_text()
     assert driver.get_config(retrieve="candidate")["candidate"] == "", "a commit consumes the candidate"
 
@@ -83,7 +86,7 @@ def test_merge_commit_uses_merge_verb() -> None:
     driver = driver_for(case)
     driver.load_merge_candidate(filename=str(case / "candidate.conf"))
     driver.commit_config()
-    assert driver.device.calls[-1][0].startswith("govnet-agent merge ")  # type: ignore[union-attr]
+    assert driver.device.calls[-1][0].startswith("napalm-frr-helper merge ")  # type: ignore[union-attr]
 
 
 def test_commit_without_candidate_refused_before_touching_device() -> None:
@@ -116,12 +119,12 @@ def test_commit_message_is_one_quoted_argument() -> None:
     driver.load_replace_candidate(filename=str(case / "candidate.conf"))
     with pytest.raises(OSError, match="no recorded output"):  # a different command than recorded
         driver.commit_config(message="x'; reboot\n", revert_in=120)
-    assert driver.device.calls[-1][0] == "govnet-agent replace --message 'x'\"'\"'; reboot' --revert-in 120"  # type: ignore[union-attr]
+    assert driver.device.calls[-1][0] == "napalm-frr-helper replace --message 'x'\"'\"'; reboot' --revert-in 120"  # type: ignore[union-attr]
 
 
 def test_agent_reply_without_json_is_a_clear_error() -> None:
-    with pytest.raises(CommandErrorException, match=r"gave no JSON answer \(exit 127\): govnet-agent: on-box agent"):
-        _agent_reply("r1", ExecResult(127, "", "govnet-agent: on-box agent not available\n"))
+    with pytest.raises(CommandErrorException, match=r"\(exit 127\): napalm-frr-helper: command not found"):
+        _helper_reply("r1", ExecResult(127, "", "napalm-frr-helper: command not found\n"))
 
 
 def test_compare_config_reports_bad_candidate(tmp_path: Path) -> None:
@@ -272,13 +275,13 @@ def test_credentials_are_the_callers_not_the_environment(monkeypatch: pytest.Mon
 
 @pytest.fixture
 def agent_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GOVNET_ONBOX_DIR", str(tmp_path))
-    monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
+    monkeypatch.setenv("NAPALM_FRR_HELPER_DIR", str(tmp_path))
+    monkeypatch.delenv("NAPALM_FRR_HELPER_STATE", raising=False)
     return tmp_path
 
 
 def run_agent(capsys: pytest.CaptureFixture[str], instance: str, *argv: str) -> tuple[int, dict[str, Any]]:
-    code = onbox.main(instance, list(argv))
+    code = service.main(instance, list(argv))
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -293,7 +296,7 @@ def test_agent_bad_usage_exits_2_with_one_json_line(
 def test_agent_session_answers_each_request_in_order(
     agent_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``govnet-agent session``: one JSON reply line per request line, with the verb's exit code."""
+    """``napalm-frr-helper session``: one JSON reply line per request line, with the verb's exit code."""
     requests = [
         {"argv": ["status"]},
         {"argv": ["arm", "0"]},
@@ -309,7 +312,7 @@ def test_agent_session_answers_each_request_in_order(
     ]
     lines = [r if isinstance(r, str) else json.dumps(r) for r in requests]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
-    assert onbox.main("r1", ["govnet-agent", "session"]) == 0
+    assert service.main("r1", ["napalm-frr-helper", "session"]) == 0
     replies = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["exit"] for r in replies] == [0, 2, 2, 1, 2, 0, 2, 2, 2, 2, 2]
     assert replies[0]["ok"] and replies[0]["pending"] is False
@@ -327,14 +330,14 @@ def test_agent_rejects_bad_instance_name(agent_dir: Path, capsys: pytest.Capture
 
 
 def test_agent_status_without_state(agent_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, reply = run_agent(capsys, "r1", "govnet-agent", "status")
+    code, reply = run_agent(capsys, "r1", "napalm-frr-helper", "status")
     assert code == 0
     assert reply == {
         "ok": True,
         "instance": "r1",
         "pending": False,
         "checkpoint": False,
-        "agent": {"pid": os.getpid(), "resident": False},
+        "helper": {"pid": os.getpid(), "resident": False, "version": VERSION, "digest": source_digest()},
     }
     assert (agent_dir / "r1").is_dir()
 
@@ -351,31 +354,31 @@ def test_agent_confirm_without_pending(agent_dir: Path, capsys: pytest.CaptureFi
 
 def test_timer_exits_quietly_once_confirmed(agent_dir: Path) -> None:
     """The timer only reverts the commit it was armed for (confirm = pending file gone)."""
-    box = onbox.open_box("r1")
-    onbox.write_atomic(box.pending, json.dumps({"token": "other", "deadline": 0, "seconds": 1, "message": ""}))
-    assert onbox.timer_main(box, "mine") == 0
+    box = open_box("r1")
+    write_atomic(box.pending, json.dumps({"token": "other", "deadline": 0, "seconds": 1, "message": ""}))
+    assert Commits(FRR()).timer_main(box, "mine") == 0
     assert box.pending.exists(), "a stale timer must not touch another commit's state"
 
 
 def test_pid_alive_checks_the_token() -> None:
-    assert onbox.pid_alive(os.getpid(), "pytest") or onbox.pid_alive(os.getpid(), "python")
-    assert not onbox.pid_alive(os.getpid(), "no-such-token-9f3a")
-    assert not onbox.pid_alive(None, "x")
+    assert pid_alive(os.getpid(), "pytest") or pid_alive(os.getpid(), "python")
+    assert not pid_alive(os.getpid(), "no-such-token-9f3a")
+    assert not pid_alive(None, "x")
 
 
 def test_pid_alive_by_start_time_refuses_a_recycled_pid() -> None:
     """A forked timer is known by pid and start time: the same pid with another start time is not it."""
-    started = onbox.start_time(os.getpid())
-    assert started is not None and onbox.pid_alive(os.getpid(), "any", started)
-    assert not onbox.pid_alive(os.getpid(), "any", started + 1)
+    started = start_time(os.getpid())
+    assert started is not None and pid_alive(os.getpid(), "any", started)
+    assert not pid_alive(os.getpid(), "any", started + 1)
 
 
 def test_forked_timer_reverts_nothing_once_confirmed(agent_dir: Path) -> None:
     """spawn_timer forks a real timer process; removing the pending commit (confirm) lets it exit by itself."""
-    box = onbox.open_box("r1")
-    onbox.write_atomic(box.pending, json.dumps({"token": "t1", "deadline": 9e12, "seconds": 1, "message": ""}))
-    pid, started = onbox.spawn_timer(box, "t1")
-    assert onbox.pid_alive(pid, "t1", started)
+    box = open_box("r1")
+    write_atomic(box.pending, json.dumps({"token": "t1", "deadline": 9e12, "seconds": 1, "message": ""}))
+    pid, started = Commits(FRR()).spawn_timer(box, "t1")
+    assert pid_alive(pid, "t1", started)
     box.pending.unlink()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -390,12 +393,12 @@ def test_forked_timer_reverts_nothing_once_confirmed(agent_dir: Path) -> None:
 
 def test_confirm_writes_the_committed_config_as_startup(agent_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The verified running config of the commit becomes frr.conf (group-readable), the old one frr.conf.sav."""
-    monkeypatch.setattr(onbox, "FRR_CONF_BASE", str(agent_dir / "etc"))
-    box = onbox.open_box("r1")
+    monkeypatch.setattr(paths, "FRR_CONF_BASE", str(agent_dir / "etc"))
+    box = open_box("r1")
     box.startup.parent.mkdir(parents=True)
     box.startup.write_text("hostname old\n")
-    onbox.write_atomic(box.applied_config, "hostname r1\ninterface eth1\n ip address 198.18.1.0/31\nexit\n")
-    assert onbox.save_startup(box, {"armed_at": time.time() - 5}) == "frr.conf"
+    write_atomic(box.applied_config, "hostname r1\ninterface eth1\n ip address 198.18.1.0/31\nexit\n")
+    assert Commits(FRR()).save_startup(box, {"armed_at": time.time() - 5}) == "frr.conf"
     assert box.startup.read_text() == box.applied_config.read_text()
     assert box.startup.with_name("frr.conf.sav").read_text() == "hostname old\n"
     assert stat.S_IMODE(box.startup.stat().st_mode) == 0o640
@@ -409,18 +412,19 @@ def test_finished_timer_is_dead_at_once_and_reaped() -> None:
     deadline = time.monotonic() + 10
     while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert onbox.start_time(pid) is None and not onbox.pid_alive(pid, "token", started=12345)
-    onbox._TIMERS.add(pid)
-    onbox.reap_timers()
-    assert pid not in onbox._TIMERS and not Path(f"/proc/{pid}").exists()
+    assert start_time(pid) is None and not pid_alive(pid, "token", started=12345)
+    commits = Commits(FRR())
+    commits.timers.add(pid)
+    commits.reap_timers()
+    assert pid not in commits.timers and not Path(f"/proc/{pid}").exists()
 
 
 def test_state_dir_prefers_frr_pathspace_when_not_provisioned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GOVNET_ONBOX_DIR", raising=False)
-    monkeypatch.delenv("GOVNET_ONBOX_STATE", raising=False)
-    monkeypatch.setattr(onbox_paths, "DEFAULT_STATE_BASE", "/nonexistent/govnet/onbox")
-    assert onbox.state_dir("r1") == Path("/etc/frr/r1/govnet-onbox")
-    assert onbox_paths.agent_socket("r1") == "/etc/frr/r1/govnet-onbox/agent.sock"
+    monkeypatch.delenv("NAPALM_FRR_HELPER_DIR", raising=False)
+    monkeypatch.delenv("NAPALM_FRR_HELPER_STATE", raising=False)
+    monkeypatch.setattr(paths, "DEFAULT_STATE_BASE", "/nonexistent/napalm-frr")
+    assert state_dir("r1") == Path("/etc/frr/r1/napalm-frr")
+    assert paths.helper_socket("r1") == "/etc/frr/r1/napalm-frr/helper.sock"
 
 
 def test_ntp_servers_from_chrony_and_ntpd(tmp_path: Path) -> None:
@@ -428,12 +432,12 @@ def test_ntp_servers_from_chrony_and_ntpd(tmp_path: Path) -> None:
     (tmp_path / "chrony" / "chrony.conf").write_text("# c\nserver 198.18.0.10 iburst prefer\n")
     (tmp_path / "chrony" / "sources.d" / "dc.sources").write_text("pool 198.18.0.11\n")
     (tmp_path / "ntp.conf").write_text("server 198.18.0.12\n")
-    servers = onbox.ntp_servers(tmp_path)
+    servers = service.ntp_servers(tmp_path)
     assert sorted(servers) == ["198.18.0.10", "198.18.0.11", "198.18.0.12"]
     assert servers["198.18.0.10"] == {
         "address": "198.18.0.10", "association_type": "server", "iburst": True, "prefer": True,
     }  # fmt: skip
-    assert onbox.ntp_servers(tmp_path / "empty") == {}
+    assert service.ntp_servers(tmp_path / "empty") == {}
 
 
 def test_lines_frr_never_shows_are_not_a_change() -> None:

@@ -1,8 +1,8 @@
-"""The on-box agent computes config diffs with frr-reload's own functions, in process.
+"""The on-box helper computes config diffs with frr-reload's own functions, in process.
 
 The reference is ``frr-reload.py --test`` run as a program (napalm_frr.config_diff): for every lab
 device, bootstrap → full, full → bootstrap, full → full and hand-made edits, both must list exactly
-the same commands. The agent skips ``vtysh -m`` (marking) because govnet's configs are already in the
+the same commands. The helper skips ``vtysh -m`` (marking) because govnet's configs are already in the
 marked form: ``vtysh -m`` must leave every rendered config as it is.
 """
 
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from govnet.lab import onbox
 from govnet.model import load_network
 from govnet.model.derived import Network
 from govnet.render import render_bootstrap, render_device
 from napalm_frr import config_diff
+from napalm_frr.helper.box import Box
+from napalm_frr.helper.frr import FRR
 
 REPO = Path(__file__).resolve().parents[2]
 NETWORK = load_network(REPO / "inventory" / "karbala", "lab")
@@ -26,9 +27,9 @@ DEVICES = sorted(NETWORK.devices)
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> onbox.Box:
+def box(tmp_path_factory: pytest.TempPathFactory) -> Box:
     assert config_diff.frr_reload_available(), "frr-reload.py and vtysh missing: install FRR with scripts/bootstrap"
-    return onbox.Box("unit", tmp_path_factory.mktemp("onbox"))
+    return Box("unit", tmp_path_factory.mktemp("helper"))
 
 
 def edits(network: Network, name: str) -> list[tuple[str, str]]:
@@ -43,31 +44,31 @@ def edits(network: Network, name: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_in_process_diff_equals_frr_reload_program(box: onbox.Box, device: str) -> None:
+def test_in_process_diff_equals_frr_reload_program(box: Box, device: str) -> None:
     for running, intended in edits(NETWORK, device):
-        assert onbox.diff_config(box, running, intended) == config_diff.diff(running, intended)
+        assert FRR().diff_config(box, running, intended) == config_diff.diff(running, intended)
 
 
-def test_diff_sees_a_change_and_no_change(box: onbox.Box) -> None:
+def test_diff_sees_a_change_and_no_change(box: Box) -> None:
     full = render_device(NETWORK, "core1")
-    assert onbox.diff_config(box, full, full) == ""
-    changed = onbox.diff_config(box, full, full.replace(" ip ospf cost 1\n", " ip ospf cost 7\n", 1))
+    assert FRR().diff_config(box, full, full) == ""
+    changed = FRR().diff_config(box, full, full.replace(" ip ospf cost 1\n", " ip ospf cost 7\n", 1))
     assert "Lines To Delete" in changed and " no ip ospf cost 1" in changed
     assert "Lines To Add" in changed and " ip ospf cost 7" in changed
 
 
-def test_compiled_frr_reload_is_cached(box: onbox.Box) -> None:
-    onbox.reload_lib(box)
+def test_compiled_frr_reload_is_cached(box: Box) -> None:
+    FRR().reload_lib(box)
     cache = box.state / "frr-reload.code"
     assert cache.exists()
     stamp = cache.stat().st_mtime_ns
-    assert hasattr(onbox.reload_lib(box), "compare_context_objects")
+    assert hasattr(FRR().reload_lib(box), "compare_context_objects")
     assert cache.stat().st_mtime_ns == stamp, "a second load must reuse the cached code"
 
 
 @pytest.mark.parametrize("device", ["core1", "dc-sw1", "health-r1", "health-sw1"])
 def test_rendered_configs_are_already_marked(device: str, tmp_path: Path) -> None:
-    """What lets the agent skip ``vtysh -m``: marking changes nothing in a rendered config."""
+    """What lets the helper skip ``vtysh -m``: marking changes nothing in a rendered config."""
     path = tmp_path / f"{device}.conf"
     text = render_device(NETWORK, device)
     path.write_text(text)

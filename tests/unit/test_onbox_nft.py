@@ -1,4 +1,4 @@
-"""The on-box agent's policy diff: both sides listed by nft itself, in a throwaway namespace (no root needed)."""
+"""The on-box helper's policy diff: both sides listed by nft itself, in a throwaway namespace (no root needed)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from govnet.lab import onbox
 from govnet.model import load_network
 from govnet.model.derived import Network
 from govnet.policy import render_nftables
 from napalm_frr.frr import policy_diff
+from napalm_frr.helper import nft
+from napalm_frr.helper.box import HelperError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,16 +33,16 @@ def network() -> Network:
 def test_canonical_form_is_a_fixed_point(network: Network) -> None:
     """Listing what the rendered ruleset loads, then loading that listing, gives the same text: no false diff."""
     script = render_nftables(network, "dc-sw1") or ""
-    canonical = onbox.nft_canonical(script)
+    canonical = nft.nft_canonical(script)
     assert "table inet govnet" in canonical and "chain forward" in canonical
-    assert onbox.nft_canonical(onbox.replace_script(canonical)) == canonical
+    assert nft.nft_canonical(nft.replace_script(canonical)) == canonical
     assert policy_diff(canonical, canonical) == ""
 
 
 def test_a_changed_rule_shows_in_the_diff(network: Network) -> None:
     script = render_nftables(network, "dc-sw1") or ""
-    before = onbox.nft_canonical(script)
-    after = onbox.nft_canonical(script.replace("accept comment", "drop comment", 1))
+    before = nft.nft_canonical(script)
+    after = nft.nft_canonical(script.replace("accept comment", "drop comment", 1))
     diff = policy_diff(before, after)
     assert diff.startswith("--- nftables (running)")
     assert sum(line.startswith("-\t") for line in diff.splitlines()) == 1
@@ -49,12 +50,12 @@ def test_a_changed_rule_shows_in_the_diff(network: Network) -> None:
 
 
 def test_no_policy_running_diffs_against_everything(network: Network) -> None:
-    intended = onbox.nft_canonical(render_nftables(network, "dc-sw1") or "")
+    intended = nft.nft_canonical(render_nftables(network, "dc-sw1") or "")
     diff = policy_diff("", intended)
     assert len([line for line in diff.splitlines() if line.startswith("+")]) > 10
 
 
 def test_a_broken_ruleset_is_refused(network: Network) -> None:
     script = (render_nftables(network, "dc-sw1") or "").replace("tcp dport", "tcp dprot", 1)
-    with pytest.raises(onbox.AgentError, match="policy rejected"):
-        onbox.nft_canonical(script)
+    with pytest.raises(HelperError, match="policy rejected"):
+        nft.nft_canonical(script)
