@@ -245,6 +245,11 @@ class Deriver:
         held_by: dict[str, list[d.Segment]] = {}
         for sg in segments:
             held_by.setdefault(sg.device, []).append(sg)
+        # Every device but a core peers with the cores alone, and a core with every other device: each neighbour
+        # is built once and shared (frozen), not once per device that peers with it (a national core has 5,000).
+        core_peers = {n: d.BgpNeighbor(loopbacks[n], n, rr_client=False) for n in cores}
+        clients = {n: d.BgpNeighbor(loopbacks[n], n, rr_client=True) for n in loopbacks if n not in core_peers}
+        of_client = tuple(core_peers.values())
         for site in self.inv.sites:
             for dev in site.devices:
                 held = held_by.get(dev.name, [])
@@ -263,8 +268,10 @@ class Deriver:
                     for sg in held
                 ]
                 is_core = dev.role == "core"
-                peers = [n for n in (loopbacks if is_core else cores) if n != dev.name]
-                neighbors = tuple(d.BgpNeighbor(loopbacks[n], n, rr_client=is_core and n not in cores) for n in peers)
+                if not is_core:
+                    neighbors = of_client
+                else:
+                    neighbors = tuple(core_peers.get(n) or clients[n] for n in loopbacks if n != dev.name)
                 statics = tuple(
                     d.StaticRoute(self.pools[p], "blackhole", f"summary of the {p} pool")
                     for p in ("lan", "dc")
