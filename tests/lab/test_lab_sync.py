@@ -26,7 +26,7 @@ from govnet.policy import flush_script, render_nftables
 from govnet.render import render_bootstrap
 from govnet.verify import services
 from tests.lab.departments import without_department
-from tests.lab.test_verify import nft, push_config, servers_of
+from tests.lab.deployed import nft, push_config, servers_of
 
 pytestmark = pytest.mark.lab
 REPO = Path(__file__).resolve().parents[2]
