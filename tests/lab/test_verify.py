@@ -159,11 +159,19 @@ def test_broken_route_is_named(deployed: Lab) -> None:
     vtysh("core1", "configure terminal", f"ip route {seg.prefix} blackhole")
     try:
         time.sleep(1)
-        outcome = verify(net, deployed, only={"control-plane", "reachability"})
-        names = {c.name: c.detail for c in failed(outcome, "control-plane")}
         key = f"core1: routes in {net.pools['lan']}"
-        assert key in names and str(seg.prefix) in names[key]
-        assert [n for n in names if n != key] == []
+        # core1 alone is named. Another device's failure must be lasting to count: on a loaded machine an edge's
+        # BFD session can flap for a moment (seen once in CI, on both edges at once), so the check is looked at
+        # again, up to three times, while the blackhole stays.
+        for _ in range(3):
+            outcome = verify(net, deployed, only={"control-plane", "reachability"})
+            names = {c.name: c.detail for c in failed(outcome, "control-plane")}
+            assert key in names and str(seg.prefix) in names[key]
+            others = {n: d for n, d in names.items() if n != key}
+            if not others:
+                break
+            time.sleep(2)
+        assert others == {}
         assert any(c.name.startswith("edu-staff ") for c in failed(outcome, "reachability"))
     finally:
         vtysh("core1", "configure terminal", f"no ip route {seg.prefix} blackhole")
