@@ -62,7 +62,7 @@ def main() -> int:
             drills.restore(lab, link, server)
             drills.set_bfd(lab, link, on=False)
             drills.wait_until(lambda: not drills.bfd_up(lab, link), 5)
-            ospf_only.append(drills.loss_window(lab, link, host, server, seconds=net.ospf_dead + 3))
+            ospf_only.append(drills.loss_window(lab, link, host, server, seconds=2 * net.ospf_dead + 3))
             drills.set_bfd(lab, link, on=True)
             drills.restore(lab, link, server)
     finally:

@@ -305,26 +305,41 @@ def loss_window(
     lab: Lab, link: Cut, host: str, server: str, *, seconds: float, interval: float = 0.01, lead: float = 1.0
 ) -> float:
     """Cut ``link`` at its department end while ``host`` pings ``server`` every ``interval`` s; the seconds without
-    an answer (the longest gap between two answers, less one interval: on a loaded machine ping sends less often
-    than asked, so counting lost echoes would under-state it). The link is mended before returning."""
+    an answer across the cut (the longest gap between two answers that ends after the cut, less one interval: on a
+    loaded machine ping sends less often than asked, so counting lost echoes would under-state it). The link is
+    mended before returning. Traffic that has not come back before the ping's ``seconds`` end is an error, not a
+    short window: a loss still open when the run ends has no measured length."""
     ns = lab.hosts[host].netns
     address = lab.servers[server].address
     argv = nsexec.in_netns(ns, ["ping", "-n", "-D", "-i", str(interval), "-W", "1", "-w", str(seconds), address])
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         time.sleep(lead)
+        cut_at = time.time()  # ping -D stamps are wall-clock too
         cut(lab, link.device, link.interface)
         out, _ = proc.communicate(timeout=seconds + 15)
+        ended = time.time()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         mend(lab, link.device)
-    stamps = sorted(float(m[1]) for m in REPLY.finditer(out))
-    if len(stamps) < 2:
-        raise LabError(f"drill: {host} → {server}: fewer than two answers: {out.strip()[-200:]}")
-    gap = max(b - a for a, b in itertools.pairwise(stamps))
-    return round(max(gap - interval, 0.0), 3)
+    return _window(sorted(float(m[1]) for m in REPLY.finditer(out)), cut_at, ended, interval,
+                   f"{host} → {server}", out)  # fmt: skip
+
+
+def _window(stamps: list[float], cut_at: float, ended: float, interval: float, what: str, out: str = "") -> float:
+    """The loss window in ping's answer times ``stamps`` around a cut made at ``cut_at``; the run ended at
+    ``ended``. An error when there were no answers before the cut, or none after it."""
+    before = [s for s in stamps if s <= cut_at]
+    if not before:
+        raise LabError(f"drill: {what}: no answers before the cut: {out.strip()[-200:]}")
+    gaps = [b - a for a, b in itertools.pairwise(stamps) if b > cut_at]
+    tail = ended - stamps[-1]
+    if not gaps or tail > max(1.0, max(gaps)):
+        raise LabError(f"drill: {what}: no answers in the last {tail:.1f} s of the run: the traffic did not "
+                       "come back after the cut")  # fmt: skip
+    return round(max(max(gaps) - interval, 0.0), 3)
 
 
 def restore(lab: Lab, link: Cut, server: str, timeout: float = 30) -> None:

@@ -82,7 +82,7 @@ def test_a_silent_link_cut_with_bfd_loses_far_less_traffic_than_ospf_alone(deplo
     drills.set_bfd(deployed, link, on=False)
     try:
         drills.wait_until(lambda: not drills.bfd_up(deployed, link), 5)
-        ospf_only = drills.loss_window(deployed, link, host, server, seconds=net.ospf_dead + 3)
+        ospf_only = drills.loss_window(deployed, link, host, server, seconds=2 * net.ospf_dead + 3)
     finally:
         drills.mend(deployed, link.device)
         drills.set_bfd(deployed, link, on=True)
