@@ -36,6 +36,7 @@ class Box:
     before_commit: str | None = None
     pending: bool = False
     log: list[tuple[int, str]] = field(default_factory=list)  # (fleet sequence, commit/confirm/rollback)
+    logins: int = 0  # sessions opened to the box
 
     def event(self, what: str) -> None:
         with _LOCK:
@@ -147,7 +148,10 @@ class FakeConnection:
 
     def open(self, hostname: str | None, *args: Any, **kwargs: Any) -> None:
         assert self.fleet is not None and hostname is not None
-        self.connection = FakeDriver(self.fleet, self.fleet.by_address[hostname])
+        box = self.fleet.by_address[hostname]
+        with _LOCK:
+            box.logins += 1
+        self.connection = FakeDriver(self.fleet, box)
 
     def close(self) -> None:
         self.connection = None

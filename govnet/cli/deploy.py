@@ -135,8 +135,15 @@ def deploy(
         float | None,
         typer.Option("--wait", help="wait up to S seconds for another deploy of this environment to finish"),
     ] = None,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="connect to every selected device, even those last seen running their render"),
+    ] = False,
 ) -> None:
     """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase.
+
+    A device last seen running exactly its render (pushed and confirmed, or found unchanged, and not read as
+    drifted since) is not connected to: it shows as unchanged (recorded). --all connects to every device.
 
     One deploy at a time per environment: a second one exits 1 naming the holder, or waits with --wait S."""
     from govnet.deploy import engine
@@ -160,6 +167,7 @@ def deploy(
         converge_timeout=converge_timeout,
         canary=canary,
         tolerance=tolerance,
+        every=every,
     )
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -232,6 +240,12 @@ def _print_report(report: engine.DeployReport, dry_run: bool, show_diff: bool) -
         err.print(f"nothing to change: all {len(report.results)} devices already run their intended config")
     else:
         err.print(summary)
+    recorded = sum(r.stage == "recorded" for r in report.results)
+    if recorded:
+        err.print(
+            f"{recorded} device(s) not connected to: last seen running this render (govnet drift reads them; "
+            "--all pushes to every device)"
+        )
 
 
 def backup(

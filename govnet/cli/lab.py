@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from govnet.cli.common import console, state_dir
+from govnet.cli.common import console, state_dir, workdir
 from govnet.lab.deps import check_all, check_root
 from govnet.lab.errors import LabError, LabUsageError
 
@@ -66,6 +66,7 @@ def up(
 
     On a running lab: make it follow the inventory (new devices, links, hosts and servers built, those gone
     removed, the rest left running with its configs); `govnet deploy` then brings the new ones in."""
+    from govnet.deploy import pushed
     from govnet.lab import engine, sync
     from govnet.lab.state import Lab, lab_username
 
@@ -81,6 +82,8 @@ def up(
         if running is not None:
             full = configured or bool(running.configured)
             lab, changes = sync.sync(spec, state_dir(), configured=configured, progress=progress)
+            # devices rebuilt or removed run their start-up configs now, not what a deploy last pushed to them
+            pushed.forget(workdir(_options(ctx)[1]), changes.new["devices"] | changes.gone["devices"])
             if full and changes.new["devices"]:
                 _apply_policy_and_services(spec.network, lab, changes.new["devices"])
             out.print(
@@ -91,6 +94,7 @@ def up(
                 kind = "full configs and their zone policy" if full else "bootstrap configs"
                 out.print(f"next: govnet deploy (new devices run {kind} until then)", markup=False)
             return
+        pushed.forget(workdir(_options(ctx)[1]))  # a new lab: no device has had a deploy yet
         lab = engine.up(
             spec,
             state_dir(),
@@ -137,9 +141,12 @@ def _apply_policy_and_services(network: Any, lab: Any, only: set[str] | None = N
 
 
 @lab_app.command()
-def down() -> None:
+def down(ctx: typer.Context) -> None:
     """Remove everything the lab recorded: processes, namespaces, interfaces, files, the login user."""
+    from govnet.deploy import pushed
     from govnet.lab import engine
+
+    pushed.forget(workdir(_options(ctx)[1]))  # whatever runs next in its place has had no deploy
 
     start = time.monotonic()
     try:

@@ -29,6 +29,12 @@ Waves follow the model's phases (phase 1, with the DC, first). A wave with more 
 failed their checks beyond the tolerance commits nothing. With ``canary`` the first device of each
 wave goes alone first. Checking everything first means a rollout with nothing to change takes one
 parallel step, and no wave waits on checks. Every device's outcome is appended to the audit trail.
+
+Before step 1, a device whose rendered config and zone policy digest to what it was last seen running
+(``govnet.deploy.pushed``: a confirmed push, an empty diff, a drift read without drift, none of it undone since)
+is not connected to: it is reported unchanged at stage ``recorded``. ``every`` (``deploy --all``) connects to all.
+After the run the record holds what each connected device was seen running, and forgets those that failed,
+were rolled back or differ.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from govnet.deploy import checks as post
-from govnet.deploy import iosdiff
+from govnet.deploy import iosdiff, pushed
 from govnet.deploy.audit import AuditLog, git_revision, redact, who
 from govnet.deploy.backups import BackupStore
 from govnet.deploy.inventory import Credentials, build_inventory, hidden_values, nornir_for, open_driver
@@ -113,6 +119,7 @@ class DeployOptions:
     source: Path = Path()  # a directory inside the git checkout of the inventory: the audit log's revision
     lock_wait: float | None = None  # seconds to wait for another deploy of the environment; None: refuse at once
     secrets: tuple[str, ...] = ()  # secret values the configs carry (routing keys …): masked in errors and diffs
+    every: bool = False  # connect to every selected device, even those the pushed record vouches for (--all)
 
 
 @dataclass
@@ -249,12 +256,16 @@ class Deployer:
         """Deploy *names* wave by wave; halts after a wave that failed beyond the tolerance."""
         report = DeployReport(self.run_id, self.revision, [])
         plan = waves(self.network, names)
+        digests = {n: self.digest(n) for n in names}
+        record = {} if self.opt.every else pushed.load(self.opt.workdir)
+        recorded = {n: self._recorded(n) for n in names if record.get(n) == digests[n]}
+        connect = [n for n in names if n not in recorded]
         nr = nornir_for(
-            build_inventory(self.network, names, self.opt.creds, self.opt.known_hosts, self.opt.connect_timeout),
+            build_inventory(self.network, connect, self.opt.creds, self.opt.known_hosts, self.opt.connect_timeout),
             self.opt.workers,
         )
         try:
-            checked = self._check_all(nr, names)
+            checked = {**recorded, **(self._check_all(nr, connect) if connect else {})}
             for index, wave in enumerate(plan):
                 done = [checked[n] for n in wave.devices if checked[n].status != WOULD_CHANGE or self.opt.dry_run]
                 pending = [n for n in wave.devices if checked[n] not in done]
@@ -280,8 +291,25 @@ class Deployer:
             nr.close_connections()
         order = {n: i for i, n in enumerate(n for w in plan for n in w.devices)}
         report.results.sort(key=lambda r: order[r.device])
+        seen = [r for r in report.results if r.device not in recorded]
+        pushed.update(
+            self.opt.workdir,
+            {r.device: digests[r.device] for r in seen if r.status in (UNCHANGED, CHANGED)},
+            forget=[r.device for r in seen if r.status not in (UNCHANGED, CHANGED)],
+        )
         self.audit.extend([self._record(r) for r in report.results])
         return report
+
+    def digest(self, name: str) -> str:
+        """What a deploy would push to *name*, as the pushed record's digest (a changed secret changes it too)."""
+        ruleset = self.opt.policy(name) if self.opt.policy is not None else None
+        return pushed.digest(self.config_for(name), ruleset)
+
+    def _recorded(self, name: str) -> DeviceResult:
+        """A device the pushed record vouches for: unchanged, not connected to."""
+        result = DeviceResult(name, self.network.devices[name].phase, status=UNCHANGED, stage="recorded")
+        self._done(result)
+        return result
 
     def _check_all(self, nr: Any, names: Sequence[str]) -> dict[str, DeviceResult]:
         """Steps 1-4 on every device at once: connect, check, back up, diff."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from govnet.deploy import pushed
 from govnet.deploy.audit import redact
 from govnet.deploy.engine import Deployer, DeployOptions, _one_line
 from govnet.model.derived import Network
@@ -83,7 +84,14 @@ def drift(network: Network, options: DeployOptions, names: Sequence[str]) -> lis
             driver.discard_config()
         return OpResult(name, True, detail=diff, changed=bool(diff.strip()))
 
-    return _run(network, options, names, body)
+    results = _run(network, options, names, body)
+    deployer = Deployer(network, options)
+    pushed.update(  # a read: what matches the render is vouched for, what drifted (or could not be read) is not
+        options.workdir,
+        {r.device: deployer.digest(r.device) for r in results if r.ok and not r.changed},
+        forget=[r.device for r in results if not r.ok or r.changed],
+    )
+    return results
 
 
 def rollback(network: Network, options: DeployOptions, name: str, backup_id: str | None) -> OpResult:
@@ -123,6 +131,7 @@ def rollback(network: Network, options: DeployOptions, name: str, backup_id: str
         return OpResult(dev, True, detail=diff, changed=True)
 
     result = _run(network, options, [name], body)[0]
+    pushed.forget(options.workdir, [name])  # it runs a backup now, not (known to be) the render
     deployer.audit.append(  # every outcome, a failure (unreachable, refused, no answer) included
         run=deployer.run_id,
         action="rollback",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import os
 import select
 import socket
@@ -21,6 +22,9 @@ from collections.abc import Iterable, Iterator
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
+#: One block of echo identifiers per ping_many call, so calls running side by side (verify's families) never
+#: take each other's replies for their own.
+_CALLS = itertools.count()
 
 
 def _setns(fd: int) -> None:
@@ -66,7 +70,7 @@ def ping_many(pairs: Iterable[tuple[str, str]], timeout: float = 1.0) -> set[tup
     sockets: dict[str, socket.socket] = {}
     expected: dict[tuple[int, int, str], tuple[str, str]] = {}
     answered: set[tuple[str, str]] = set()
-    ident_base = os.getpid() & 0xFFFF
+    ident_base = (os.getpid() + 1024 * next(_CALLS)) & 0xFFFF
     try:
         for netns, _ in todo:
             if netns not in sockets:

@@ -98,35 +98,46 @@ def verify(
             timings[name] = time.monotonic() - t
 
     checks: list[Check] = []
-    with ThreadPoolExecutor(max_workers=1) as bg:
+    # The families are independent and spend their time waiting on probe timeouts: they run side by side (the
+    # control plane over SSH, the reachability matrix, the flow classes, the traceroutes), at most four at once.
+    with ThreadPoolExecutor(max_workers=4) as bg:
         ctl = None
         if control_plane:
             mgmt = {n: d.mgmt_ip for n, d in lab.devices.items() if scope is None or n in scope.devices}
             login = (lab.username, lab.password, str(lab.known_hosts))
             ctl = bg.submit(timed, "control-plane", control.control_plane, network, mgmt, login)
-        matrix = None
+        reach = None
         if "reachability" in want:
             eps = None if scope is None else scope.endpoints
-            matrix, reach = timed("reachability", dataplane.reachability, network, where, eps)
-            checks += reach
+            reach = bg.submit(timed, "reachability", dataplane.reachability, network, where, eps)
         real = real_servers(lab)
-        if "services" in want:
-            if real:
-                checks += timed("services", dataplane.service_checks, network, where, ("tcp",))
-                checks += timed("e-services", eservices.eservice_checks, network, where, lab, real)
-            else:
-                checks += timed("services", dataplane.service_checks, network, where)
+        seg = None
         if "segmentation" in want:
             flows = None if scope is None else (scope.endpoints, scope.zones)
-            checks += timed("segmentation", dataplane.segmentation, network, where, real, flows)
+            seg = bg.submit(timed, "segmentation", dataplane.segmentation, network, where, real, flows)
+        trace = None
         if "traceroute" in want:
             sites = None if scope is None else {e.site for e in endpoints(network) if e.name in scope.endpoints}
-            checks += timed("traceroute", dataplane.traceroute_checks, network, where, sites)
+            trace = bg.submit(timed, "traceroute", dataplane.traceroute_checks, network, where, sites)
+        served: list[Check] = []
+        if "services" in want:
+            if real:
+                served += timed("services", dataplane.service_checks, network, where, ("tcp",))
+                served += timed("e-services", eservices.eservice_checks, network, where, lab, real)
+            else:
+                served += timed("services", dataplane.service_checks, network, where)
+        matrix = None
+        if reach is not None:
+            matrix, found = reach.result()
+            checks += found
+        checks += served
+        checks += seg.result() if seg is not None else []
+        checks += trace.result() if trace is not None else []
         outer = want & INTERNET_FAMILIES and (scope is None or scope.internet)
         outside = internet.outside_of(network, lab, where, real) if outer else None
         if outside is not None:
-            found, internet_data = timed("internet", internet.internet_checks, outside, failover)
-            checks += [c for c in found if c.family in want or (c.family == "isp-failover" and failover)]
+            found_outside, internet_data = timed("internet", internet.internet_checks, outside, failover)
+            checks += [c for c in found_outside if c.family in want or (c.family == "isp-failover" and failover)]
         if ctl is not None:
             checks = ctl.result() + checks
     if failover and "failover" in want:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from nornir.core.plugins.connections import ConnectionPluginRegister
 
-from govnet.deploy import engine
+from govnet.deploy import engine, pushed
 from govnet.deploy.engine import CHANGED, FAILED, ROLLED_BACK, SKIPPED, UNCHANGED, WOULD_CHANGE
 from govnet.deploy.inventory import CONNECTION_NAME, Credentials
 from govnet.model import load_network
@@ -36,11 +36,11 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> Iterator[Fleet]:
 
 
 def deploy(tmp_path: Path, network: Network = NETWORK, **kw: object) -> engine.DeployReport:
+    kw.setdefault("configs", {n: f"hostname {n}\n! intended\n" for n in network.devices})
     options = engine.DeployOptions(
         creds=Credentials("govnet", "unused"),
         known_hosts=tmp_path / "known_hosts",
         workdir=tmp_path,
-        configs={n: f"hostname {n}\n! intended\n" for n in network.devices},
         converge_timeout=0.3,
         source=tmp_path,
         **kw,  # type: ignore[arg-type]
@@ -197,3 +197,71 @@ def test_a_change_of_the_zone_policy_alone_is_told_from_one_that_touches_routing
     frr = "Lines To Add\n============\nrouter bgp 65010\n neighbor 198.18.0.26 remote-as 65010\n"
     assert engine.policy_only(nft)
     assert not engine.policy_only(frr + nft) and not engine.policy_only(frr) and not engine.policy_only("")
+
+
+# --------------------------------------------------------------------------- the pushed record: who is skipped
+
+
+def logins(fleet: Fleet) -> dict[str, int]:
+    return {name: box.logins for name, box in fleet.boxes.items()}
+
+
+def test_a_second_deploy_connects_only_to_what_changed_since(fleet: Fleet, tmp_path: Path) -> None:
+    """Confirmed pushes are recorded; the next deploy skips them, pushes a device whose render changed, and every
+    device again with --all (every=True)."""
+    assert deploy(tmp_path).ok
+    before = logins(fleet)
+    moved = SECOND[2]
+    configs = {n: f"hostname {n}\n! intended\n" for n in NETWORK.devices}
+    configs[moved] += "! moved\n"
+    report = deploy(tmp_path, configs=configs)
+    got = {r.device: (r.status, r.stage) for r in report.results}
+    assert report.ok and got[moved] == (CHANGED, "done") and fleet[moved].running.endswith("! moved\n")
+    assert {v for n, v in got.items() if n != moved} == {(UNCHANGED, "recorded")}
+    assert {n for n, c in logins(fleet).items() if c != before[n]} == {moved}, "an unchanged device was connected to"
+    fleet[FIRST[0]].running = "! changed by hand\n"  # unseen by the record: --all reads every device
+    report = deploy(tmp_path, configs=configs, every=True)
+    assert all(c == before[n] + 1 + (n == moved) for n, c in logins(fleet).items())
+    assert statuses(report)[FIRST[0]] == CHANGED and fleet[FIRST[0]].running.endswith("! intended\n")
+    assert {s for n, s in statuses(report).items() if n != FIRST[0]} == {UNCHANGED}
+
+
+def test_a_failed_push_is_forgotten_and_pushed_again(fleet: Fleet, tmp_path: Path) -> None:
+    sick = SECOND[1]
+    fleet[sick].breaks = True
+    assert statuses(deploy(tmp_path, tolerance=1))[sick] == ROLLED_BACK
+    fleet[sick].breaks = False
+    before = logins(fleet)
+    report = deploy(tmp_path)
+    assert statuses(report)[sick] == CHANGED
+    assert {n for n, c in logins(fleet).items() if c != before[n]} == {sick}
+
+
+def test_a_device_found_unchanged_is_recorded_and_a_dry_run_difference_forgets(fleet: Fleet, tmp_path: Path) -> None:
+    for name, box in fleet.boxes.items():
+        box.running = f"hostname {name}\n! intended\n"
+    assert set(statuses(deploy(tmp_path, dry_run=True)).values()) == {UNCHANGED}
+    assert pushed.load(tmp_path).keys() == set(NETWORK.devices)  # the device said: nothing to change
+    drifted = FIRST[1]
+    assert statuses(deploy(tmp_path, dry_run=True, every=True))[drifted] == UNCHANGED
+    fleet[drifted].running = "! drifted\n"
+    assert statuses(deploy(tmp_path, dry_run=True, every=True))[drifted] == WOULD_CHANGE
+    assert drifted not in pushed.load(tmp_path), "a device seen differing stays vouched for"
+    before = logins(fleet)
+    assert statuses(deploy(tmp_path))[drifted] == CHANGED
+    assert {n for n, c in logins(fleet).items() if c != before[n]} == {drifted}
+
+
+def test_the_record_holds_digests_only_private_and_a_rotated_secret_changes_them(tmp_path: Path) -> None:
+    config = "router ospf\n area 0 authentication message-digest\n ip ospf message-digest-key 1 md5 s3cret-key\n"
+    pushed.update(tmp_path, {"core1": pushed.digest(config, None), "dc-sw1": pushed.digest("x", "table inet")})
+    text = (tmp_path / pushed.FILE).read_text()
+    assert "s3cret-key" not in text and (tmp_path / pushed.FILE).stat().st_mode & 0o777 == 0o600
+    assert pushed.digest(config.replace("s3cret-key", "other-key"), None) != pushed.load(tmp_path)["core1"]
+    assert pushed.digest("x", None) != pushed.digest("x", "table inet"), "the zone policy is part of what is pushed"
+    pushed.forget(tmp_path, ["core1"])
+    assert set(pushed.load(tmp_path)) == {"dc-sw1"}
+    pushed.forget(tmp_path)
+    assert pushed.load(tmp_path) == {}
+    (tmp_path / pushed.FILE).write_text("{not json")
+    assert pushed.load(tmp_path) == {}, "an unreadable record vouches for nothing"
