@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from govnet.deploy import engine
+from govnet.deploy import engine, pushed
 from govnet.deploy.audit import AuditLog
 from govnet.deploy.inventory import Credentials
 from govnet.lab.nsexec import in_netns, vtysh, watchfrr_pid
@@ -64,9 +64,13 @@ def running(name: str) -> str:
     return vtysh(name, "show running-config")
 
 
-def hand_change(name: str, text: str = "changed by hand") -> None:
-    """An out-of-band edit on the box (drift the next deploy must undo)."""
+def hand_change(name: str, text: str = "changed by hand", seen: bool = True) -> None:
+    """An out-of-band edit on the box (drift the next deploy must undo). *seen*: the module's pushed record
+    forgets the device, as ``govnet drift`` reading it would (test_an_unseen_edit_waits_for_a_drift_read shows
+    what happens when nothing reads it)."""
     vtysh(name, "configure terminal", "interface mgmt0", f"description {text}", "end")
+    if seen:
+        pushed.forget(WORK, [name])
 
 
 def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
@@ -206,6 +210,48 @@ def test_second_deploy_changes_nothing(lab: Lab, work: Path) -> None:
     assert {r["status"] for r in last_records(work)} == {"unchanged"}
 
 
+def test_a_changed_device_is_pushed_an_unchanged_one_is_not_connected_to(lab: Lab, work: Path) -> None:
+    """After the deploys above every device is recorded as running its render: a device whose render changes is
+    pushed (and back), the others are not connected to; --all reads them all and finds nothing to change."""
+    net, name = lab.network, "hurr-r1"
+    intended = render_device(net, name, secrets_from_env(network=net))
+    moved = intended.replace("interface mgmt0\n", "interface mgmt0\n description rendered change\n", 1)
+    assert moved != intended
+    policy = {"policy": lambda n: render_nftables(net, n)}  # as the command line digests it
+    two = ["diwan-r1", name]
+    report = engine.deploy(net, options(lab, work, limit=two, configs={name: moved}, **policy))
+    got = {r.device: (r.status, r.stage) for r in report.results}
+    assert got == {"diwan-r1": ("unchanged", "recorded"), name: ("changed", "done")}, [r.error for r in report.results]
+    assert "rendered change" in running(name)
+    report = engine.deploy(net, options(lab, work, limit=two, **policy))
+    assert {r.device: r.status for r in report.results} == {"diwan-r1": "unchanged", name: "changed"}
+    assert "rendered change" not in running(name)
+    proc = cli(lab, work, "deploy", "--limit", ",".join(two), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {d["stage"] for d in json.loads(proc.stdout)["devices"]} == {"recorded"}
+    proc = cli(lab, work, "deploy", "--all", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    devices = json.loads(proc.stdout)["devices"]
+    assert {d["status"] for d in devices} == {"unchanged"} and "recorded" not in {d["stage"] for d in devices}
+
+
+def test_an_unseen_edit_waits_for_a_drift_read(lab: Lab, work: Path) -> None:
+    """An edit govnet does not see is not undone by a deploy that trusts the record; a drift read finds it and
+    forgets the device, and the next deploy pushes it again."""
+    hand_change("krbctr-r1", "unseen edit", seen=False)
+    proc = cli(lab, work, "deploy", "--limit", "krbctr-r1,diwan-r1", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert {d["stage"] for d in json.loads(proc.stdout)["devices"]} == {"recorded"}
+    assert "unseen edit" in running("krbctr-r1")
+    assert cli(lab, work, "drift", "--limit", "krbctr-r1,diwan-r1").returncode == 1
+    assert "krbctr-r1" not in pushed.load(work) and "diwan-r1" in pushed.load(work)
+    proc = cli(lab, work, "deploy", "--limit", "krbctr-r1,diwan-r1", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = {d["device"]: (d["status"], d["stage"]) for d in json.loads(proc.stdout)["devices"]}
+    assert got == {"krbctr-r1": ("changed", "done"), "diwan-r1": ("unchanged", "recorded")}
+    assert "unseen edit" not in running("krbctr-r1")
+
+
 def test_policy_drift_deploy_and_rollback(lab: Lab, work: Path) -> None:
     """A policy removed by hand is drift; deploy puts it back; the agent's rollback (checkpoint) removes it again."""
     from napalm import get_network_driver
@@ -226,6 +272,7 @@ def test_policy_drift_deploy_and_rollback(lab: Lab, work: Path) -> None:
     finally:
         driver.close()
     assert policy_table(lab, name) is None
+    pushed.forget(work, [name])  # a rollback govnet did not make: the record no longer vouches for the device
     assert cli(lab, work, "deploy", "--limit", name).returncode == 0
     assert policy_table(lab, name) == intended
 
