@@ -8,6 +8,8 @@
 The sync path verifies what the change touched (``verify --changed``: the scope comes from the diff since the last
 passing verify); a full ``verify`` follows it, timed apart (not in the total) and required to pass, so a scope that
 missed a failure would show. The rebuild path verifies everything. The ratio of the two totals is printed.
+The sync path's deploy connects only to the devices whose render changed and the new ones (the others are in the
+deploy's pushed record from the deploy before); the rebuild path starts with no record (``lab down`` empties it).
 
 Goal on a 2-core machine: sync to verified under 8 s. Each command runs through the real command line; verify
 starts the stand-in service listeners (``--start-services``), as ``make lab-fast`` does.

@@ -215,7 +215,9 @@ def test_a_changed_device_is_pushed_an_unchanged_one_is_not_connected_to(lab: La
     pushed (and back), the others are not connected to; --all reads them all and finds nothing to change."""
     net, name = lab.network, "hurr-r1"
     intended = render_device(net, name, secrets_from_env(network=net))
-    moved = intended.replace("interface mgmt0\n", "interface mgmt0\n description rendered change\n", 1)
+    moved = intended.replace(
+        "interface mgmt0\n description out-of-band management\n", "interface mgmt0\n description rendered change\n"
+    )
     assert moved != intended
     policy = {"policy": lambda n: render_nftables(net, n)}  # as the command line digests it
     two = ["diwan-r1", name]
