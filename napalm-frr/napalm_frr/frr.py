@@ -75,6 +75,7 @@ class FRRDriver(NetworkDriver):
             timeout=timeout,
             known_hosts_file=known_hosts,
             ssh_strict=bool(args.get("ssh_strict", True)),
+            frr_instance=str(args.get("frr_instance", "")),
         )
         self.device: Connection | None = None
         self._candidate: str | None = None
@@ -88,8 +89,24 @@ class FRRDriver(NetworkDriver):
     # ------------------------------------------------------------------ session
 
     def open(self) -> None:
-        """Log in to the router's vtysh (host key checked against the known_hosts file)."""
-        self.device = connect(self.settings)
+        """Log in (host key checked against the known_hosts file) and start the on-box helper's session: the box's
+        resident helper when it is exactly this driver's, else this driver's copy, uploaded on first contact and
+        run from the box's cache after that (:mod:`napalm_frr.shipping`)."""
+        conn = connect(self.settings)
+        start = getattr(conn, "start_helper", None)
+        if start is not None:
+            try:
+                start(max(self.timeout, 60))
+            except BaseException:
+                conn.close()
+                raise
+        self.device = conn
+
+    @property
+    def helper_info(self) -> dict[str, Any] | None:
+        """What the on-box helper reported at ``open()`` (``version``, ``digest``, ``pid``, ``resident``) and where
+        it came from (``origin``: resident, cached or shipped); None before ``open()`` or when no helper answered."""
+        return getattr(self.device, "helper", None)
 
     def close(self) -> None:
         """Close the session; an unconfirmed commit stays armed on the box (by design)."""
