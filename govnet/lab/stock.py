@@ -41,11 +41,11 @@ def stock_login(lab: Lab, dev: LabDevice, port: int = STOCK_PORT) -> Iterator[Pa
         lines.append(line)
     config.write_text("\n".join(lines) + "\n")
     known = ddir / "known_hosts_stock"
-    keys = [
-        ln.split(None, 1)[1]
-        for ln in lab.known_hosts.read_text().splitlines()
-        if ln.split(None, 1)[:1] == [dev.mgmt_ip]
-    ]
+    keys = []
+    for entry in lab.known_hosts.read_text().splitlines():
+        hosts, _, key = entry.partition(" ")
+        if dev.mgmt_ip in hosts.split(","):
+            keys.append(key)
     known.write_text("".join(f"[{dev.mgmt_ip}]:{port} {key}\n" for key in keys))
     pidfile.unlink(missing_ok=True)
     # its own UTS namespace with the device's hostname, as the device's own sshd has

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import paramiko
 from napalm.base.exceptions import ConnectAuthError, ConnectionException, ConnectTimeoutError
+from netmiko.exceptions import NetmikoBaseException
 
 from napalm_frr import shipping
 from napalm_frr.helper import COMMAND as HELPER_COMMAND
@@ -171,6 +172,8 @@ class SSHConnection:
     def session(self) -> Any:
         """The interactive ``frr_vtysh`` Netmiko session, started on this login's transport when first asked for."""
         if self._session is None:
+            if not self.is_alive():
+                raise ConnectionException(f"{self._settings.host}: the SSH connection is closed")
             self._session = _SessionOnLogin(
                 self._client,
                 host=self._settings.host,
@@ -186,38 +189,72 @@ class SSHConnection:
 
     def send_command(self, command: str) -> str:
         """Run one exec-mode vtysh command in the interactive session and return its output."""
-        output: str = self.session().send_command(command, read_timeout=60.0)
+        try:
+            output: str = self.session().send_command(command, read_timeout=60.0)
+        except (OSError, EOFError, paramiko.SSHException, NetmikoBaseException) as exc:
+            self._drop_vtysh()
+            raise ConnectionException(f"{self._settings.host}: vtysh {command!r}: {exc or 'timed out'}") from exc
         return output
 
     def send_commands(self, commands: list[str]) -> list[str]:
         """Several exec-mode vtysh commands in one round trip of the interactive session."""
-        replies: list[str] = self.session().send_commands(commands, read_timeout=60.0)
+        try:
+            replies: list[str] = self.session().send_commands(commands, read_timeout=60.0)
+        except (OSError, EOFError, paramiko.SSHException, NetmikoBaseException) as exc:
+            self._drop_vtysh()
+            raise ConnectionException(f"{self._settings.host}: vtysh: {exc or 'timed out'}") from exc
         return replies
 
+    def _drop_vtysh(self) -> None:
+        """Forget a failed interactive session (the next command starts another) without closing the login."""
+        session, self._session = self._session, None
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.remote_conn.close()
+
     def helper_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
-        """One request to the on-box helper's session (``napalm-frr-helper session``, started on this login when
-        first needed and kept until close): one JSON line out, one JSON line back."""
-        if self._session_channel is None and self._helper_error:
-            raise ConnectionException(f"{self._settings.host}: no on-box helper: {self._helper_error}")
+        """One request to the on-box helper's session (started by :meth:`start_helper`, kept until close): one JSON
+        line out, one JSON line back. A session found dead before the request went out is started again, once; one
+        that fails after (the request may have run) raises ConnectionException, and the next request starts anew."""
+        request = (json.dumps({"argv": argv, "stdin": stdin}) + "\n").encode()
+        for attempt in (1, 2):
+            channel, replies = self._helper_session(timeout)
+            channel.settimeout(timeout)
+            try:
+                channel.sendall(request)
+            except (OSError, paramiko.SSHException) as exc:
+                self._drop_helper_session()
+                if attempt == 2:
+                    raise ConnectionException(f"{self._settings.host}: {HELPER_COMMAND} {argv[0]}: {exc}") from exc
+                continue
+            try:
+                line = replies.readline()
+            except (OSError, paramiko.SSHException) as exc:
+                self._drop_helper_session()
+                raise ConnectionException(
+                    f"{self._settings.host}: {HELPER_COMMAND} {argv[0]}: {exc or 'timed out'}"
+                ) from exc
+            if not line:
+                self._drop_helper_session()
+                detail = _last_line(channel, "")
+                raise ConnectionException(
+                    f"{self._settings.host}: the helper session ended" + (f": {detail}" if detail else "")
+                )
+            return str(line.decode(errors="replace"))
+        raise AssertionError("not reached")
+
+    def _helper_session(self, timeout: float) -> tuple[paramiko.Channel, Any]:
+        """The running helper session, or a new one (:meth:`start_helper`); ConnectionException when none starts."""
+        if self._session_channel is None and not self._helper_error:
+            self.start_helper(timeout)
         if self._session_channel is None:
-            self._session_channel = self._exec(f"{HELPER_COMMAND} session", timeout)
-        channel, replies = self._session_channel
-        channel.settimeout(timeout)
-        try:
-            channel.sendall((json.dumps({"argv": argv, "stdin": stdin}) + "\n").encode())
-            line = replies.readline()
-        except (OSError, paramiko.SSHException) as exc:
+            raise ConnectionException(f"{self._settings.host}: no on-box helper: {self._helper_error}")
+        return self._session_channel
+
+    def _drop_helper_session(self) -> None:
+        if self._session_channel is not None:
+            _close_channel(self._session_channel[0])
             self._session_channel = None
-            raise ConnectionException(
-                f"{self._settings.host}: {HELPER_COMMAND} {argv[0]}: {exc or 'timed out'}"
-            ) from exc
-        if not line:
-            self._session_channel = None
-            detail = channel.makefile_stderr("rb").read().decode(errors="replace").strip().splitlines()
-            raise ConnectionException(
-                f"{self._settings.host}: the helper session ended" + (f": {detail[-1]}" if detail else "")
-            )
-        return str(line.decode(errors="replace"))
 
     def run(self, command: str, stdin: str = "", timeout: float = 60.0) -> ExecResult:
         """Run a one-shot command on the device through a fresh exec channel."""
