@@ -34,6 +34,7 @@ from napalm_frr import shipping
 from napalm_frr.helper import COMMAND as HELPER_COMMAND
 from napalm_frr.helper import VERSION as HELPER_VERSION
 from napalm_frr.helper import source_digest
+from napalm_frr.helper.protocol import VERBS as HELPER_VERBS
 from napalm_frr.netmiko_frr import FRRVtyshSSH
 
 #: Where the helper session came from: the box's own install, the driver's copy cached on the box, or the
@@ -51,9 +52,16 @@ class ExecResult:
 
 
 class Connection(Protocol):
-    """What the driver needs from a device; implemented by SSHConnection and the test fake."""
+    """What the driver needs from a device; implemented by SSHConnection and the recorded-output fake.
+
+    ``helper_request`` carries one request to the on-box helper: ``argv`` starts with one of
+    :data:`HELPER_VERBS` (the helper's own :data:`napalm_frr.helper.protocol.VERBS`), the reply is the helper's
+    one JSON line (``ok``, the verb's fields, ``exit``).
+    """
 
     def send_command(self, command: str) -> str: ...
+
+    def helper_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str: ...
 
     def run(self, command: str, stdin: str = "", timeout: float = 60.0) -> ExecResult: ...
 

@@ -23,6 +23,7 @@ from napalm.base.exceptions import (
     CommitConfirmException,
     CommitError,
     ConnectionClosedException,
+    ConnectionException,
     MergeConfigException,
     ReplaceConfigException,
 )
@@ -119,8 +120,14 @@ class FRRDriver(NetworkDriver):
         return {"is_alive": self.device is not None and self.device.is_alive()}
 
     def _conn(self) -> Connection:
+        """The connection; one whose login died is opened again, once (ConnectionException if that fails too)."""
         if self.device is None:
             raise ConnectionClosedException(f"{self.hostname}: not connected (call open() first)")
+        if not self.device.is_alive():
+            self.device.close()
+            self.device = None
+            self.open()
+            assert self.device is not None
         return self.device
 
     def _show(self, command: str) -> str:
@@ -135,13 +142,8 @@ class FRRDriver(NetworkDriver):
 
     def _helper(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
         """Call the on-box helper; its JSON reply, or an exception naming what it refused and why."""
-        conn = self._conn()
-        if hasattr(conn, "helper_request"):  # one helper process for the whole connection
-            text = conn.helper_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
-            reply = _helper_reply(self.hostname, ExecResult(0, text, ""))
-        else:
-            command = " ".join([AGENT, verb, *(shlex.quote(a) for a in args)])
-            reply = _helper_reply(self.hostname, conn.run(command, stdin=stdin, timeout=max(self.timeout, 60)))
+        text = self._conn().helper_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
+        reply = _helper_reply(self.hostname, ExecResult(0, text, ""))
         if not reply.get("ok"):
             problems = "; ".join(reply.get("problems") or [])
             raise HelperRefused(
@@ -190,21 +192,14 @@ class FRRDriver(NetworkDriver):
         converges, so it goes to the helper's resident vtysh (else one round trip of the interactive
         session): no process is started on the box per poll.
         """
-        conn = self._conn()
         commands = list(STATE_COMMANDS)
         if prefixes is not None:  # only these routes: a few hundred bytes instead of the whole table
             commands[-1:] = [f"show ip route {ipaddress.ip_network(p, strict=False)} json" for p in prefixes]
-        if hasattr(conn, "helper_request"):  # the helper's resident vtysh: no vtysh started on the box for it
+        try:  # the helper's resident vtysh: no vtysh started on the box for it
             replies = self._helper("show", stdin=json.dumps(commands))["outputs"]
-            docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
-        elif hasattr(conn, "send_commands"):
-            replies = conn.send_commands(commands)
-            for command, reply in zip(commands, replies, strict=True):
-                if reply.lstrip().startswith("%"):
-                    raise CommandErrorException(f"{self.hostname}: {command!r}: {reply.strip()}")
-            docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
-        else:
-            docs = [self._json(command) for command in commands]
+        except HelperRefused as exc:
+            raise CommandErrorException(str(exc)) from exc
+        docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
         interfaces, ospf, ospf_detail, bgp = docs[:4]
         table = {prefix: entries for doc in docs[4:] for prefix, entries in doc.items()}
         return {
@@ -300,7 +295,7 @@ class FRRDriver(NetworkDriver):
             stdin = json.dumps({"config": text, "nft": policy})
         try:
             reply = self._helper("check", *args, stdin=stdin)
-        except HelperRefused as exc:
+        except (HelperRefused, CommandErrorException, ConnectionException) as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self.discard_config()
         self._candidate, self._merge = text, False
@@ -317,7 +312,7 @@ class FRRDriver(NetworkDriver):
         text = _read_candidate(filename, config)
         try:
             reply = self._helper("check", "--merge", "--diff", stdin=text)
-        except HelperRefused as exc:
+        except (HelperRefused, CommandErrorException, ConnectionException) as exc:
             raise MergeConfigException(str(exc)) from exc
         self.discard_config()
         self._candidate, self._merge = text, True
@@ -337,7 +332,7 @@ class FRRDriver(NetworkDriver):
         """
         try:
             reply = self._helper("nft-diff", stdin=ruleset)
-        except HelperRefused as exc:
+        except (HelperRefused, CommandErrorException, ConnectionException) as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self._policy = ruleset
         self._policy_diff = policy_diff(reply["running"], reply["intended"])
