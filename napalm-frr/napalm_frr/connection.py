@@ -83,6 +83,9 @@ class SSHSettings:
     ssh_strict: bool = True
     #: The FRR instance the shipped helper works on (``vtysh -N``); a resident helper knows its own.
     frr_instance: str = ""
+    #: The shipped helper's vtysh (the PATH's when empty) and whether it runs through ``sudo -n``.
+    vtysh_path: str = ""
+    use_sudo: bool = False
 
     def known_hosts(self) -> str:
         """The known_hosts file to check host keys against (the user's by default)."""
@@ -137,7 +140,10 @@ class SSHConnection:
         instance = self._settings.frr_instance
         if not instance:
             raise _NoHelper("cannot ship the helper: optional_args frr_instance is not set")
-        channel, replies = self._exec(shipping.ship_command(instance, ["session"]), timeout)
+        command = shipping.ship_command(
+            instance, ["session"], vtysh=self._settings.vtysh_path, sudo=self._settings.use_sudo
+        )
+        channel, replies = self._exec(command, timeout)
         try:
             first = replies.readline().decode(errors="replace").strip()
             if first == "SEND":

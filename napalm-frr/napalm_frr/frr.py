@@ -31,6 +31,7 @@ from napalm.base.helpers import sanitize_configs
 
 from napalm_frr import config_diff, helper, parsers
 from napalm_frr.connection import Connection, ExecResult, SSHSettings, connect
+from napalm_frr.helper.protocol import SHOW_COMMAND
 
 AGENT = helper.COMMAND
 HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
@@ -77,6 +78,8 @@ class FRRDriver(NetworkDriver):
             known_hosts_file=known_hosts,
             ssh_strict=bool(args.get("ssh_strict", True)),
             frr_instance=str(args.get("frr_instance", "")),
+            vtysh_path=str(args.get("vtysh_path", "")),
+            use_sudo=bool(args.get("use_sudo", False)),
         )
         self.device: Connection | None = None
         self._candidate: str | None = None
@@ -131,8 +134,18 @@ class FRRDriver(NetworkDriver):
         return self.device
 
     def _show(self, command: str) -> str:
-        """One vtysh command; vtysh's ``% ...`` replies become CommandErrorException."""
-        output = self._conn().send_command(command)
+        """One vtysh command; vtysh's ``% ...`` replies become CommandErrorException.
+
+        A ``show`` command goes to the helper's vtysh (the helper runs vtysh itself, so it works whether the login
+        lands in vtysh or in a shell); anything else, or a connection whose box gave no helper, to the interactive
+        vtysh session."""
+        conn = self._conn()
+        if SHOW_COMMAND.fullmatch(command) and getattr(conn, "helper", True) is not None:
+            try:
+                return str(self._helper("show", stdin=json.dumps([command]))["outputs"][0])
+            except HelperRefused as exc:
+                raise CommandErrorException(f"{self.hostname}: {command!r}: {exc}") from exc
+        output = conn.send_command(command)
         if output.lstrip().startswith("%"):
             raise CommandErrorException(f"{self.hostname}: {command!r}: {output.strip()}")
         return output

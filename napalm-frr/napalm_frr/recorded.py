@@ -88,7 +88,12 @@ class RecordedConnection:
         command = " ".join([HELPER_COMMAND, *(shlex.quote(a) for a in argv)])
         self.calls.append((command, stdin))
         if argv[0] == "show":
-            outputs = [self._read(c)[0] for c in json.loads(stdin)]
+            outputs = []
+            for command in json.loads(stdin):
+                output = self._read(command)[0]
+                if output.lstrip().startswith("%"):  # as the helper's vtysh refuses it
+                    return json.dumps({"ok": False, "error": f"vtysh {command!r} failed: {output.strip()}", "exit": 1})
+                outputs.append(output)
             return json.dumps({"ok": True, "outputs": outputs, "exit": 0})
         stdout, stderr, rc = self._read(command)
         lines = stdout.strip().splitlines()
