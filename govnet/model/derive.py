@@ -423,6 +423,7 @@ class Deriver:
             bgp_connect_retry=env.bgp_connect_retry,
             bfd_interval=env.bfd_interval,
             bfd_multiplier=env.bfd_multiplier,
+            routing_auth=env.routing_auth,
             lab_prefix=env.lab_prefix,
             vault=self.vault,
             pools=self.pools,

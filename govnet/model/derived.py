@@ -307,6 +307,7 @@ class Network:
     #: The environment's Ansible Vault beside the inventory (group_vars/env_<env>/vault.yml; govnet.vault), where
     #: the secrets the inventory never holds may be kept
     vault: Path | None = None
+    routing_auth: bool = True  # OSPF MD5 and BGP TCP-MD5 on every adjacency (off only in a lab that asks)
 
     def role_prefixes(self, role: str) -> tuple[IPv4Network, ...]:
         """The prefixes of the zone that declares *role* (none when no zone does)."""
