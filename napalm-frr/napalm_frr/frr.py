@@ -30,7 +30,7 @@ from napalm.base.exceptions import (
 from napalm.base.helpers import sanitize_configs
 
 from napalm_frr import config_diff, helper, parsers
-from napalm_frr.connection import Connection, ExecResult, SSHSettings, connect
+from napalm_frr.connection import CACHED, SHIPPED, Connection, ExecResult, SSHSettings, connect
 from napalm_frr.helper.protocol import SHOW_COMMAND
 
 AGENT = helper.COMMAND
@@ -136,11 +136,12 @@ class FRRDriver(NetworkDriver):
     def _show(self, command: str) -> str:
         """One vtysh command; vtysh's ``% ...`` replies become CommandErrorException.
 
-        A ``show`` command goes to the helper's vtysh (the helper runs vtysh itself, so it works whether the login
-        lands in vtysh or in a shell); anything else, or a connection whose box gave no helper, to the interactive
-        vtysh session."""
+        When the driver brought its own helper (the login lands in a shell), a ``show`` command goes to that
+        helper's vtysh (the helper runs vtysh itself); otherwise (a resident helper behind a login that lands in
+        vtysh) to the interactive vtysh session, as does anything that is not ``show``."""
         conn = self._conn()
-        if SHOW_COMMAND.fullmatch(command) and getattr(conn, "helper", True) is not None:
+        origin = (getattr(conn, "helper", None) or {}).get("origin")
+        if origin in (CACHED, SHIPPED) and SHOW_COMMAND.fullmatch(command):
             try:
                 return str(self._helper("show", stdin=json.dumps([command]))["outputs"][0])
             except HelperRefused as exc:
