@@ -88,6 +88,7 @@ def main() -> int:
                     raise SystemExit(f"ship_bench: expected the resident helper, got {origin}")
                 times["resident"].append((wall, used))
     finally:
+        shutil.rmtree(Path(pwd.getpwnam(lab.username).pw_dir) / ".cache" / "napalm-frr", ignore_errors=True)
         engine.down(STATE)
     results: dict[str, Any] = {"archive_bytes": len(shipping.archive()), "rounds": args.rounds, "load": os.getloadavg()}
     for kind, runs in times.items():

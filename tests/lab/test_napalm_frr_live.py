@@ -99,14 +99,22 @@ def deployed(lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]]) -> Ite
 # ----------------------------------------------------------------------------- session and getters
 
 
-def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any) -> None:
+@pytest.fixture
+def box_cache(lab: Lab) -> Iterator[Path]:
+    """The lab login's helper cache (~/.cache/napalm-frr), empty before the test and removed after it."""
+    cache = Path(pwd.getpwnam(lab.username).pw_dir) / ".cache" / "napalm-frr"
+    shutil.rmtree(cache, ignore_errors=True)
+    yield cache
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any, box_cache: Path) -> None:
     """A login that lands in the shell, no helper on the box: the first open uploads the driver's helper (an
     older cached one is replaced), the second runs it from the box's cache; reads (through the helper's vtysh)
     and ping (the shell's) work as on the lab's own login, which keeps its resident helper, exactly the driver's."""
     dev = pair[1]
     user = pwd.getpwnam(lab.username)
-    cache = Path(user.pw_dir) / ".cache" / "napalm-frr"
-    shutil.rmtree(cache, ignore_errors=True)
+    cache = box_cache
     older = cache / "0.0.1-0123456789abcdef"
     older.mkdir(parents=True)
     (older / "helper.zip").write_bytes(b"an older helper")
