@@ -65,11 +65,11 @@ impact: setup ## what the working tree changes against BASE (default origin/main
 	$(GOVNET) --env lab impact --base $(BASE) --markdown build/analyze/impact-lab.md
 	$(GOVNET) --env production impact --base $(BASE) --no-diff --markdown build/analyze/impact-production.md
 
-bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+render and analyze at national scale, impact, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill), the citizen through the edge (request p50/p99, ISP failover), a silent link cut with BFD vs OSPF alone
+bench: setup ## benchmarks: `govnet validate` start to exit, validate+plan+render and analyze at national scale, impact, lab up/down, deploy, verify, DC servers (provisioning, request round trip, primary-stop drill), the citizen through the edge (request p50/p99, ISP failover), a silent link cut with BFD vs OSPF alone, the FRR helper's first contact with a box that lacks it
 	$(PY) bench/cli_bench.py
 	$(PY) bench/pipeline_bench.py
 	$(PY) bench/analyze_bench.py
-	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py bench/sync_bench.py bench/citizen_bench.py bench/bfd_bench.py; do \
+	@for b in bench/lab_bench.py bench/deploy_bench.py bench/verify_bench.py bench/services_bench.py bench/sync_bench.py bench/citizen_bench.py bench/bfd_bench.py bench/ship_bench.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; done
 
 golden: setup ## regenerate golden configs and bad-inventory messages (review the diff!)

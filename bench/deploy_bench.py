@@ -1,4 +1,5 @@
-"""Deploy figures on the lab: full deploy to every router, no-change deploy, and the same change via Ansible.
+"""Deploy figures on the lab: full deploy to every router, no-change deploy, the same change via Ansible, and what
+routing-protocol authentication costs a full deploy (the same governorate with ``routing_auth: false``).
 
     sudo flock /tmp/govnet-lab.lock .venv/bin/python bench/deploy_bench.py
 
@@ -30,6 +31,32 @@ def govnet(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "govnet", *args], capture_output=True, text=True, env=ENV, cwd=REPO)
     return time.monotonic() - start, proc
+
+
+def without_auth() -> Path:
+    """A copy of the Karbala inventory (and its IPAM lock) whose lab turns routing-protocol authentication off."""
+    inv = WORK / "inventory-no-auth" / "karbala"
+    shutil.rmtree(inv.parent, ignore_errors=True)
+    shutil.copytree(REPO / "inventory" / "karbala", inv)
+    gov = inv / "governorate.yml"
+    text = gov.read_text()
+    assert "\n    bfd_multiplier: 3\n" in text, "the lab environment's bfd_multiplier line moved"
+    gov.write_text(text.replace("\n    bfd_multiplier: 3\n", "\n    bfd_multiplier: 3\n    routing_auth: false\n", 1))
+    return inv
+
+
+def auth_cost(with_auth: float) -> None:
+    """A full deploy of the same lab without authentication, against ``with_auth`` s with it."""
+    inv = without_auth()
+    up = subprocess.run([sys.executable, "-m", "govnet", "-i", str(inv), "lab", "up"], env=ENV, cwd=REPO,
+                        capture_output=True, text=True)  # fmt: skip
+    if up.returncode != 0:
+        print(f"full deploy without authentication: not run: {up.stderr.strip()[-300:]}")
+        return
+    took, proc = govnet("-i", str(inv), "deploy", "--json")
+    ok = "ok" if proc.returncode == 0 else "FAILED"
+    print(f"full deploy without routing-protocol authentication: {took:.1f} s ({ok}); with it {with_auth:.1f} s: "
+          f"authentication costs {100 * (with_auth - took) / took:+.1f} % (goal: within 10 %)")  # fmt: skip
 
 
 def ansible_push(devices: dict[str, str], text: str, tmp: Path) -> tuple[float | None, str]:
@@ -109,6 +136,10 @@ def main() -> int:
             print(f"ansible network_cli (5 forks): not run: {why}")
         else:
             print(f"ansible network_cli (5 forks): {ans:.1f} s; govnet is {ans / change:.1f}x faster")
+    finally:
+        subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
+    try:
+        auth_cost(full)
     finally:
         subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
     return 0

@@ -123,12 +123,22 @@ def placeholders(network: Network | None = None) -> dict[str, str]:
     return {n: f"<vault:{n}>" for n in secret_names(network)}
 
 
-def secrets_from_env(env: Mapping[str, str] | None = None, network: Network | None = None) -> dict[str, str]:
-    """Secrets from GOVNET_<NAME> variables; a visible placeholder where one is missing (never a default secret),
-    except the routing-protocol keys of the lab environment, which default to the lab's documented keys."""
+def secrets_from_env(
+    env: Mapping[str, str] | None = None, network: Network | None = None, *, lab_defaults: bool = True
+) -> dict[str, str]:
+    """Secrets from GOVNET_<NAME> variables, else from the environment's Ansible Vault (``vault_govnet_<name>``,
+    govnet.vault); a visible placeholder where one is missing (never a default secret), except the routing-protocol
+    keys of the lab environment, which default to the lab's documented keys (unless ``lab_defaults`` is false:
+    `govnet render` writes no default key). VaultError when the vault is needed and does not open."""
     env = os.environ if env is None else env
-    lab = network is not None and network.env == "lab"
-    return {n: secret_value(n, env, lab) or f"<vault:{n}>" for n in secret_names(network)}
+    lab = lab_defaults and network is not None and network.env == "lab"
+    names = secret_names(network)
+    stored: Mapping[str, str] = {}
+    if network is not None and network.vault is not None and not all(env.get(secret_variable(n)) for n in names):
+        from govnet import vault
+
+        stored = vault.stored(network.vault, env)
+    return {n: env.get(secret_variable(n)) or stored.get(n) or _lab_default(n, lab) or f"<vault:{n}>" for n in names}
 
 
 def secret_value(name: str, env: Mapping[str, str], lab: bool) -> str | None:

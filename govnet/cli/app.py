@@ -122,7 +122,7 @@ def render(
 
     built = load(ctx)
     target = out_dir or Path("build") / built.network.env / "configs"
-    secrets = secrets_from_env()
+    secrets = secrets_from_env(network=built.network, lab_defaults=False)
     if bad := secret_problems(secrets):
         fail(bad)
     paths = render_all(built.network, target, secrets)
@@ -139,8 +139,13 @@ analyze.register(app)
 
 
 def main() -> None:
+    from govnet.vault import VaultError
+
     try:
         app()
+    except VaultError as exc:  # a secret was needed and the environment's vault did not open: one line, exit 2
+        sys.stderr.write(f"{exc}\n")
+        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)

@@ -157,8 +157,9 @@ def _isp_config(network: Any, up: Any, isp_side: IPv4Interface, core_side: IPv4I
         f" neighbor {ours} description {network.name} {up.device}",
         f" neighbor {ours} timers {edge.keepalive} {edge.hold}",
         f" neighbor {ours} timers connect 1",
-        f" neighbor {ours} password {_isp_key(network, up)}",
     ]
+    if network.routing_auth:  # the ISP's side of the session's TCP-MD5 password
+        lines.append(f" neighbor {ours} password {_isp_key(network, up)}")
     if "gtsm" in network.features:  # the ISP agrees to GTSM as the edge renders it: one hop, TTL 255
         lines.append(f" neighbor {ours} ttl-security hops 1")
     if edge.bfd:

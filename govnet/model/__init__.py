@@ -124,7 +124,8 @@ def _build(directory: Path, env: str) -> Built:
                 loc = (*loc, "address" if req.within else "prefix", env)
             found.append((loc, what))
         raise InventoryError(_problems(source, found))
-    network = Deriver(inventory, env, plan).network()
+    vault = directory.absolute().parent / "group_vars" / f"env_{env}" / "vault.yml"  # the Ansible inventory's
+    network = Deriver(inventory, env, plan, vault).network()
     found = list(_derived_checks(network, {r.key: loc for r, loc in reqs}))
     if found:
         raise InventoryError(_problems(source, found))

@@ -245,6 +245,12 @@ def environments(inv: Inventory, platforms: set[str]) -> Found:
                 ("environments", name, "platform"),
                 (f"unknown platform '{env.platform}' (known: {', '.join(sorted(platforms))})"),
             )
+        if not env.routing_auth and name != "lab":
+            yield (
+                ("environments", name, "routing_auth"),
+                "routing-protocol authentication may be off only in the lab: a rogue router could join this "
+                "environment's OSPF and BGP",
+            )
         detect = env.bfd_interval * env.bfd_multiplier
         if detect >= env.ospf_dead * 1000:
             yield (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network, collapse_addresses
+from pathlib import Path
 
 from govnet import ipam, ipfast
 from govnet.model import derived as d
@@ -125,8 +126,8 @@ def _phase_of(inv: s.Inventory) -> dict[str, int]:
 class Deriver:
     """Holds the inventory, plan and platform while building the Network; one instance per derive call."""
 
-    def __init__(self, inv: s.Inventory, env: str, plan: ipam.Plan) -> None:
-        self.inv, self.env, self.plan = inv, env, plan
+    def __init__(self, inv: s.Inventory, env: str, plan: ipam.Plan, vault: Path | None = None) -> None:
+        self.inv, self.env, self.plan, self.vault = inv, env, plan, vault
         self.environment = inv.environments[env]
         self.platform = platform_data(self.environment.platform)
         self.model_of = {dev.name: dev.model for site in inv.sites for dev in site.devices}
@@ -422,7 +423,9 @@ class Deriver:
             bgp_connect_retry=env.bgp_connect_retry,
             bfd_interval=env.bfd_interval,
             bfd_multiplier=env.bfd_multiplier,
+            routing_auth=env.routing_auth,
             lab_prefix=env.lab_prefix,
+            vault=self.vault,
             pools=self.pools,
             mgmt_prefix=self.pools["mgmt"],
             mgmt_gateway=ipam.host(self.pools["mgmt"], 1),

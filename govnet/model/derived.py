@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
 from typing import Literal
 
 Role = Literal["core", "dc_switch", "edge", "access", "internet_edge"]
@@ -303,6 +304,10 @@ class Network:
     zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
     zone_roles: dict[str, str] = field(default_factory=dict)  # declared role → zone (department-management …)
     internet: InternetEdge | None = None  # the Internet edge, where the inventory has one
+    #: The environment's Ansible Vault beside the inventory (group_vars/env_<env>/vault.yml; govnet.vault), where
+    #: the secrets the inventory never holds may be kept
+    vault: Path | None = None
+    routing_auth: bool = True  # OSPF MD5 and BGP TCP-MD5 on every adjacency (off only in a lab that asks)
 
     def role_prefixes(self, role: str) -> tuple[IPv4Network, ...]:
         """The prefixes of the zone that declares *role* (none when no zone does)."""

@@ -112,6 +112,11 @@ class Environment(Base):
     bfd_multiplier: int = Field(
         default=3, ge=3, le=50, description="BFD packets missed before the neighbour (and its OSPF adjacency) is down"
     )
+    routing_auth: bool = Field(
+        default=True,
+        description="OSPF MD5 keys on every OSPF link and TCP-MD5 passwords on every BGP session; only the lab may "
+        "turn it off (bench/deploy_bench.py measures what authentication costs a deploy)",
+    )
 
 
 ZoneRole = Literal["department-management", "dc-management", "internet"]

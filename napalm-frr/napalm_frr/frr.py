@@ -23,13 +23,15 @@ from napalm.base.exceptions import (
     CommitConfirmException,
     CommitError,
     ConnectionClosedException,
+    ConnectionException,
     MergeConfigException,
     ReplaceConfigException,
 )
 from napalm.base.helpers import sanitize_configs
 
 from napalm_frr import config_diff, helper, parsers
-from napalm_frr.connection import Connection, ExecResult, SSHSettings, connect
+from napalm_frr.connection import CACHED, SHIPPED, Connection, ExecResult, SSHSettings, connect
+from napalm_frr.helper.protocol import SHOW_COMMAND
 
 AGENT = helper.COMMAND
 HOSTNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$")
@@ -75,6 +77,9 @@ class FRRDriver(NetworkDriver):
             timeout=timeout,
             known_hosts_file=known_hosts,
             ssh_strict=bool(args.get("ssh_strict", True)),
+            frr_instance=str(args.get("frr_instance", "")),
+            vtysh_path=str(args.get("vtysh_path", "")),
+            use_sudo=bool(args.get("use_sudo", False)),
         )
         self.device: Connection | None = None
         self._candidate: str | None = None
@@ -88,8 +93,24 @@ class FRRDriver(NetworkDriver):
     # ------------------------------------------------------------------ session
 
     def open(self) -> None:
-        """Log in to the router's vtysh (host key checked against the known_hosts file)."""
-        self.device = connect(self.settings)
+        """Log in (host key checked against the known_hosts file) and start the on-box helper's session: the box's
+        resident helper when it is exactly this driver's, else this driver's copy, uploaded on first contact and
+        run from the box's cache after that (:mod:`napalm_frr.shipping`)."""
+        conn = connect(self.settings)
+        start = getattr(conn, "start_helper", None)
+        if start is not None:
+            try:
+                start(max(self.timeout, 60))
+            except BaseException:
+                conn.close()
+                raise
+        self.device = conn
+
+    @property
+    def helper_info(self) -> dict[str, Any] | None:
+        """What the on-box helper reported at ``open()`` (``version``, ``digest``, ``pid``, ``resident``) and where
+        it came from (``origin``: resident, cached or shipped); None before ``open()`` or when no helper answered."""
+        return getattr(self.device, "helper", None)
 
     def close(self) -> None:
         """Close the session; an unconfirmed commit stays armed on the box (by design)."""
@@ -102,13 +123,30 @@ class FRRDriver(NetworkDriver):
         return {"is_alive": self.device is not None and self.device.is_alive()}
 
     def _conn(self) -> Connection:
+        """The connection; one whose login died is opened again, once (ConnectionException if that fails too)."""
         if self.device is None:
             raise ConnectionClosedException(f"{self.hostname}: not connected (call open() first)")
+        if not self.device.is_alive():
+            self.device.close()
+            self.device = None
+            self.open()
+            assert self.device is not None
         return self.device
 
     def _show(self, command: str) -> str:
-        """One vtysh command; vtysh's ``% ...`` replies become CommandErrorException."""
-        output = self._conn().send_command(command)
+        """One vtysh command; vtysh's ``% ...`` replies become CommandErrorException.
+
+        When the driver brought its own helper (the login lands in a shell), a ``show`` command goes to that
+        helper's vtysh (the helper runs vtysh itself); otherwise (a resident helper behind a login that lands in
+        vtysh) to the interactive vtysh session, as does anything that is not ``show``."""
+        conn = self._conn()
+        origin = (getattr(conn, "helper", None) or {}).get("origin")
+        if origin in (CACHED, SHIPPED) and SHOW_COMMAND.fullmatch(command):
+            try:
+                return str(self._helper("show", stdin=json.dumps([command]))["outputs"][0])
+            except HelperRefused as exc:
+                raise CommandErrorException(f"{self.hostname}: {command!r}: {exc}") from exc
+        output = conn.send_command(command)
         if output.lstrip().startswith("%"):
             raise CommandErrorException(f"{self.hostname}: {command!r}: {output.strip()}")
         return output
@@ -118,13 +156,8 @@ class FRRDriver(NetworkDriver):
 
     def _helper(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
         """Call the on-box helper; its JSON reply, or an exception naming what it refused and why."""
-        conn = self._conn()
-        if hasattr(conn, "helper_request"):  # one helper process for the whole connection
-            text = conn.helper_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
-            reply = _helper_reply(self.hostname, ExecResult(0, text, ""))
-        else:
-            command = " ".join([AGENT, verb, *(shlex.quote(a) for a in args)])
-            reply = _helper_reply(self.hostname, conn.run(command, stdin=stdin, timeout=max(self.timeout, 60)))
+        text = self._conn().helper_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
+        reply = _helper_reply(self.hostname, ExecResult(0, text, ""))
         if not reply.get("ok"):
             problems = "; ".join(reply.get("problems") or [])
             raise HelperRefused(
@@ -173,21 +206,14 @@ class FRRDriver(NetworkDriver):
         converges, so it goes to the helper's resident vtysh (else one round trip of the interactive
         session): no process is started on the box per poll.
         """
-        conn = self._conn()
         commands = list(STATE_COMMANDS)
         if prefixes is not None:  # only these routes: a few hundred bytes instead of the whole table
             commands[-1:] = [f"show ip route {ipaddress.ip_network(p, strict=False)} json" for p in prefixes]
-        if hasattr(conn, "helper_request"):  # the helper's resident vtysh: no vtysh started on the box for it
+        try:  # the helper's resident vtysh: no vtysh started on the box for it
             replies = self._helper("show", stdin=json.dumps(commands))["outputs"]
-            docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
-        elif hasattr(conn, "send_commands"):
-            replies = conn.send_commands(commands)
-            for command, reply in zip(commands, replies, strict=True):
-                if reply.lstrip().startswith("%"):
-                    raise CommandErrorException(f"{self.hostname}: {command!r}: {reply.strip()}")
-            docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
-        else:
-            docs = [self._json(command) for command in commands]
+        except HelperRefused as exc:
+            raise CommandErrorException(str(exc)) from exc
+        docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
         interfaces, ospf, ospf_detail, bgp = docs[:4]
         table = {prefix: entries for doc in docs[4:] for prefix, entries in doc.items()}
         return {
@@ -283,7 +309,7 @@ class FRRDriver(NetworkDriver):
             stdin = json.dumps({"config": text, "nft": policy})
         try:
             reply = self._helper("check", *args, stdin=stdin)
-        except HelperRefused as exc:
+        except (HelperRefused, CommandErrorException, ConnectionException) as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self.discard_config()
         self._candidate, self._merge = text, False
@@ -300,7 +326,7 @@ class FRRDriver(NetworkDriver):
         text = _read_candidate(filename, config)
         try:
             reply = self._helper("check", "--merge", "--diff", stdin=text)
-        except HelperRefused as exc:
+        except (HelperRefused, CommandErrorException, ConnectionException) as exc:
             raise MergeConfigException(str(exc)) from exc
         self.discard_config()
         self._candidate, self._merge = text, True
@@ -320,7 +346,7 @@ class FRRDriver(NetworkDriver):
         """
         try:
             reply = self._helper("nft-diff", stdin=ruleset)
-        except HelperRefused as exc:
+        except (HelperRefused, CommandErrorException, ConnectionException) as exc:
             raise ReplaceConfigException(str(exc)) from exc
         self._policy = ruleset
         self._policy_diff = policy_diff(reply["running"], reply["intended"])

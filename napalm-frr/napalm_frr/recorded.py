@@ -26,11 +26,14 @@ import getpass
 import json
 import os
 import re
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
 
-from napalm_frr.connection import Connection, ExecResult
+from napalm.base.exceptions import ConnectionException
+
+from napalm_frr.connection import HELPER_COMMAND, HELPER_VERBS, Connection, ExecResult
 
 DEFAULT_ROOT = Path("tests/fixtures/frr")
 
@@ -73,6 +76,32 @@ class RecordedConnection:
         stdout, stderr, rc = self._read(command)
         return ExecResult(rc, stdout, stderr)
 
+    def helper_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
+        """The helper's verbs as its session answers them: a verb it does not have is refused (exit 2), ``show``
+        answers each command from its recorded vtysh output, the others from the recorded reply to
+        ``napalm-frr-helper VERB ARGS`` (a recording without a JSON line: the session ended)."""
+        if not self.alive:
+            raise ConnectionException("the SSH connection is closed")
+        if not argv or argv[0] not in HELPER_VERBS:
+            verb = argv[0] if argv else ""
+            return json.dumps({"ok": False, "error": f"usage: unknown verb {verb!r}", "exit": 2})
+        command = " ".join([HELPER_COMMAND, *(shlex.quote(a) for a in argv)])
+        self.calls.append((command, stdin))
+        if argv[0] == "show":
+            outputs = []
+            for command in json.loads(stdin):
+                output = self._read(command)[0]
+                if output.lstrip().startswith("%"):  # as the helper's vtysh refuses it
+                    return json.dumps({"ok": False, "error": f"vtysh {command!r} failed: {output.strip()}", "exit": 1})
+                outputs.append(output)
+            return json.dumps({"ok": True, "outputs": outputs, "exit": 0})
+        stdout, stderr, rc = self._read(command)
+        lines = stdout.strip().splitlines()
+        if not lines or not lines[-1].startswith("{"):
+            detail = (stdout + stderr).strip().splitlines()
+            raise ConnectionException("the helper session ended" + (f": {detail[-1]}" if detail else ""))
+        return json.dumps({**json.loads(lines[-1]), "exit": rc})
+
     def is_alive(self) -> bool:
         return self.alive
 
@@ -108,6 +137,20 @@ class RecordingConnection:
         result = self.inner.run(command, stdin, timeout)
         self._save(command, result.stdout, result.exit_status, result.stderr)
         return result
+
+    def helper_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
+        """Saved as the one-shot ``napalm-frr-helper VERB ARGS`` reply (``exit`` as its .rc) the fake serves."""
+        line = self.inner.helper_request(argv, stdin, timeout)
+        reply = json.loads(line)
+        if argv[:1] == ["show"]:
+            for command, output in zip(json.loads(stdin), reply.get("outputs", []), strict=False):
+                self._save(command, output)
+        else:
+            command = " ".join([HELPER_COMMAND, *(shlex.quote(a) for a in argv)])
+            self._save(
+                command, json.dumps({k: v for k, v in reply.items() if k != "exit"}) + "\n", reply.get("exit", 0)
+            )
+        return line
 
     def is_alive(self) -> bool:
         return self.inner.is_alive()

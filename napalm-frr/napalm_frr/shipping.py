@@ -83,9 +83,14 @@ def cache_name() -> str:
     return f"{helper.VERSION}-{helper.source_digest()[:16]}"
 
 
-def ship_command(instance: str, args: list[str], python: str = "python3") -> str:
-    """The login command that runs the helper from the box's cache, asking for it first when needed."""
+def ship_command(instance: str, args: list[str], python: str = "python3", vtysh: str = "", sudo: bool = False) -> str:
+    """The login command that runs the helper from the box's cache, asking for it first when needed; with *vtysh*
+    the helper runs that vtysh, with *sudo* it runs through ``sudo -n`` (then the cache is the target user's)."""
     argv = [python, "-S", "-c", BOOTSTRAP, cache_name(), archive_sha256(), instance, *args]
+    if vtysh:
+        argv = ["env", f"NAPALM_FRR_HELPER_VTYSH={vtysh}", *argv]
+    if sudo:
+        argv = ["sudo", "-n", *argv]
     return " ".join(shlex.quote(a) for a in argv)
 
 

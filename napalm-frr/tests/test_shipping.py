@@ -13,10 +13,13 @@ import pytest
 from napalm_frr import helper, shipping
 
 
-def contact(home: Path, payload: bytes | None, requests: list[list[str]]) -> tuple[str, list[dict], int, str]:
+def contact(
+    home: Path, payload: bytes | None, requests: list[list[str]], **env_extra: str
+) -> tuple[str, list[dict], int, str]:
     """One login running the ship command: (first line, replies, exit code, stderr)."""
     argv = [sys.executable, "-S", "-c", shipping.BOOTSTRAP, shipping.cache_name(), shipping.archive_sha256(), "r1"]
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin"), "NAPALM_FRR_HELPER_DIR": str(home / "state")}
+    env.update(env_extra)
     proc = subprocess.Popen(
         [*argv, "session"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
     )
@@ -24,7 +27,9 @@ def contact(home: Path, payload: bytes | None, requests: list[list[str]]) -> tup
     first = proc.stdout.readline().decode().strip()
     if first == "SEND":
         proc.stdin.write(shipping.send_payload() if payload is None else payload)
-    lines = "".join(json.dumps({"argv": r}) + "\n" for r in requests)
+    lines = "".join(
+        json.dumps({"argv": r[:1], "stdin": r[1]} if r[:1] == ["show"] else {"argv": r}) + "\n" for r in requests
+    )
     out, err = proc.communicate(lines.encode(), timeout=60)
     replies = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
     return first, replies, proc.returncode, err.decode()
@@ -88,3 +93,15 @@ def test_ship_command_quotes_for_a_shell(home: Path) -> None:
     )
     assert words.stdout.split(b"\0")[:-1] == [b"-S", b"-c", shipping.BOOTSTRAP.encode(), shipping.cache_name().encode(),
                                               shipping.archive_sha256().encode(), b"r1", b"session"]  # fmt: skip
+
+
+def test_the_shipped_helper_runs_the_vtysh_it_is_given(home: Path) -> None:
+    """optional_args vtysh_path reaches the helper (``env NAPALM_FRR_HELPER_VTYSH=...`` in the ship command); a
+    vtysh that is not there is one clear refusal, not a traceback."""
+    missing = str(home / "no" / "vtysh")
+    _, replies, code, err = contact(home, None, [["show", '["show version"]']], NAPALM_FRR_HELPER_VTYSH=missing)
+    assert code == 0 and "Traceback" not in err, err
+    assert (replies[0]["ok"], replies[0]["exit"]) == (False, 1)
+    assert replies[0]["error"] == f"cannot run {missing}: no such program"
+    command = shipping.ship_command("r1", ["session"], vtysh=missing, sudo=True)
+    assert command.startswith(f"sudo -n env NAPALM_FRR_HELPER_VTYSH={missing} python3 -S -c ")

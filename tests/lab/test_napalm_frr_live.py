@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,8 +35,9 @@ from netmiko.exceptions import ConfigInvalidException
 
 from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab, LabDevice
+from govnet.lab.stock import STOCK_PORT, stock_login
 from govnet.render import render_device, secrets_from_env
-from napalm_frr import NETMIKO_DEVICE_TYPE
+from napalm_frr import NETMIKO_DEVICE_TYPE, shipping
 from napalm_frr.frr import FRRDriver, HelperRefused
 from napalm_frr.helper.service import ntp_servers
 
@@ -94,6 +97,55 @@ def deployed(lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]]) -> Ite
 
 
 # ----------------------------------------------------------------------------- session and getters
+
+
+@pytest.fixture
+def box_cache(lab: Lab) -> Iterator[Path]:
+    """The lab login's helper cache (~/.cache/napalm-frr), empty before the test and removed after it."""
+    cache = Path(pwd.getpwnam(lab.username).pw_dir) / ".cache" / "napalm-frr"
+    shutil.rmtree(cache, ignore_errors=True)
+    yield cache
+    shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any, box_cache: Path) -> None:
+    """A login that lands in the shell, no helper on the box: the first open uploads the driver's helper (an
+    older cached one is replaced), the second runs it from the box's cache; reads (through the helper's vtysh)
+    and ping (the shell's) work as on the lab's own login, which keeps its resident helper, exactly the driver's."""
+    dev = pair[1]
+    user = pwd.getpwnam(lab.username)
+    cache = box_cache
+    older = cache / "0.0.1-0123456789abcdef"
+    older.mkdir(parents=True)
+    (older / "helper.zip").write_bytes(b"an older helper")
+    for path in (cache.parent, cache, older, older / "helper.zip"):
+        os.chown(path, user.pw_uid, user.pw_gid)
+    seen = []
+    lab_login = open_driver(lab, dev)
+    with stock_login(lab, dev) as known:
+        for _ in range(2):
+            driver = open_driver(lab, dev, port=STOCK_PORT, known_hosts_file=str(known), frr_instance=dev.instance)
+            info = driver.helper_info
+            startup = driver.get_config(retrieve="startup")["startup"]
+            facts, interfaces = driver.get_facts(), driver.get_interfaces()
+            pong = driver.ping(pair[2]["a"][2].split("/")[0], count=1, timeout=2)  # from the login's shell
+            with pytest.raises(ReplaceConfigException, match="candidate rejected"):
+                driver.load_replace_candidate(config="hostname x\nrouter ospf\n bogus-command 1\n")
+            driver.close()
+            assert info is not None and f"hostname {dev.name}" in startup
+            assert facts["hostname"] == dev.name and facts["vendor"] == "FRRouting" and facts["uptime"] > 0
+            assert set(interfaces) == set(lab_login.get_interfaces()) and interfaces["mgmt0"]["is_up"]
+            assert pong["success"]["probes_sent"] == 1 and pong["success"]["packet_loss"] == 0
+            seen.append((info["origin"], info["resident"], info["version"]))
+    lab_login.close()
+    assert seen == [("shipped", False, shipping.helper.VERSION), ("cached", False, shipping.helper.VERSION)]
+    kept = cache / shipping.cache_name() / "helper.zip"
+    assert sorted(p.name for p in cache.iterdir()) == [shipping.cache_name()]
+    assert kept.read_bytes() == shipping.archive() and kept.stat().st_uid == user.pw_uid
+    driver = open_driver(lab, dev)
+    info = driver.helper_info
+    driver.close()
+    assert info is not None and (info["origin"], info["resident"]) == ("resident", True)
 
 
 def test_open_is_alive_close(lab: Lab, pair: Any) -> None:

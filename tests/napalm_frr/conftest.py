@@ -84,6 +84,9 @@ class FakeDevice(BaseTestDouble):
     def run(self, command: str, stdin: str = "", timeout: float = 60.0) -> Any:
         return self._connection().run(command, stdin, timeout)
 
+    def helper_request(self, argv: list[str], stdin: str = "", timeout: float = 60.0) -> str:
+        return self._connection().helper_request(argv, stdin, timeout)
+
     def is_alive(self) -> bool:
         return True
 

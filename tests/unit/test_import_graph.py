@@ -17,17 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Which package (or top-level module) of govnet may import which; docs/design.md, "The house", draws the same.
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"model", "ipam", "render", "policy", "deploy", "lab", "verify", "analyze", "junit"},
+    "cli": {"model", "ipam", "render", "policy", "deploy", "lab", "verify", "analyze", "junit", "vault"},
     "deploy": {"model", "render", "iosfmt"},
     "verify": {"model", "lab", "analyze", "deploy"},
     "lab": {"model", "render"},
-    "render": {"model", "iosfmt"},
+    "render": {"model", "iosfmt", "vault"},
     "iosfmt": {"model", "stateless", "edge"},
     "edge": {"model"},
     "stateless": {"model"},
     "policy": {"model", "edge"},
     "analyze": {"model", "render", "policy", "edge", "junit"},
     "junit": set(),
+    "vault": set(),
     "model": {"ipam", "ipfast"},
     "ipam": {"ipfast"},
     "ipfast": set(),

@@ -448,3 +448,15 @@ def test_lines_frr_never_shows_are_not_a_change() -> None:
     assert config_diff.diff(running, intended) == ""
     assert "no ip forwarding" in config_diff.diff(running, intended + "no ip forwarding\n")
     assert "exec-timeout 5" in config_diff.diff(running, intended + "line vty\n exec-timeout 5\n")
+
+
+def test_reads_go_to_the_shipped_helpers_vtysh() -> None:
+    """With the driver's own helper (the login lands in a shell), show commands are the helper's ``show`` verb; the
+    getter's answer is the same as through an interactive vtysh."""
+    case = next(p for p in CASES if p.parent.name == "get_facts")
+    driver = driver_for(case)
+    driver.device.helper = {"origin": "shipped"}  # type: ignore[union-attr]
+    facts = driver.get_facts()
+    assert json.loads(json.dumps(facts)) == json.loads((case / "expected.json").read_text())
+    calls = [command for command, _ in driver.device.calls]  # type: ignore[union-attr]
+    assert calls[:2] == ["napalm-frr-helper show", "napalm-frr-helper show"] and "napalm-frr-helper facts" in calls

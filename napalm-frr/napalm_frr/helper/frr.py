@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
-VTYSH = "vtysh"
+#: The vtysh to run: ``NAPALM_FRR_HELPER_VTYSH`` (the driver's optional_args ``vtysh_path``), else the PATH's.
+VTYSH_ENV = "NAPALM_FRR_HELPER_VTYSH"
+VTYSH = os.environ.get(VTYSH_ENV) or "vtysh"
 FRR_RUN_BASE = "/var/run/frr"
 SHOW_RUN_HEADER = re.compile(r"\A(?:Building configuration\.\.\.\s*\n)?\s*(?:Current configuration:\s*\n)?")
 #: Lines FRR accepts but never prints in ``show running-config`` (informational, or a default zebra

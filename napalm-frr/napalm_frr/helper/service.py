@@ -199,6 +199,8 @@ class Helper:
             return 2, {"ok": False, "error": f"usage: {exc}"}
         except HelperError as exc:
             return 1, {"ok": False, "error": str(exc), "problems": exc.problems}
+        except FileNotFoundError as exc:  # a program the box lacks (vtysh at another path, no nft)
+            return 1, {"ok": False, "error": f"cannot run {exc.filename or exc}: no such program", "problems": []}
         return 0, {"ok": True, **result}
 
     def session_reply(self, line: str) -> dict[str, Any]:
