@@ -1,4 +1,6 @@
-"""The FRR NAPALM driver and the ``frr_vtysh`` Netmiko type against the running lab, every method.
+"""The FRR NAPALM driver and the ``frr_vtysh`` Netmiko type against the running lab, every method, on both kinds
+of box: the lab's own login (its sshd forces the device shell, the helper is resident) and a stock one (a login
+that lands in the user's shell, no helper installed: the driver ships its own; ``govnet.lab.stock``).
 
 Two adjacent routers get their full rendered configs through the driver (replace, diff, commit
 confirmed, confirm), then OSPF/BGP/route getters are checked against what converged; the fault
@@ -9,6 +11,7 @@ Each router's starting config is restored at the end for the other lab tests.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -58,6 +61,12 @@ def running(dev: LabDevice) -> str:
     return vtysh(dev.instance, "show running-config")
 
 
+def kernel_addresses(dev: LabDevice) -> set[tuple[str, str]]:
+    """(interface, address/prefix) of every IPv4 address in the device's namespace."""
+    out = subprocess.run(["ip", "-n", dev.netns, "-j", "-4", "addr"], capture_output=True, check=True).stdout
+    return {(i["ifname"], f"{a['local']}/{a['prefixlen']}") for i in json.loads(out) for a in i.get("addr_info", [])}
+
+
 def wait_for(check: Callable[[], bool], seconds: float, what: str) -> float:
     """Poll until *check* holds; return how long it took."""
     start = time.monotonic()
@@ -75,11 +84,42 @@ def pair(lab: Lab) -> tuple[LabDevice, LabDevice, dict[str, Any]]:
     return lab.devices["core1"], lab.devices[link["b"][0]], link
 
 
+Connect = Callable[[LabDevice], FRRDriver]
+
+
+@pytest.fixture(scope="module", params=["resident", "stock"])
+def login(request: pytest.FixtureRequest, lab: Lab, pair: Any) -> Iterator[dict[str, dict[str, Any]]]:
+    """The optional_args that reach each of the pair as one kind of box: ``resident`` (the lab's login) or
+    ``stock`` (a login to the shell on another port, no helper: shipped by the driver, cached after)."""
+    if request.param == "resident":
+        yield {dev.name: {} for dev in pair[:2]}
+        return
+    cache = Path(pwd.getpwnam(lab.username).pw_dir) / ".cache" / "napalm-frr"
+    with contextlib.ExitStack() as stack:
+        args = {}
+        for dev in pair[:2]:
+            known = stack.enter_context(stock_login(lab, dev))
+            args[dev.name] = {"port": STOCK_PORT, "known_hosts_file": str(known), "frr_instance": dev.instance}
+        try:
+            yield args
+        finally:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+@pytest.fixture
+def connect(lab: Lab, login: dict[str, dict[str, Any]]) -> Connect:
+    """Open the driver to a router as the module's kind of box."""
+    return lambda dev: open_driver(lab, dev, **login[dev.name])
+
+
 @pytest.fixture(scope="module")
-def deployed(lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]]) -> Iterator[dict[str, FRRDriver]]:
+def deployed(
+    lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]], login: dict[str, dict[str, Any]]
+) -> Iterator[dict[str, FRRDriver]]:
     """Both routers running their full configs (pushed through the driver); restored afterwards."""
     before = {dev.name: running(dev) for dev in pair[:2]}
-    drivers = {dev.name: open_driver(lab, dev) for dev in pair[:2]}
+    addresses = {dev.name: kernel_addresses(dev) for dev in pair[:2]}
+    drivers = {dev.name: open_driver(lab, dev, **login[dev.name]) for dev in pair[:2]}
     for name, driver in drivers.items():
         driver.load_replace_candidate(config=render_device(lab.network, name, secrets_from_env(network=lab.network)))
         driver.commit_config(message="napalm_frr live test: full config", revert_in=300)
@@ -94,6 +134,11 @@ def deployed(lab: Lab, pair: tuple[LabDevice, LabDevice, dict[str, Any]]) -> Ite
             driver.load_replace_candidate(config=before[dev.name].split("Current configuration:", 1)[-1])
             driver.commit_config(message="napalm_frr live test: restore")
             driver.close()
+            # the lab set the link addresses in the kernel, which the bootstrap config does not hold: taking the
+            # deployed `ip address` lines away took them too, so they are put back as the lab made them
+            for ifname, address in sorted(addresses[dev.name] - kernel_addresses(dev)):
+                subprocess.run(["ip", "-n", dev.netns, "addr", "add", address, "dev", ifname], check=True)
+        assert {dev.name: kernel_addresses(dev) for dev in pair[:2]} == addresses
 
 
 # ----------------------------------------------------------------------------- session and getters
@@ -122,9 +167,10 @@ def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any
         os.chown(path, user.pw_uid, user.pw_gid)
     seen = []
     lab_login = open_driver(lab, dev)
-    with stock_login(lab, dev) as known:
+    port = STOCK_PORT + 1  # the module's stock login may be up on STOCK_PORT at the same time
+    with stock_login(lab, dev, port=port) as known:
         for _ in range(2):
-            driver = open_driver(lab, dev, port=STOCK_PORT, known_hosts_file=str(known), frr_instance=dev.instance)
+            driver = open_driver(lab, dev, port=port, known_hosts_file=str(known), frr_instance=dev.instance)
             info = driver.helper_info
             startup = driver.get_config(retrieve="startup")["startup"]
             facts, interfaces = driver.get_facts(), driver.get_interfaces()
@@ -148,16 +194,16 @@ def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any
     assert info is not None and (info["origin"], info["resident"]) == ("resident", True)
 
 
-def test_open_is_alive_close(lab: Lab, pair: Any) -> None:
-    driver = open_driver(lab, pair[0])
+def test_open_is_alive_close(connect: Connect, pair: Any) -> None:
+    driver = connect(pair[0])
     assert driver.is_alive() == {"is_alive": True}
     driver.close()
     assert driver.is_alive() == {"is_alive": False}
 
 
-def test_get_facts(lab: Lab, pair: Any) -> None:
+def test_get_facts(connect: Connect, pair: Any) -> None:
     dev = pair[0]
-    driver = open_driver(lab, dev)
+    driver = connect(dev)
     facts = driver.get_facts()
     driver.close()
     assert facts["hostname"] == dev.name and facts["vendor"] == "FRRouting"
@@ -165,9 +211,9 @@ def test_get_facts(lab: Lab, pair: Any) -> None:
     assert "mgmt0" in facts["interface_list"]
 
 
-def test_get_interfaces_match_the_namespace(lab: Lab, pair: Any) -> None:
+def test_get_interfaces_match_the_namespace(connect: Connect, pair: Any) -> None:
     dev = pair[0]
-    driver = open_driver(lab, dev)
+    driver = connect(dev)
     interfaces = driver.get_interfaces()
     driver.close()
     links = json.loads(subprocess.run(["ip", "-n", dev.netns, "-j", "link"], capture_output=True, check=True).stdout)
@@ -175,9 +221,9 @@ def test_get_interfaces_match_the_namespace(lab: Lab, pair: Any) -> None:
     assert interfaces["mgmt0"]["is_up"] and interfaces["mgmt0"]["is_enabled"]
 
 
-def test_get_interfaces_ip_has_mgmt_and_link_addresses(lab: Lab, pair: Any) -> None:
+def test_get_interfaces_ip_has_mgmt_and_link_addresses(connect: Connect, pair: Any) -> None:
     dev, _, link = pair
-    driver = open_driver(lab, dev)
+    driver = connect(dev)
     addresses = driver.get_interfaces_ip()
     driver.close()
     assert dev.mgmt_ip in addresses["mgmt0"]["ipv4"]
@@ -185,27 +231,29 @@ def test_get_interfaces_ip_has_mgmt_and_link_addresses(lab: Lab, pair: Any) -> N
     assert addresses[link["a"][1]]["ipv4"][str(iface.ip)] == {"prefix_length": iface.network.prefixlen}
 
 
-def test_ping_from_the_device(lab: Lab, pair: Any) -> None:
+def test_ping_from_the_device(connect: Connect, pair: Any, login: dict[str, dict[str, Any]]) -> None:
     dev, _, link = pair
-    driver = open_driver(lab, dev)
+    driver = connect(dev)
     ok = driver.ping(link["b"][2].split("/")[0], count=2, timeout=2)
-    refused = driver.ping("192.0.2.1", count=1)
+    # the lab's device shell refuses a destination outside the lab range; a stock box's shell would send it, so
+    # the stock login is never asked to
+    refused = None if login[dev.name] else driver.ping("192.0.2.1", count=1)
     driver.close()
     assert ok["success"]["probes_sent"] == 2 and ok["success"]["packet_loss"] == 0
-    assert "outside the lab range" in refused["error"]
+    assert refused is None or "outside the lab range" in refused["error"]
 
 
-def test_get_config(lab: Lab, pair: Any) -> None:
+def test_get_config(connect: Connect, pair: Any) -> None:
     dev = pair[0]
-    driver = open_driver(lab, dev)
+    driver = connect(dev)
     config = driver.get_config()
     driver.close()
     assert f"hostname {dev.name}" in config["running"] and "Building configuration" not in config["running"]
     assert f"hostname {dev.name}" in config["startup"] and config["candidate"] == ""
 
 
-def test_get_ntp_servers_reads_the_box(lab: Lab, pair: Any) -> None:
-    driver = open_driver(lab, pair[0])
+def test_get_ntp_servers_reads_the_box(connect: Connect, pair: Any) -> None:
+    driver = connect(pair[0])
     servers = driver.get_ntp_servers()
     driver.close()
     assert servers == ntp_servers(Path("/etc"))  # lab routers share the machine's /etc
@@ -284,15 +332,17 @@ def test_bad_line_is_refused_and_nothing_applied(deployed: dict[str, FRRDriver],
     assert running(dev) == before and not driver.has_pending_commit()
 
 
-def test_unconfirmed_commit_reverts_after_controller_is_killed(lab: Lab, deployed: Any, pair: Any) -> None:
+def test_unconfirmed_commit_reverts_after_controller_is_killed(
+    lab: Lab, deployed: Any, pair: Any, login: dict[str, dict[str, Any]], connect: Connect
+) -> None:
     """The controller commits with revert_in, is SIGKILLed; the box restores the config alone."""
     dev = pair[0]
     before = running(dev)
+    args = {"known_hosts_file": str(lab.known_hosts), **login[dev.name]}
     script = f"""
 import sys
 from napalm import get_network_driver
-d = get_network_driver("frr")({dev.mgmt_ip!r}, {lab.username!r}, {lab.password!r},
-    optional_args={{"known_hosts_file": {str(lab.known_hosts)!r}}})
+d = get_network_driver("frr")({dev.mgmt_ip!r}, {lab.username!r}, {lab.password!r}, optional_args={args!r})
 d.open()
 d.load_merge_candidate(config="interface mgmt0\\n description unconfirmed change\\nexit\\n")
 d.commit_config(message="never confirmed", revert_in=8)
@@ -309,7 +359,7 @@ import time; time.sleep(600)
         controller.wait()
     took = wait_for(lambda: running(dev) == before, 30, "revert of the unconfirmed commit")
     assert took <= 8 + 10
-    driver = open_driver(lab, dev)
+    driver = connect(dev)
     assert not driver.has_pending_commit()
     driver.close()
 
