@@ -126,34 +126,42 @@ def placeholders(network: Network | None = None) -> dict[str, str]:
 def secrets_from_env(
     env: Mapping[str, str] | None = None, network: Network | None = None, *, lab_defaults: bool = True
 ) -> dict[str, str]:
-    """Secrets from GOVNET_<NAME> variables, else from the environment's Ansible Vault (``vault_govnet_<name>``,
-    govnet.vault); a visible placeholder where one is missing (never a default secret), except the routing-protocol
-    keys of the lab environment, which default to the lab's documented keys (unless ``lab_defaults`` is false:
-    `govnet render` writes no default key). VaultError when the vault is needed and does not open."""
+    """Every secret of *network*'s render (secret_value), a visible placeholder where one is missing (never a default
+    secret); ``lab_defaults=False`` leaves out the lab's documented routing keys (`govnet render` writes no default
+    key). VaultError when the vault is needed and does not open."""
     env = os.environ if env is None else env
     lab = lab_defaults and network is not None and network.env == "lab"
+    vault_file = network.vault if network is not None else None
     names = secret_names(network)
-    stored: Mapping[str, str] = {}
-    if network is not None and network.vault is not None and not all(env.get(secret_variable(n)) for n in names):
+    return {n: secret_value(n, env, lab, vault_file) or f"<vault:{n}>" for n in names}
+
+
+def secret_value(name: str, env: Mapping[str, str], lab: bool, vault_file: Path | None = None) -> str | None:
+    """One secret's value: its GOVNET_<NAME> variable, else the environment's Ansible Vault (``vault_govnet_<name>``,
+    govnet.vault; read only when a variable is unset), else the lab's documented default routing key (*lab*), else
+    None. VaultError when the vault is needed and does not open."""
+    value = env.get(secret_variable(name))
+    if value:
+        return value
+    if vault_file is not None:
         from govnet import vault
 
-        stored = vault.stored(network.vault, env)
-    return {n: env.get(secret_variable(n)) or stored.get(n) or _lab_default(n, lab) or f"<vault:{n}>" for n in names}
+        value = vault.stored(vault_file, env).get(name)
+        if value:
+            return value
+    return _lab_default(name, lab)
 
 
-def secret_value(name: str, env: Mapping[str, str], lab: bool) -> str | None:
-    """One secret's value: its GOVNET_<NAME> variable, else the lab's documented default routing key, else None."""
-    return env.get(secret_variable(name)) or _lab_default(name, lab)
-
-
-def fill_secrets(text: str, env: Mapping[str, str], lab: bool) -> tuple[str, list[str], tuple[str, ...]]:
-    """``text`` with each `<vault:NAME>` placeholder replaced by its value; the names still unset; the values used
-    (for redacting what the device answers)."""
+def fill_secrets(
+    text: str, env: Mapping[str, str], lab: bool, vault_file: Path | None = None
+) -> tuple[str, list[str], tuple[str, ...]]:
+    """``text`` with each `<vault:NAME>` placeholder replaced by its value (secret_value); the names still unset;
+    the values used (for redacting what the device answers)."""
     missing: list[str] = []
     used: list[str] = []
 
     def one(match: re.Match[str]) -> str:
-        value = secret_value(match[1], env, lab)
+        value = secret_value(match[1], env, lab, vault_file)
         if value is None:
             missing.append(match[1])
             return match[0]

@@ -12,26 +12,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
-LAB_DEFAULT = "govnet-lab"
-
-
-def password(vault_id: str) -> str | None:
-    """Lab falls back to its documented password so `make lab` works out of the box; nothing else does."""
-    if vault_id == "lab":
-        return os.environ.get("GOVNET_VAULT_PASSWORD") or LAB_DEFAULT
-    return os.environ.get(f"GOVNET_VAULT_PASSWORD_{vault_id.upper()}") or None
+# the rule lives in govnet.vault (standard library only at import), which govnet's own vault reads share
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from govnet.vault import password, password_variable
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vault-id", default="lab")
     args = parser.parse_args()
-    secret = password(args.vault_id)
+    secret = password(args.vault_id, os.environ)
     if secret is None:
         print(
-            f"vault-pass-client: set GOVNET_VAULT_PASSWORD_{args.vault_id.upper()} for vault id '{args.vault_id}'",
-            file=sys.stderr,
+            f"vault-pass-client: set {password_variable(args.vault_id)} for vault id '{args.vault_id}'", file=sys.stderr
         )
         return 2
     sys.stdout.write(secret + "\n")

@@ -88,6 +88,7 @@ def router_config_args(
         revert_in=settings.revert_in,
         backup_dir=settings.backup_dir,
         env=network.env,
+        vault=str(network.vault or ""),
     )
 
 

@@ -7,8 +7,9 @@ post-check, `read` (refresh) takes a backup and reports the stanza as running. D
 
 The provider object is pickled into the stack state by Pulumi, so it holds no credentials: they travel as inputs,
 the password as a Pulumi secret. The routing keys never enter the program or the state: `intended` holds the
-render's `<vault:NAME>` placeholders, the provider fills them from `GOVNET_<NAME>` (the lab's documented defaults in
-the `lab` environment) only to talk to the device, and masks them in what it keeps (`running`, the diffs).
+render's `<vault:NAME>` placeholders, the provider fills them from `GOVNET_<NAME>`, else the environment's Ansible
+Vault (the `vault` input names the file, as `govnet deploy` reads it), else the lab's documented defaults in
+the `lab` environment, only to talk to the device, and masks them in what it keeps (`running`, the diffs).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class RouterConfigArgs:
     revert_in: int = 120
     backup_dir: str = ""
     env: str = ""
+    vault: str = ""
 
     def props(self) -> dict[str, Any]:
         """The inputs as the provider receives them (RouterConfig wraps the password as a secret first)."""
@@ -60,6 +62,7 @@ class RouterConfigArgs:
             "revert_in": self.revert_in,
             "backup_dir": self.backup_dir,
             "env": self.env,
+            "vault": self.vault,
         }
 
 
@@ -72,8 +75,13 @@ def _filled(props: dict[str, Any], text: str) -> tuple[str, tuple[str, ...]]:
     """``text`` with its routing-key placeholders filled, and the values used; a key not set stops the push before
     any connection, naming its variable."""
     from govnet.render import fill_secrets, secret_variable
+    from govnet.vault import VaultError
 
-    filled, missing, used = fill_secrets(text, os.environ, props.get("env") == "lab")
+    vault_file = Path(props["vault"]) if props.get("vault") else None
+    try:
+        filled, missing, used = fill_secrets(text, os.environ, props.get("env") == "lab", vault_file)
+    except VaultError as exc:
+        raise devices.DeviceError(f"{props['device']}: {props['header']}: {exc}") from None
     if missing:
         names = ", ".join(f"{secret_variable(n)}" for n in missing)
         raise devices.DeviceError(f"{props['device']}: {props['header']}: secrets not set ({names} or the vault)")

@@ -258,3 +258,32 @@ def test_a_routing_key_not_set_stops_the_push_before_any_connection(box, props, 
     with pytest.raises(devices.DeviceError, match=r"health-r1: interface eth2: secrets not set \(GOVNET_OSPF_KEY"):
         provider.create({**props, "env": "production"})
     assert connected == [] and box.running == before
+
+
+def test_outside_the_lab_the_keys_come_from_the_vault_and_a_closed_vault_is_one_line(
+    provider, box, props, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A production stack with no GOVNET_OSPF_KEY: the provider fills the stanza's key from the vault the program
+    names (as `govnet deploy` does), masks it in what it keeps, and refuses with one line, before any connection,
+    when the vault does not open."""
+    from tests.unit.test_vault import encrypt
+
+    key = "vaultOspf-P7r"  # a made-up test key
+    path = tmp_path / "group_vars" / "env_production" / "vault.yml"
+    encrypt(path, f"vault_govnet_ospf_key: {key}\n", "pw-for-test", "production")
+    for name in ("GOVNET_OSPF_KEY", "GOVNET_BGP_KEY", "GOVNET_VAULT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOVNET_VAULT_PASSWORD_PRODUCTION", "pw-for-test")
+    prod = {**props, "env": "production", "vault": str(path)}
+    result = provider.create(dict(prod))
+    assert f"ip ospf message-digest-key 1 md5 {key}" in sections.extract(box.running, HEADER)
+    assert key not in result.outs["running"] + result.outs["last_diff"]
+    # without the vault, outside the lab: no default key, the push stops naming the variable
+    with pytest.raises(devices.DeviceError, match="secrets not set \\(GOVNET_OSPF_KEY or the vault\\)"):
+        provider.create({**prod, "vault": ""})
+    monkeypatch.setenv("GOVNET_VAULT_PASSWORD_PRODUCTION", "wrong")
+    commits = len(box.commits)
+    with pytest.raises(devices.DeviceError) as err:
+        provider.create(dict(prod))
+    assert "does not open with the password in: GOVNET_VAULT_PASSWORD_PRODUCTION" in str(err.value)
+    assert "\n" not in str(err.value) and len(box.commits) == commits
