@@ -190,12 +190,18 @@ def _add(spec: LabSpec, ch: Changes, state: StateFile, configured: bool) -> None
     state.record("netns", *({"name": ns} for ns in namespaces))
     state.record("root_link", *({"name": spec.mgmt_port(n.name)} for n in new_nodes if n.managed))
     lines = [f"netns add {ns}" for ns in namespaces]
-    for n in (n for n in new_nodes if n.managed):
+    for n in new_nodes:
+        if n.mgmt is None:  # the emulated Internet's routers have no management port
+            continue
         port = spec.mgmt_port(n.name)
         lines += [
             f"link add {port} type veth peer name mgmt0 netns {spec.netns(n.name)}",
             f"link set {port} master {spec.mgmt_bridge}",
             f"link set {port} up",
+            # the controller may still hold the MAC of a device that had this address before (a department
+            # removed and added again): its first SYNs would go to that MAC until the entry times out, longer than
+            # a deploy's connect timeout
+            f"neigh flush to {n.mgmt.ip} dev {spec.mgmt_bridge}",
         ]
     for lk in new_links:
         lines.append(

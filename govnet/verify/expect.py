@@ -10,12 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from govnet.model import health
 from govnet.model.derived import Device, Network, Segment, Service
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,10 @@ def _net(prefix: str) -> Any:
 
 
 def device_graph(network: Network) -> nx.MultiGraph:
-    """Devices joined by their links (parallel links kept), weighted by OSPF cost as OSPF sees them."""
+    """Devices joined by their links (parallel links kept), weighted by OSPF cost as OSPF sees them. networkx is
+    imported here: a verify whose scope needs no path (``--changed`` without a traceroute) does not pay for it."""
+    import networkx as nx
+
     graph = nx.MultiGraph()
     graph.add_nodes_from(network.devices)
     for link in network.links:
@@ -158,6 +162,8 @@ def _route(graph: nx.MultiGraph, network: Network, site: str) -> tuple[list[str]
     targets = [t for t in _dc_holders(network) if t in graph]
     if start is None or not targets:
         return None
+    import networkx as nx
+
     lengths, paths = nx.single_source_dijkstra(graph, start, weight="weight")
     reachable = [t for t in targets if t in lengths]
     if not reachable:
