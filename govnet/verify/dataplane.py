@@ -47,13 +47,15 @@ def reachability(network: Network, where: Where, only: Collection[str] | None = 
     pairs = [(s, d) for s in hosts for d in cols if s != d and (only is None or s in only or d in only)]
     matrix = Matrix([h for h in hosts if any(s == h for s, _ in pairs)], cols)
     probes: dict[tuple[str, str], Probe] = {(s, d): (where[s][0], where[d][1], "icmp", None) for s, d in pairs}
-    got = probe_many(probes.values(), timeout=1.0, tries=2)
+    verdicts = {pair: judge(network, eps[pair[0]], eps[pair[1]], "icmp") for pair in pairs}
+    allowed = {probe for pair, probe in probes.items() if verdicts[pair].allowed}
+    got = probe_many(probes.values(), timeout=1.0, tries=2, retry=allowed.__contains__)
     checks = []
     for s in matrix.rows:
         wrong = []
         mine = [d for d in cols if (s, d) in probes]
         for d in mine:
-            verdict = judge(network, eps[s], eps[d], "icmp")
+            verdict = verdicts[(s, d)]
             reached = got[probes[(s, d)]] == ANSWERED
             matrix.cells[(s, d)] = (verdict.allowed, reached, verdict.rule)
             if reached != verdict.allowed:

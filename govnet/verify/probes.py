@@ -11,7 +11,8 @@ import errno
 import selectors
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from govnet.lab.icmp import in_namespace, ping_many
 
@@ -49,21 +50,32 @@ def udp_answered(port: int | None, reply: bytes) -> bool:
     return False
 
 
-def probe_many(probes: Iterable[Probe], timeout: float = 1.0, tries: int = 2) -> dict[Probe, str]:
+def probe_many(
+    probes: Iterable[Probe], timeout: float = 1.0, tries: int = 2, retry: Callable[[Probe], bool] | None = None
+) -> dict[Probe, str]:
     """Per probe: ``answered`` (echo reply, TCP handshake, UDP reply from a listener), ``refused`` (the packet
-    got there but nothing listens: RST or port unreachable) or ``silent`` (dropped or unroutable)."""
+    got there but nothing listens: RST or port unreachable) or ``silent`` (dropped or unroutable).
+
+    A silent probe is sent again, up to *tries* times in all; with *retry*, only the silent probes it accepts (a
+    probe the policy expects to be dropped gains nothing from a second try but another timeout). The echo requests
+    and the TCP/UDP probes of one try wait out their timeout side by side, not one after the other."""
     todo = list(dict.fromkeys(probes))
     result = dict.fromkeys(todo, SILENT)
-    for _ in range(tries):
-        pending = [p for p in todo if result[p] == SILENT]
+    for attempt in range(tries):
+        pending = [p for p in todo if result[p] == SILENT and (attempt == 0 or retry is None or retry(p))]
         if not pending:
             break
         icmp = [(ns, addr) for ns, addr, proto, _ in pending if proto == "icmp"]
-        answered = ping_many(icmp, timeout=timeout) if icmp else set()
+        others = [p for p in pending if p[2] in ("tcp", "udp")]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pinged = pool.submit(ping_many, icmp, timeout) if icmp and others else None
+            answered = ping_many(icmp, timeout=timeout) if icmp and pinged is None else set()
+            result.update(_sockets(others, timeout) if others else {})
+            if pinged is not None:
+                answered = pinged.result()
         for p in pending:
             if p[2] == "icmp" and (p[0], p[1]) in answered:
                 result[p] = ANSWERED
-        result.update(_sockets([p for p in pending if p[2] in ("tcp", "udp")], timeout))
     return result
 
 
