@@ -208,7 +208,7 @@ def _table(lab: Any, rows: list[Any], configs: str) -> Table:
     from rich.table import Table  # here, not at start-up: validate, plan and render need no table
 
     table = Table(title=title)
-    for col in ("device", "role", "namespace", "mgmt", "daemons", "sshd", "OSPF full", "BGP up"):
+    for col in ("device", "role", "box", "namespace", "mgmt", "daemons", "sshd", "OSPF full", "BGP up"):
         table.add_column(col)
 
     def mark(ok: bool, text: str) -> str:
@@ -218,6 +218,7 @@ def _table(lab: Any, rows: list[Any], configs: str) -> Table:
         table.add_row(
             r.name,
             r.role,
+            "stock" if r.stock else "lab",
             mark(r.netns_ok, r.netns),
             r.mgmt_ip,
             mark(r.daemons_up == r.daemons_total, f"{r.daemons_up}/{r.daemons_total}"),
@@ -225,5 +226,8 @@ def _table(lab: Any, rows: list[Any], configs: str) -> Table:
             mark(r.ospf_full == r.ospf_total, f"{r.ospf_full}/{r.ospf_total}"),
             mark(r.bgp_up == r.bgp_total, f"{r.bgp_up}/{r.bgp_total}"),
         )
-    table.caption = f"{len(lab.hosts)} hosts, {len(lab.servers)} servers; ssh {lab.username}@<mgmt>"
+    table.caption = (
+        f"{len(lab.hosts)} hosts, {len(lab.servers)} servers; ssh {lab.username}@<mgmt>; box: lab (login to vtysh, "
+        "resident helper) or stock (login to a shell, the driver ships its helper)"
+    )
     return table

@@ -138,6 +138,7 @@ def facts(spec: LabSpec) -> dict[str, Any]:
                 "instance": n.name,
                 "mgmt_ip": str(n.mgmt.ip),
                 "role": n.role,
+                "stock": n.stock,
             }
             for n in spec.managed
             if n.mgmt is not None
@@ -395,22 +396,26 @@ def _host_key(path: Path) -> str:
 
 
 def _sshd_config(node: NodeSpec, ddir: Path, username: str) -> str:
-    """One sshd per device: listens only on its management address, every login lands in vtysh."""
+    """One sshd per device: listens only on its management address, every login lands in vtysh (a stock box's
+    login lands in the user's shell)."""
     lab_dir = ddir.parent.parent
     assert node.mgmt is not None
+    # an interactive login goes straight to vtysh (no Python start); an agent session to the relay to the
+    # resident agent; other requests to the device shell
+    force = [
+        f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {VTYSH} -N {node.name}; '
+        f"export {NFT_ENV}={lab_dir / NFT_TOOL}; "
+        f'[ "$SSH_ORIGINAL_COMMAND" = "{frr_helper.COMMAND} session" ] && '
+        f"exec {relay_command(node.name, lab_dir)}; "
+        f"exec {device_shell_command(node.name, lab_dir)}"
+    ]
     return "\n".join(
         [
             f"ListenAddress {node.mgmt.ip}:22",
             f"HostKey {ddir / 'ssh_host_ed25519_key'}",
             f"PidFile {ddir / 'sshd.pid'}",
             f"AllowUsers {username}",
-            # an interactive login goes straight to vtysh (no Python start); an agent session to the relay to
-            # the resident agent; other requests to the device shell
-            f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {VTYSH} -N {node.name}; '
-            f"export {NFT_ENV}={lab_dir / NFT_TOOL}; "
-            f'[ "$SSH_ORIGINAL_COMMAND" = "{frr_helper.COMMAND} session" ] && '
-            f"exec {relay_command(node.name, lab_dir)}; "
-            f"exec {device_shell_command(node.name, lab_dir)}",
+            *([] if node.stock else force),
             "UsePAM no",
             "PasswordAuthentication yes",
             "KbdInteractiveAuthentication no",
@@ -601,14 +606,30 @@ def start_devices(spec: LabSpec, state: StateFile) -> None:
         f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {SSHD} -f "$2" && {FRRINIT} start "$1" && {agent}'
     )
     outside = f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {FRRINIT} start "$1"'
+    # a stock box: its sshd (and every login) in a mount namespace of its own where the instance's pathspace
+    # directories are FRR's default ones, so plain vtysh, frr-reload and /etc/frr/frr.conf are this device's
+    stock = (
+        f'hostname "$1" && echo 1 > /proc/sys/net/ipv4/ip_forward && {FRRINIT} start "$1" && '
+        f"unshare --mount --propagation private -- /bin/sh -c "
+        f'\'mount --bind "$1" {nsexec.FRR_ETC} && mount --bind "$2" {nsexec.FRR_RUN} && exec {SSHD} -f "$3"\' '
+        f'sh "$4" "$5" "$2"'
+    )
 
     def start(node: NodeSpec) -> None:
         cfg = devroot / node.name / "sshd_config"
-        argv = nsexec.in_netns(
-            spec.netns(node.name),
-            ["unshare", "--uts", "--", "/bin/sh", "-c", script if node.managed else outside, "sh", node.name,
-             str(cfg), user],
-        )  # fmt: skip
+        if node.stock:
+            args = [
+                stock,
+                "sh",
+                node.name,
+                str(cfg),
+                user,
+                str(devroot / node.name / "frr"),
+                str(nsexec.FRR_RUN / node.name),
+            ]
+        else:
+            args = [script if node.managed else outside, "sh", node.name, str(cfg), user]
+        argv = nsexec.in_netns(spec.netns(node.name), ["unshare", "--uts", "--", "/bin/sh", "-c", *args])
         nsexec.run(argv, timeout=180)
         missing = [d for d in ("watchfrr", *FRR_DAEMONS) if not _pid_alive(nsexec.FRR_RUN / node.name / f"{d}.pid")]
         if missing:
@@ -622,7 +643,7 @@ def _wait_agents(spec: LabSpec, timeout: float = 60.0) -> None:
     """Every device's resident on-box helper answers on its socket (it loads and starts what it needs first)."""
     import socket
 
-    waiting = {n.name: helper_socket(n.name) for n in spec.managed}
+    waiting = {n.name: helper_socket(n.name) for n in spec.managed if not n.stock}
     deadline = time.monotonic() + timeout
     while waiting and time.monotonic() < deadline:
         for name, path in list(waiting.items()):

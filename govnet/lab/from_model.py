@@ -18,11 +18,14 @@ from govnet.lab.topology import EndpointSpec, EndSpec, LabSpec, LinkSpec, NodeSp
 PREFIX = "gv"
 
 
-def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
-    """Translate a ``govnet.model.Network`` (typed loosely: the lab must not depend on model internals)."""
+def spec_from_network(network: Any, *, prefix: str | None = None, stock: tuple[str, ...] | None = None) -> LabSpec:
+    """Translate a ``govnet.model.Network`` (typed loosely: the lab must not depend on model internals).
+
+    *stock*: the devices built as stock FRR boxes, instead of the lab environment's ``lab_stock``."""
     from govnet.render import render_bootstrap, render_device, secrets_from_env
 
     keys = secrets_from_env(network=network)  # the lab's routing keys: GOVNET_<NAME>, else the lab defaults
+    stock_boxes = set(getattr(network, "lab_stock", ()) if stock is None else stock)
 
     nodes = tuple(
         NodeSpec(
@@ -31,6 +34,7 @@ def spec_from_network(network: Any, *, prefix: str | None = None) -> LabSpec:
             mgmt=dev.mgmt,
             bootstrap_config=render_bootstrap(network, dev.name),
             full_config=render_device(network, dev.name, keys),
+            stock=dev.name in stock_boxes,
         )
         for dev in network.devices.values()
     )

@@ -43,6 +43,7 @@ class DeviceHealth:
     ospf_total: int
     bgp_up: int
     bgp_total: int
+    stock: bool = False  # a stock FRR box (login to a shell, the driver's own helper), not the lab's login
 
     @property
     def ok(self) -> bool:
@@ -124,6 +125,7 @@ def device_health(lab: Lab, dev: LabDevice) -> DeviceHealth:
         ospf_total=ospf_total,
         bgp_up=bgp_up,
         bgp_total=bgp_total,
+        stock=dev.stock,
     )
 
 

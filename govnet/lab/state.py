@@ -107,6 +107,8 @@ class LabDevice:
     instance: str
     mgmt_ip: str
     role: str
+    #: Built as a stock FRR box: the login lands in a shell, no helper installed (the driver ships its own).
+    stock: bool = False
 
 
 class LabEndpoint(NamedTuple):

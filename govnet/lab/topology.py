@@ -28,6 +28,9 @@ class NodeSpec:
 
     A node without ``mgmt`` is not the governorate's (the emulated Internet's routers, ``govnet.lab.internet``):
     no management port, no sshd, no on-box agent, never deployed to.
+
+    A ``stock`` node is built as a stock FRR box (``govnet.lab.engine``): its login lands in the user's shell,
+    plain ``vtysh`` reaches its FRR, and no helper is installed, so the FRR driver brings its own.
     """
 
     name: str
@@ -35,6 +38,7 @@ class NodeSpec:
     mgmt: IPv4Interface | None
     bootstrap_config: str
     full_config: str
+    stock: bool = False
 
     @property
     def managed(self) -> bool:
@@ -192,7 +196,10 @@ def lab_objects(spec: LabSpec) -> dict[str, dict[str, dict[str, Any]]]:
     """
     with_endpoints = {ep.segment for ep in spec.endpoints}
     return {
-        "devices": {n.name: {"mgmt": str(n.mgmt) if n.managed else None, "role": n.role} for n in spec.nodes},
+        "devices": {  # "stock" only where set: a lab recorded before it existed still matches
+            n.name: {"mgmt": str(n.mgmt) if n.managed else None, "role": n.role} | ({"stock": True} if n.stock else {})
+            for n in spec.nodes
+        },
         "links": {
             lk.name: {
                 "a": [lk.a.node, lk.a.interface, str(lk.a.address)],

@@ -251,6 +251,12 @@ def environments(inv: Inventory, platforms: set[str]) -> Found:
                 "routing-protocol authentication may be off only in the lab: a rogue router could join this "
                 "environment's OSPF and BGP",
             )
+        devices = {d.name for site in inv.sites for d in site.devices}
+        for i, device in enumerate(env.lab_stock):
+            if name != "lab":
+                yield ("environments", name, "lab_stock", i), "only the lab builds stock boxes"
+            elif device not in devices:
+                yield ("environments", name, "lab_stock", i), f"unknown device '{device}'"
         detect = env.bfd_interval * env.bfd_multiplier
         if detect >= env.ospf_dead * 1000:
             yield (

@@ -425,6 +425,7 @@ class Deriver:
             bfd_multiplier=env.bfd_multiplier,
             routing_auth=env.routing_auth,
             lab_prefix=env.lab_prefix,
+            lab_stock=env.lab_stock,
             vault=self.vault,
             pools=self.pools,
             mgmt_prefix=self.pools["mgmt"],

@@ -301,6 +301,7 @@ class Network:
     tacacs_servers: tuple[tuple[str, IPv4Address], ...] = ()  # (name, address), in the inventory's order
     deploy_user: str = "govnet"
     lab_prefix: str = "gv"  # the lab's namespace prefix (gv-<device>)
+    lab_stock: tuple[str, ...] = ()  # lab devices built as stock FRR boxes (govnet.lab: no forced login, no helper)
     zone_prefixes: dict[str, tuple[IPv4Network, ...]] = field(default_factory=dict)
     zone_roles: dict[str, str] = field(default_factory=dict)  # declared role → zone (department-management …)
     internet: InternetEdge | None = None  # the Internet edge, where the inventory has one

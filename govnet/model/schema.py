@@ -100,6 +100,11 @@ class Environment(Base):
         pattern=r"^[a-z]{2,3}$",
         description="lab only: devices live in namespaces <prefix>-<device>; two governorates' labs need two prefixes",
     )
+    lab_stock: tuple[Name, ...] = Field(
+        default=(),
+        description="lab only: devices built as stock FRR boxes (the login lands in a shell, no helper installed: "
+        "the FRR driver brings its own); the others keep the lab's login and resident helper",
+    )
     bgp_connect_retry: int = Field(
         default=5, ge=1, le=65535, description="seconds between BGP connection attempts to a peer not yet up"
     )

@@ -81,7 +81,8 @@ class SSHSettings:
     timeout: int = 60
     known_hosts_file: str = ""
     ssh_strict: bool = True
-    #: The FRR instance the shipped helper works on (``vtysh -N``); a resident helper knows its own.
+    #: The FRR instance the shipped helper works on (``vtysh -N``; "" is the box's default instance, plain
+    #: ``vtysh``); a resident helper knows its own.
     frr_instance: str = ""
     #: The shipped helper's vtysh (the PATH's when empty) and whether it runs through ``sudo -n``.
     vtysh_path: str = ""
@@ -137,11 +138,8 @@ class SSHConnection:
 
     def _shipped_session(self, timeout: float) -> tuple[paramiko.Channel, Any, dict[str, Any]]:
         """The driver's helper run by the box's ``python3 -S`` from its cache; the archive is sent when asked."""
-        instance = self._settings.frr_instance
-        if not instance:
-            raise _NoHelper("cannot ship the helper: optional_args frr_instance is not set")
         command = shipping.ship_command(
-            instance, ["session"], vtysh=self._settings.vtysh_path, sudo=self._settings.use_sudo
+            self._settings.frr_instance, ["session"], vtysh=self._settings.vtysh_path, sudo=self._settings.use_sudo
         )
         channel, replies = self._exec(command, timeout)
         try:

@@ -14,10 +14,10 @@ from napalm_frr import helper, shipping
 
 
 def contact(
-    home: Path, payload: bytes | None, requests: list[list[str]], **env_extra: str
+    home: Path, payload: bytes | None, requests: list[list[str]], instance: str = "r1", **env_extra: str
 ) -> tuple[str, list[dict], int, str]:
     """One login running the ship command: (first line, replies, exit code, stderr)."""
-    argv = [sys.executable, "-S", "-c", shipping.BOOTSTRAP, shipping.cache_name(), shipping.archive_sha256(), "r1"]
+    argv = [sys.executable, "-S", "-c", shipping.BOOTSTRAP, shipping.cache_name(), shipping.archive_sha256(), instance]
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin"), "NAPALM_FRR_HELPER_DIR": str(home / "state")}
     env.update(env_extra)
     proc = subprocess.Popen(
@@ -105,3 +105,14 @@ def test_the_shipped_helper_runs_the_vtysh_it_is_given(home: Path) -> None:
     assert replies[0]["error"] == f"cannot run {missing}: no such program"
     command = shipping.ship_command("r1", ["session"], vtysh=missing, sudo=True)
     assert command.startswith(f"sudo -n env NAPALM_FRR_HELPER_VTYSH={missing} python3 -S -c ")
+
+
+def test_the_default_instance_is_the_empty_name(home: Path) -> None:
+    """frr_instance "" (the default): the helper works on the box's default FRR (plain vtysh) and keeps its state
+    under the name ``default``; a name vtysh -N would not take is refused."""
+    first, replies, code, err = contact(home, None, [["status"]], instance="")
+    assert (first, code) == ("SEND", 0), err
+    assert replies[0]["ok"] and replies[0]["instance"] == ""
+    assert (home / "state" / "default").is_dir()
+    _, replies, _, _ = contact(home, None, [["status"]], instance="-N")
+    assert replies == [{"ok": False, "exit": 2, "error": "usage: invalid FRR instance name '-N'"}]

@@ -312,29 +312,33 @@ checks.wait_checks = lambda *a, **k: time.sleep(3600)   # the controller hangs a
 net = load_network(Path("inventory/karbala"))
 engine.deploy(net, engine.DeployOptions(
     creds=Credentials(sys.argv[1], sys.argv[2]), known_hosts=Path(sys.argv[3]), workdir=Path(sys.argv[4]),
-    limit=["diwan-r1"], confirm_timeout=6, render=lambda n: render_device(net, n, secrets_from_env(network=net))))
+    limit=[sys.argv[5]], confirm_timeout=6, render=lambda n: render_device(net, n, secrets_from_env(network=net))))
 """
 
 
-def test_unconfirmed_commit_reverts_on_the_device(lab: Lab, work: Path) -> None:
-    hand_change("diwan-r1", "before the unconfirmed commit")
-    pending = Path("/etc/frr/diwan-r1/napalm-frr/pending.json")
+@pytest.mark.parametrize(("name", "stock"), [("diwan-r1", False), ("hindiya-r1", True)], ids=["lab-box", "stock-box"])
+def test_unconfirmed_commit_reverts_on_the_device(lab: Lab, work: Path, name: str, stock: bool) -> None:
+    """A deploy killed after its commit: the box reverts alone, on a lab box (resident helper) and on a stock one
+    (the driver's shipped helper, the default FRR instance; its state is the same directory seen from its login)."""
+    assert lab.devices[name].stock is stock
+    hand_change(name, "before the unconfirmed commit")
+    pending = Path(f"/etc/frr/{name}/napalm-frr/pending.json")
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_AFTER_COMMIT, lab.username, lab.password, str(lab.known_hosts), str(work)],
+        [sys.executable, "-c", KILLED_AFTER_COMMIT, lab.username, lab.password, str(lab.known_hosts), str(work), name],
         cwd=REPO,
     )
     try:
-        wait_for(lambda: pending.exists() and "before the" not in running("diwan-r1"), 60, "the commit")
+        wait_for(lambda: pending.exists() and "before the" not in running(name), 60, "the commit")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     elapsed = wait_for(
-        lambda: not pending.exists() and "before the unconfirmed commit" in running("diwan-r1"),
+        lambda: not pending.exists() and "before the unconfirmed commit" in running(name),
         30,
         "the device to revert and close the pending commit",
     )
     assert elapsed < 20
-    proc2 = cli(lab, work, "deploy", "--limit", "diwan-r1")
+    proc2 = cli(lab, work, "deploy", "--limit", name)
     assert proc2.returncode == 0, proc2.stdout + proc2.stderr
 
 

@@ -65,8 +65,8 @@ def _ssh(lab: Lab, dev: LabDevice, command: str, known_hosts: Path | None = None
 
 
 def test_every_sshd_accepts_login_with_host_key_verification(lab: Lab) -> None:
-    def login(dev: LabDevice) -> tuple[str, int, str]:
-        code, out, _ = _ssh(lab, dev, "show version")
+    def login(dev: LabDevice) -> tuple[str, int, str]:  # a stock box's login is a shell: it runs vtysh itself
+        code, out, _ = _ssh(lab, dev, "vtysh -c 'show version'" if dev.stock else "show version")
         return dev.name, code, out
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -74,6 +74,22 @@ def test_every_sshd_accepts_login_with_host_key_verification(lab: Lab) -> None:
     failed = [(name, code) for name, code, out in results if code != 0 or "FRRouting 8" not in out]
     assert failed == []
     assert all(f"({name})" in out for name, _, out in results), "vtysh of another instance answered"
+
+
+def test_the_stock_boxes_log_in_to_a_shell_with_plain_vtysh_and_no_helper(lab: Lab) -> None:
+    """The inventory's lab_stock routers are stock FRR boxes: the login lands in the user's shell, plain vtysh (no
+    -N) reaches the device's own FRR and startup config, and nothing of the driver is installed; the other devices
+    keep the lab's forced login (a shell command is refused by the device shell)."""
+    stock = [dev for dev in lab.devices.values() if dev.stock]
+    assert sorted(d.name for d in stock) == sorted(lab.network.lab_stock) and len(stock) >= 2
+    probe = "command -v napalm-frr-helper || echo no-helper; vtysh -c 'show running-config' | grep ^hostname; "
+    probe += "grep ^hostname /etc/frr/frr.conf; id -un"
+    for dev in stock:
+        code, out, err = _ssh(lab, dev, probe)
+        assert (code, out.split()) == (0, ["no-helper", "hostname", dev.name, "hostname", dev.name, lab.username]), err
+    resident = next(d for d in lab.devices.values() if not d.stock)
+    code, out, err = _ssh(lab, resident, "id -un")
+    assert code != 0 and lab.username not in out, (out, err)
 
 
 def test_host_key_of_another_device_is_rejected(lab: Lab, tmp_path: Path) -> None:

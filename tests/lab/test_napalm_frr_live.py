@@ -194,6 +194,55 @@ def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any
     assert info is not None and (info["origin"], info["resident"]) == ("resident", True)
 
 
+def test_the_labs_stock_routers_take_the_drivers_defaults(lab: Lab) -> None:
+    """A router the inventory builds as a stock box (``lab_stock``: the login lands in a shell, plain vtysh, no
+    helper), reached with nothing but its known_hosts: the driver ships its helper for the box's default FRR
+    instance; getters, a refused candidate, a merge committed and confirmed then rolled back, and an unconfirmed
+    ``commit_config(revert_in=8)`` whose controller is SIGKILLed, reverted by the box alone."""
+    dev = next(d for d in lab.devices.values() if d.stock)
+    before = running(dev)
+    driver = open_driver(lab, dev)
+    try:
+        info = driver.helper_info
+        assert info is not None and info["origin"] in ("shipped", "cached") and info["resident"] is False, info
+        facts, config = driver.get_facts(), driver.get_config(retrieve="all")
+        assert facts["hostname"] == dev.name and facts["vendor"] == "FRRouting"
+        assert config["running"].strip() and f"hostname {dev.name}" in config["startup"]
+        assert "mgmt0" in driver.get_interfaces_ip()
+        with pytest.raises(ReplaceConfigException, match="candidate rejected"):
+            driver.load_replace_candidate(config="hostname x\nrouter ospf\n bogus-command 1\n")
+        driver.load_merge_candidate(config="interface mgmt0\n description stock merge\nexit\n")
+        assert "description stock merge" in driver.compare_config()
+        driver.commit_config(message="napalm_frr live test: stock merge", revert_in=60)
+        assert driver.has_pending_commit() and "stock merge" in running(dev)
+        driver.confirm_commit()
+        assert not driver.has_pending_commit()
+        driver.rollback()
+        assert running(dev) == before
+    finally:
+        driver.close()
+    script = f"""
+from napalm import get_network_driver
+d = get_network_driver("frr")({dev.mgmt_ip!r}, {lab.username!r}, {lab.password!r},
+                              optional_args={{"known_hosts_file": {str(lab.known_hosts)!r}}})
+d.open()
+d.load_merge_candidate(config="interface mgmt0\\n description unconfirmed on a stock box\\nexit\\n")
+d.commit_config(message="never confirmed", revert_in=8)
+print("committed", flush=True)
+import time; time.sleep(600)
+"""
+    controller = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert controller.stdout is not None and controller.stdout.readline().strip() == "committed"
+        assert "unconfirmed on a stock box" in running(dev)
+        os.kill(controller.pid, signal.SIGKILL)
+    finally:
+        controller.kill()
+        controller.wait()
+    took = wait_for(lambda: running(dev) == before, 30, "the stock box's revert of the unconfirmed commit")
+    assert took <= 8 + 10
+
+
 def test_open_is_alive_close(connect: Connect, pair: Any) -> None:
     driver = connect(pair[0])
     assert driver.is_alive() == {"is_alive": True}

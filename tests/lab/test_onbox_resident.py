@@ -49,10 +49,15 @@ def router(lab: Lab) -> LabDevice:
 
 
 def test_lab_up_starts_one_resident_agent_per_device(lab: Lab) -> None:
+    """Every lab box runs its resident helper; a stock box (inventory lab_stock) runs none and has no socket."""
     import pwd
 
     uid = pwd.getpwnam(lab.username).pw_uid
+    stock = [dev for dev in lab.devices.values() if dev.stock]
+    assert stock and not any(Path(helper_socket(dev.instance)).exists() for dev in stock)
     for dev in lab.devices.values():
+        if dev.stock:
+            continue
         pid = agent_pid(dev)
         status = Path(f"/proc/{pid}/status").read_text()
         assert f"Uid:\t{uid}\t" in status, f"{dev.name}: agent not running as {lab.username}"

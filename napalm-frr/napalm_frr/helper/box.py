@@ -90,8 +90,8 @@ def state_dir(instance: str) -> Path:
 
 
 def open_box(instance: str) -> Box:
-    """Validate the instance name and make sure its state directory exists."""
-    if not INSTANCE_RE.match(instance):
+    """Validate the instance name ("" is the box's default instance) and make sure its state directory exists."""
+    if instance and not INSTANCE_RE.match(instance):
         raise UsageError(f"invalid FRR instance name {instance!r}")
     state = state_dir(instance)
     try:

@@ -70,7 +70,7 @@ class Commits:
         the path that must work when everything else went wrong.
         """
         if not box.checkpoint.exists():
-            raise HelperError(f"no checkpoint for {box.instance}: nothing to roll back to")
+            raise HelperError(f"no checkpoint for {box.instance or 'the default instance'}: nothing to roll back to")
         box.applied.unlink(missing_ok=True)
         box.applied_config.unlink(missing_ok=True)
         try:

@@ -30,6 +30,11 @@ FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 VTYSH_ENV = "NAPALM_FRR_HELPER_VTYSH"
 VTYSH = os.environ.get(VTYSH_ENV) or "vtysh"
 FRR_RUN_BASE = "/var/run/frr"
+
+
+def vtysh_argv(instance: str) -> list[str]:
+    """vtysh for *instance*: ``vtysh -N <instance>``, or plain ``vtysh`` for the box's default instance ("")."""
+    return [VTYSH, "-N", instance] if instance else [VTYSH]
 SHOW_RUN_HEADER = re.compile(r"\A(?:Building configuration\.\.\.\s*\n)?\s*(?:Current configuration:\s*\n)?")
 #: Lines FRR accepts but never prints in ``show running-config`` (informational, or a default zebra
 #: only reports when it is off): compared as "!" so they never show as a change.
@@ -153,7 +158,7 @@ class FRR:
         path = scratch(box, "reload-", ".conf", "".join(c + "\n" for c in commands))
         try:
             proc = subprocess.run(
-                [VTYSH, "-N", box.instance, "-f", str(path)], capture_output=True, text=True, check=False
+                [*vtysh_argv(box.instance), "-f", str(path)], capture_output=True, text=True, check=False
             )
         finally:
             path.unlink(missing_ok=True)
@@ -171,7 +176,7 @@ class FRR:
 
 def vtysh(box: Box, *commands: str) -> str:
     """Run exec-mode commands in the instance's vtysh; raise with vtysh's own message on failure."""
-    argv = [VTYSH, "-N", box.instance]
+    argv = vtysh_argv(box.instance)
     for command in commands:
         argv += ["-c", command]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -198,7 +203,7 @@ class ResidentVtysh:
         # readline keeps every line in its history and walks all of it per line: none for a resident vtysh
         env["INPUTRC"] = str(inputrc(box.state))
         self.proc = subprocess.Popen(
-            [VTYSH, "-N", instance],
+            vtysh_argv(instance),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -307,7 +312,7 @@ def daemon_signature(instance: str) -> tuple[tuple[str, int], ...]:
 def syntax_problems(box: Box, path: Path) -> list[str]:
     """Every line vtysh's parser rejects, as ``line N: message``; empty means the file parses."""
     proc = subprocess.run(
-        [VTYSH, "-N", box.instance, "--dryrun", "-f", str(path)], capture_output=True, text=True, check=False
+        [*vtysh_argv(box.instance), "--dryrun", "-f", str(path)], capture_output=True, text=True, check=False
     )
     return dryrun_problems(proc.returncode, proc.stdout, proc.stderr)
 
@@ -400,7 +405,7 @@ def _retry_deletes(box: Box, lib: types.ModuleType, delete: list[Any]) -> None:
         cmd = lib.lines_to_config(keys, line, True)
         while True:
             proc = subprocess.run(
-                [VTYSH, "-N", box.instance, "-c", "configure", *(a for c in cmd for a in ("-c", c))],
+                [*vtysh_argv(box.instance), "-c", "configure", *(a for c in cmd for a in ("-c", c))],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -413,7 +418,8 @@ def _retry_deletes(box: Box, lib: types.ModuleType, delete: list[Any]) -> None:
 
 def frr_reload(box: Box, path: Path) -> None:
     """``frr-reload.py --reload`` as a program: the fallback when the batched apply fails to restore."""
-    argv = [FRR_RELOAD, "--reload", "--pathspace", box.instance, "--stdout", "--log-level", "error"]
+    argv = [FRR_RELOAD, "--reload", *(["--pathspace", box.instance] if box.instance else [])]
+    argv += ["--stdout", "--log-level", "error"]
     argv += ["--rundir", str(box.state), "--confdir", paths.FRR_CONF_BASE, str(path)]
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -441,7 +447,7 @@ class ReadyDryRun:
         self.fifo = box.state / f"ready-{secrets.token_hex(6)}.fifo"
         os.mkfifo(self.fifo, 0o600)
         self.proc = subprocess.Popen(
-            [VTYSH, "-N", box.instance, "--dryrun", "-f", str(self.fifo)],
+            [*vtysh_argv(box.instance), "--dryrun", "-f", str(self.fifo)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -15,6 +15,8 @@ FRR_CONF_BASE = "/etc/frr"
 PATHSPACE_DIR = "napalm-frr"
 #: The resident helper's listening socket, its pid file and the lock it holds while it runs.
 SOCKET_NAME, PID_NAME, LOCK_NAME = "helper.sock", "helper.pid", "helper.lock"
+#: The name the default instance ("": plain ``vtysh``, no ``-N``) goes by under a state base.
+DEFAULT_INSTANCE = "default"
 #: Environment: the exact state directory (set for the revert timer), and the base to use instead.
 STATE_ENV, DIR_ENV = "NAPALM_FRR_HELPER_STATE", "NAPALM_FRR_HELPER_DIR"
 
@@ -25,13 +27,14 @@ def state_path(instance: str) -> str:
     ``/var/lib/napalm-frr/<instance>`` when the operator provisioned it (a packaged white box); otherwise a
     ``napalm-frr`` directory inside the instance's FRR pathspace directory, which the login user can write
     through group ``frr``. ``NAPALM_FRR_HELPER_DIR`` overrides the base; ``NAPALM_FRR_HELPER_STATE`` names
-    the exact directory.
+    the exact directory. The default instance (*instance* ""): ``/var/lib/napalm-frr/default``, else
+    ``/etc/frr/napalm-frr``.
     """
     if os.environ.get(STATE_ENV):
         return os.environ[STATE_ENV]
     if os.environ.get(DIR_ENV):
-        return os.path.join(os.environ[DIR_ENV], instance)
-    provisioned = os.path.join(DEFAULT_STATE_BASE, instance)
+        return os.path.join(os.environ[DIR_ENV], instance or DEFAULT_INSTANCE)
+    provisioned = os.path.join(DEFAULT_STATE_BASE, instance or DEFAULT_INSTANCE)
     if os.path.isdir(provisioned):
         return provisioned
     return os.path.join(FRR_CONF_BASE, instance, PATHSPACE_DIR)
