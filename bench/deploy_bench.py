@@ -1,5 +1,6 @@
-"""Deploy figures on the lab: full deploy to every router, no-change deploy, the same change via Ansible, and what
-routing-protocol authentication costs a full deploy (the same governorate with ``routing_auth: false``).
+"""Deploy figures on the lab: full deploy to every router, no-change deploy, the same change via Ansible, what
+routing-protocol authentication costs a full deploy (the same governorate with ``routing_auth: false``), and what
+the stock boxes cost it (the lab's mix of stock and lab boxes against the same governorate with ``lab_stock: []``).
 
     sudo flock /tmp/govnet-lab.lock .venv/bin/python bench/deploy_bench.py
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -33,30 +35,66 @@ def govnet(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     return time.monotonic() - start, proc
 
 
-def without_auth() -> Path:
-    """A copy of the Karbala inventory (and its IPAM lock) whose lab turns routing-protocol authentication off."""
-    inv = WORK / "inventory-no-auth" / "karbala"
+def variant(name: str, line: str, replacement: str) -> Path:
+    """A copy of the Karbala inventory (and its IPAM lock) whose lab environment has *line* replaced."""
+    inv = WORK / f"inventory-{name}" / "karbala"
     shutil.rmtree(inv.parent, ignore_errors=True)
     shutil.copytree(REPO / "inventory" / "karbala", inv)
     gov = inv / "governorate.yml"
     text = gov.read_text()
-    assert "\n    bfd_multiplier: 3\n" in text, "the lab environment's bfd_multiplier line moved"
-    gov.write_text(text.replace("\n    bfd_multiplier: 3\n", "\n    bfd_multiplier: 3\n    routing_auth: false\n", 1))
+    assert line in text, f"the lab environment's {line.strip()!r} line moved"
+    gov.write_text(text.replace(line, replacement, 1))
     return inv
+
+
+def variant_deploy(inv: Path, what: str, quiet: bool = False) -> float | None:
+    """A lab of *inv* up, one full deploy timed (None, said why, when the lab does not come up or the deploy
+    fails)."""
+    up = subprocess.run([sys.executable, "-m", "govnet", "-i", str(inv), "lab", "up"], env=ENV, cwd=REPO,
+                        capture_output=True, text=True)  # fmt: skip
+    try:
+        if up.returncode != 0:
+            print(f"full deploy {what}: not run: {up.stderr.strip()[-300:]}")
+            return None
+        took, proc = govnet("-i", str(inv), "deploy", "--json")
+        if proc.returncode != 0 or not quiet:
+            print(f"full deploy {what}: {took:.1f} s ({'ok' if proc.returncode == 0 else 'FAILED'})")
+        return took if proc.returncode == 0 else None
+    finally:
+        subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
 
 
 def auth_cost(with_auth: float) -> None:
     """A full deploy of the same lab without authentication, against ``with_auth`` s with it."""
-    inv = without_auth()
-    up = subprocess.run([sys.executable, "-m", "govnet", "-i", str(inv), "lab", "up"], env=ENV, cwd=REPO,
-                        capture_output=True, text=True)  # fmt: skip
-    if up.returncode != 0:
-        print(f"full deploy without authentication: not run: {up.stderr.strip()[-300:]}")
-        return
-    took, proc = govnet("-i", str(inv), "deploy", "--json")
-    ok = "ok" if proc.returncode == 0 else "FAILED"
-    print(f"full deploy without routing-protocol authentication: {took:.1f} s ({ok}); with it {with_auth:.1f} s: "
-          f"authentication costs {100 * (with_auth - took) / took:+.1f} % (goal: within 10 %)")  # fmt: skip
+    line = "\n    bfd_multiplier: 3\n"
+    inv = variant("no-auth", line, line + "    routing_auth: false\n")
+    took = variant_deploy(inv, "without routing-protocol authentication")
+    if took is not None:
+        print(f"  with it {with_auth:.1f} s: authentication costs {100 * (with_auth - took) / took:+.1f} % "
+              "(goal: within 10 %)")  # fmt: skip
+
+
+def stock_cost(stock: int, rounds: int = 4) -> None:
+    """Full deploys of the inventory's lab (its stock boxes get the driver's shipped helper, first contact included)
+    and of the same lab with every router a lab box (resident helper), alternating, each on a fresh lab: one run
+    each moves by a third on a shared machine, the medians of *rounds* much less."""
+    resident = variant("no-stock", "\n    lab_stock: [", "\n    lab_stock: []  # was: [")
+    mixed = REPO / "inventory" / "karbala"
+    runs: dict[str, list[float]] = {"mixed": [], "resident": []}
+    for i in range(rounds):  # ABBA: neither kind always runs first, after the other's teardown
+        pair = (("mixed", mixed), ("resident", resident))
+        for name, inv in pair if i % 2 == 0 else pair[::-1]:
+            took = variant_deploy(inv, f"({name})", quiet=True)
+            if took is None:
+                return
+            runs[name].append(took)
+    m, r = statistics.median(runs["mixed"]), statistics.median(runs["resident"])
+    print(
+        f"full deploy, {stock} stock boxes and the rest lab boxes: median {m:.1f} s of {rounds} "
+        f"({', '.join(f'{t:.1f}' for t in runs['mixed'])}); every router a lab box: median {r:.1f} s "
+        f"({', '.join(f'{t:.1f}' for t in runs['resident'])}): the stock boxes cost {100 * (m - r) / r:+.1f} % "
+        "(goal: within 10 %)"
+    )
 
 
 def ansible_push(devices: dict[str, str], text: str, tmp: Path) -> tuple[float | None, str]:
@@ -112,6 +150,7 @@ def main() -> int:
     if up.returncode != 0:
         print(up.stderr, file=sys.stderr)
         return 1
+    stock = 0
     try:
         full, proc = govnet("deploy", "--json")
         ok = proc.returncode == 0
@@ -119,7 +158,7 @@ def main() -> int:
         recorded, proc4 = govnet("deploy", "--json")  # every device in the pushed record: none connected to
         print(
             f"full deploy to all {len(json.loads(proc.stdout)['devices'])} lab devices: {full:.1f} s "
-            f"({'ok' if ok else 'FAILED'}, includes convergence post-checks)"
+            f"({'ok' if ok else 'FAILED'}, includes convergence post-checks; lab and stock boxes mixed)"
         )
         print(f"no-change deploy, --all (every device read): {nochange:.1f} s (exit {proc2.returncode})")
         print(f"no-change deploy, devices in the pushed record skipped: {recorded:.1f} s (exit {proc4.returncode})")
@@ -128,7 +167,9 @@ def main() -> int:
 
         lab = Lab.load(LAB_DIR)
         assert lab is not None
-        devices = {n: d.mgmt_ip for n, d in lab.devices.items()}
+        stock = sum(d.stock for d in lab.devices.values())
+        # Ansible's network_cli expects the login to land in vtysh: the lab boxes only
+        devices = {n: d.mgmt_ip for n, d in lab.devices.items() if not d.stock}
         tmp = WORK / "ansible"
         tmp.mkdir(parents=True, exist_ok=True)
         ans, why = ansible_push(devices, "bench change", tmp)
@@ -140,10 +181,8 @@ def main() -> int:
             print(f"ansible network_cli (5 forks): {ans:.1f} s; govnet is {ans / change:.1f}x faster")
     finally:
         subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
-    try:
-        auth_cost(full)
-    finally:
-        subprocess.run([sys.executable, "-m", "govnet", "lab", "down"], env=ENV, cwd=REPO, capture_output=True)
+    auth_cost(full)
+    stock_cost(stock)
     return 0
 
 
