@@ -47,7 +47,7 @@ test-lab: setup ## the lab tests only (root): namespaces, SSH, driver live, depl
 	$(PY) -m pytest -m lab tests/lab
 
 test-fast: setup ## unit, golden and bad-input tests only (no root needed)
-	$(PY) -m pytest tests/unit tests/golden tests/errors tests/napalm_frr tests/pulumi tests/ios
+	$(PY) -m pytest tests/unit tests/golden tests/errors napalm-frr/tests tests/pulumi tests/ios
 
 lint: setup ## ruff (check + format), mypy, yamllint, ansible-lint
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,5 @@
 """The driver's own offline tests: they need napalm-frr and NAPALM only, not govnet
-(`pytest napalm-frr/tests`; govnet's suite with recorded output is tests/napalm_frr in the repository)."""
+(`pytest napalm-frr/tests`; the recorded-output tests and NAPALM's shared getter suite sit beside this file)."""
 
 from __future__ import annotations
 

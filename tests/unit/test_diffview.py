@@ -7,7 +7,7 @@ from pathlib import Path
 
 from govnet.deploy.diffview import parse
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr" / "compare_config"
+FIXTURES = Path(__file__).resolve().parents[2] / "napalm-frr" / "tests" / "fixtures" / "frr" / "compare_config"
 
 
 def test_frr_reload_output_is_folded_per_section() -> None:

@@ -1,4 +1,4 @@
-"""NAPALM's shared getter suite against FRRDriver, served from tests/fixtures/frr/.
+"""NAPALM's shared getter suite against FRRDriver, served from the recorded answers in ../fixtures/frr/.
 
 Wired the way NAPALM's own drivers do it: a ``PatchedFRRDriver`` whose ``device`` is a fake
 (here :class:`FakeDevice`, replaying recorded FRR 8.4 output) and a ``set_device_parameters``

@@ -1,6 +1,6 @@
 """Unit tests of the FRR NAPALM driver, its Netmiko type and the on-box agent, without a device.
 
-Device answers come from tests/fixtures/frr/<method>/<case>/ (recorded from FRR 8.4 with
+Device answers come from napalm-frr/tests/fixtures/frr/<method>/<case>/ (recorded from FRR 8.4 with
 ``python -m napalm_frr.recorded``); diffs use the real frr-reload.py installed on this machine.
 """
 
@@ -30,7 +30,7 @@ from napalm_frr.helper.frr import FRR
 from napalm_frr.netmiko_frr import DEVICE_TYPE, ERROR_PATTERN, FRRVtyshSSH
 from napalm_frr.recorded import RecordedConnection, fixture_name
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "frr"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "frr"
 CASES = sorted(p for p in FIXTURES.glob("*/*") if (p / "expected.json").exists())
 
 
