@@ -19,13 +19,18 @@ from pathlib import Path
 from govnet.lab import engine, nsexec
 from govnet.lab.errors import LabError
 from govnet.lab.state import Lab, LabDevice
+from napalm_frr import helper as frr_helper
 
 STOCK_PORT = 2222
 
 
 @contextlib.contextmanager
-def stock_login(lab: Lab, dev: LabDevice, port: int = STOCK_PORT) -> Iterator[Path]:
-    """A login to *dev* on *port* that lands in the user's shell; yields the known_hosts file for it."""
+def stock_login(lab: Lab, dev: LabDevice, port: int = STOCK_PORT, vtysh: bool = False) -> Iterator[Path]:
+    """A login to *dev* on *port* that lands in the user's shell; yields the known_hosts file for it.
+
+    *vtysh*: a login that lands in vtysh instead (a box whose forced command is vtysh, the resident helper's
+    session relayed as on the lab's own login): every other command goes to ``vtysh -c``, so ``ping -c ...`` is
+    vtysh's ``% Unknown command``."""
     ddir = engine.runtime_dir(lab.prefix) / "devices" / dev.name
     if not (ddir / "sshd_config").is_file():
         raise LabError(f"lab: device {dev.name} has no sshd config in {ddir}")
@@ -33,6 +38,8 @@ def stock_login(lab: Lab, dev: LabDevice, port: int = STOCK_PORT) -> Iterator[Pa
     lines = []
     for line in (ddir / "sshd_config").read_text().splitlines():
         if line.startswith("ForceCommand"):
+            if vtysh:
+                lines.append(_vtysh_login(lab, dev))
             continue
         if line.startswith("ListenAddress"):
             line = f"ListenAddress {dev.mgmt_ip}:{port}"
@@ -64,3 +71,14 @@ def stock_login(lab: Lab, dev: LabDevice, port: int = STOCK_PORT) -> Iterator[Pa
             os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
         for path in (config, known, pidfile):
             path.unlink(missing_ok=True)
+
+
+def _vtysh_login(lab: Lab, dev: LabDevice) -> str:
+    """The ForceCommand of a login that lands in vtysh, with the resident helper's session beside it."""
+    lab_dir = engine.runtime_dir(lab.prefix)
+    return (
+        f'ForceCommand [ -n "$SSH_ORIGINAL_COMMAND" ] || exec {engine.VTYSH} -N {dev.instance}; '
+        f'[ "$SSH_ORIGINAL_COMMAND" = "{frr_helper.COMMAND} session" ] && '
+        f"exec {engine.relay_command(dev.instance, lab_dir)}; "
+        f'exec {engine.VTYSH} -N {dev.instance} -c "$SSH_ORIGINAL_COMMAND"'
+    )

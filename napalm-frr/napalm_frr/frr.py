@@ -282,12 +282,23 @@ class FRRDriver(NetworkDriver):
         vrf: str = c.PING_VRF,
         source_interface: str = c.PING_SOURCE_INTERFACE,
     ) -> models.PingResultDict:
-        """Ping from the router's own network namespace (the device runs iputils ping)."""
+        """Ping from the router's own network namespace (the device runs iputils ping).
+
+        The command goes to the login (a shell, or the box's forced command). A login that lands in vtysh answers
+        ``% Unknown command`` (vtysh's own ``ping`` takes no count and never ends): then the on-box helper runs
+        it, and without a helper the result is NAPALM's ``error``, naming why."""
         if vrf:
             raise NotImplementedError("ping in a VRF is not supported")
         command = ping_command(destination, source or source_interface, ttl, timeout, size, count)
         result = self._conn().run(command, timeout=count * max(timeout, 1) + 15)
-        return parsers.ping(result.stdout + result.stderr)
+        output = result.stdout + result.stderr
+        if output.lstrip().startswith("% Unknown command"):
+            try:
+                output = str(self._helper("ping", stdin=json.dumps(command.split()))["output"])
+            except (HelperRefused, ConnectionException) as exc:
+                return {"error": f"{self.hostname}: the login lands in vtysh, which has no ping with a count, and "
+                                 f"the on-box helper did not run it: {exc}"}  # fmt: skip
+        return parsers.ping(output)
 
     # ------------------------------------------------------------------ config
 

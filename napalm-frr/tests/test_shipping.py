@@ -28,7 +28,8 @@ def contact(
     if first == "SEND":
         proc.stdin.write(shipping.send_payload() if payload is None else payload)
     lines = "".join(
-        json.dumps({"argv": r[:1], "stdin": r[1]} if r[:1] == ["show"] else {"argv": r}) + "\n" for r in requests
+        json.dumps({"argv": r[:1], "stdin": r[1]} if r[:1] in (["show"], ["ping"]) else {"argv": r}) + "\n"
+        for r in requests
     )
     out, err = proc.communicate(lines.encode(), timeout=60)
     replies = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
@@ -116,3 +117,14 @@ def test_the_default_instance_is_the_empty_name(home: Path) -> None:
     assert (home / "state" / "default").is_dir()
     _, replies, _, _ = contact(home, None, [["status"]], instance="-N")
     assert replies == [{"ok": False, "exit": 2, "error": "usage: invalid FRR instance name '-N'"}]
+
+
+def test_the_helper_pings_with_the_options_it_takes_only(home: Path) -> None:
+    """``ping`` (for a login that lands in vtysh): iputils ping run without a shell, to loopback here; an option
+    outside -c -s -W -t -I, or a word a shell or ping would read as more, is refused before anything runs."""
+    ok = json.dumps(["ping", "-c", "1", "-W", "1", "127.0.0.1"])
+    bad = [["ping", "-f", "127.0.0.1"], ["ping", "-c", "1", "-127.0.0.1"], ["ping", "-c", "1", "$(id)"], ["id"]]
+    _, replies, code, err = contact(home, None, [["ping", ok], *(["ping", json.dumps(b)] for b in bad)])
+    assert code == 0, err
+    assert replies[0]["ok"] and replies[0]["code"] == 0 and "1 received" in replies[0]["output"], replies[0]
+    assert [(r["ok"], r["exit"]) for r in replies[1:]] == [(False, 2)] * len(bad), replies[1:]

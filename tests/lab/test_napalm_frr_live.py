@@ -41,7 +41,7 @@ from govnet.lab.state import Lab, LabDevice
 from govnet.lab.stock import STOCK_PORT, stock_login
 from govnet.render import render_device, secrets_from_env
 from napalm_frr import NETMIKO_DEVICE_TYPE, shipping
-from napalm_frr.frr import FRRDriver, HelperRefused
+from napalm_frr.frr import FRRDriver, HelperRefused, ping_command
 from napalm_frr.helper.service import ntp_servers
 
 pytestmark = pytest.mark.lab
@@ -192,6 +192,25 @@ def test_a_box_without_the_helper_gets_the_drivers_copy_once(lab: Lab, pair: Any
     info = driver.helper_info
     driver.close()
     assert info is not None and (info["origin"], info["resident"]) == ("resident", True)
+
+
+def test_a_login_that_lands_in_vtysh_pings_through_the_helper(lab: Lab, pair: Any) -> None:
+    """A box whose login lands in vtysh (its forced command; the resident helper's session beside it): vtysh has no
+    ping with a count (``% Unknown command``), so the driver's ping goes to the helper, which runs iputils ping."""
+    dev, peer = pair[1], pair[2]["a"][2].split("/")[0]
+    port = STOCK_PORT + 2  # clear of the module's stock logins
+    with stock_login(lab, dev, port=port, vtysh=True) as known:
+        driver = open_driver(lab, dev, port=port, known_hosts_file=str(known))
+        try:
+            assert driver.helper_info is not None and driver.helper_info["origin"] == "resident"
+            assert f"({dev.name})" in driver.cli(["show version"])["show version"]
+            login = driver._conn().run(ping_command(peer, "", 255, 2, 100, 1))
+            assert login.stdout.lstrip().startswith("% Unknown command"), login
+            pong = driver.ping(peer, count=1, timeout=2)
+        finally:
+            driver.close()
+    assert "success" in pong, pong
+    assert pong["success"]["probes_sent"] == 1 and pong["success"]["packet_loss"] == 0
 
 
 def test_the_labs_stock_routers_take_the_drivers_defaults(lab: Lab) -> None:

@@ -32,7 +32,11 @@ VERBS = (
     "facts",
     "ntp",
     "show",
+    "ping",
 )
+#: ``ping`` takes iputils options with a value (count, size, timeout, TTL, source), then one destination.
+PING_OPTIONS = ("-c", "-s", "-W", "-t", "-I")
+PING_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:%-]{0,252}")
 #: The revert timer's own entry (not a request verb: a timer run as a program).
 TIMER = "_timer"
 

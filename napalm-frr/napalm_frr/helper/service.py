@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import types
@@ -30,7 +31,15 @@ from napalm_frr.helper.box import (
 )
 from napalm_frr.helper.commit import Commits, remember_checked, unchanged_since_applied
 from napalm_frr.helper.frr import FRR, instance_uptime
-from napalm_frr.helper.protocol import COMMAND_PREFIXES, SHOW_COMMAND, TIMER, candidate_and_policy, parse_args
+from napalm_frr.helper.protocol import (
+    COMMAND_PREFIXES,
+    PING_OPTIONS,
+    PING_VALUE,
+    SHOW_COMMAND,
+    TIMER,
+    candidate_and_policy,
+    parse_args,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,6 +190,32 @@ class Helper:
 
     def verb_facts(self, box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
         return {"hostname": os.uname().nodename, "uptime": instance_uptime(box), "kernel": os.uname().release}
+
+    def verb_ping(self, box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
+        """iputils ping run by the helper (a JSON argv on stdin: ``ping`` and only the options of PING_OPTIONS with
+        a value each, then the destination; never a shell): a box whose login lands in vtysh has no ping with a
+        count and a timeout, so the driver asks the helper instead."""
+        try:
+            argv = json.loads(self.read_stdin())
+            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv) or argv[:1] != ["ping"]:
+                raise ValueError("not a ping command line")
+        except ValueError as exc:
+            raise UsageError(f"ping needs a JSON argv starting with 'ping' on stdin ({exc})") from exc
+        words = argv[1:]
+        if len(words) % 2 != 1 or not all(PING_VALUE.fullmatch(w) for w in words[1::2] + words[-1:]):
+            raise UsageError(f"ping takes OPTION VALUE pairs then one destination, got {' '.join(words)!r}")
+        options = dict(zip(words[:-1:2], words[1:-1:2], strict=True))
+        unknown = sorted(set(options) - set(PING_OPTIONS))
+        if unknown:
+            raise UsageError(f"ping: option {unknown[0]} is not one of {' '.join(PING_OPTIONS)}")
+        count, wait = (int(v) if v.isdigit() else 1 for v in (options.get("-c", "1"), options.get("-W", "1")))
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=count * wait + 30)
+        except FileNotFoundError:
+            raise HelperError("cannot run ping: no such program") from None
+        except subprocess.TimeoutExpired:
+            raise HelperError("ping did not finish") from None
+        return {"output": proc.stdout + proc.stderr, "code": proc.returncode}
 
     def verb_ntp(self, box: Box, _args: types.SimpleNamespace) -> dict[str, Any]:
         return {"servers": ntp_servers(Path(os.environ.get(ETC_ENV) or "/etc"))}
