@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, RecordingMocks
 
 import pulumi
 from govnet.model.login import LAB_PASSWORD
 from govnet_pulumi import settings as settings_module
 from govnet_pulumi.settings import SECRET_KEYS, from_config
+from tests.pulumi.conftest import ROOT, RecordingMocks
 
 PROJECT = ROOT / "pulumi"
 TYPES = {"string": str, "integer": int, "boolean": bool, "array": list}

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 from ipaddress import IPv4Interface
 
-from conftest import ROUTER_PASSWORD, SECRETS, Run, run_program, settings
-
 import pulumi
 from govnet.model import Network
 from govnet_pulumi import policy
 from govnet_pulumi.policy import Declared
 from govnet_pulumi.router_config import RouterConfig, RouterConfigArgs, RouterConfigProvider
+from tests.pulumi.conftest import ROUTER_PASSWORD, SECRETS, Run, run_program, settings
 
 
 def with_server(network: Network, name: str, **changes: object) -> Network:
@@ -96,7 +95,7 @@ class LeakyProvider(RouterConfigProvider):
 
 
 def test_a_provider_that_captured_a_credential_is_caught(lab_network: Network) -> None:
-    from conftest import RecordingMocks
+    from tests.pulumi.conftest import RecordingMocks
 
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="govnet", stack="lab", preview=False)

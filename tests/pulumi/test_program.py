@@ -7,13 +7,13 @@ from collections import Counter
 from ipaddress import IPv4Interface
 
 import pytest
-from conftest import Run, run_program, settings
 
 from govnet.model import Network
 from govnet.render import render_device
 from govnet_pulumi import sections
 from govnet_pulumi.link import resource_name
 from govnet_pulumi.server import VM_TYPE
+from tests.pulumi.conftest import Run, run_program, settings
 
 RC_TYPE = "pulumi-python:dynamic/govnet:RouterConfig"
 

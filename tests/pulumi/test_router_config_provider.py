@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pulumi.dynamic as dyn
 import pytest
-from conftest import ROOT
-from fake_driver import FakeDevice, FakeDriver
 
 from govnet.model import Network
 from govnet.render import LAB_KEYS, render_device
 from govnet_pulumi import devices, sections
 from govnet_pulumi.router_config import RouterConfigProvider
+from tests.pulumi.conftest import ROOT
+from tests.pulumi.fake_driver import FakeDevice, FakeDriver
 
 HEADER = "interface eth2"
 
