@@ -34,7 +34,7 @@ from napalm_frr import shipping
 from napalm_frr.helper import COMMAND as HELPER_COMMAND
 from napalm_frr.helper import VERSION as HELPER_VERSION
 from napalm_frr.helper import source_digest
-from napalm_frr.helper.protocol import VERBS as HELPER_VERBS
+from napalm_frr.helper.protocol import VERBS as HELPER_VERBS  # noqa: F401  (the verbs the Protocol declares)
 from napalm_frr.netmiko_frr import FRRVtyshSSH
 
 #: Where the helper session came from: the box's own install, the driver's copy cached on the box, or the
@@ -133,7 +133,9 @@ class SSHConnection:
             raise _NoHelper(f"no resident helper ({exc})") from None
         if (helper.get("version"), helper.get("digest")) != (HELPER_VERSION, source_digest()):
             _close_channel(channel)
-            raise _NoHelper(f"resident helper {helper.get('version')} differs from the driver's {HELPER_VERSION}")
+            theirs = f"{helper.get('version')} ({str(helper.get('digest'))[:12]})"
+            ours = f"{HELPER_VERSION} ({source_digest()[:12]})"
+            raise _NoHelper(f"resident helper {theirs} differs from the driver's {ours}")
         return channel, replies, {**helper, "origin": RESIDENT}
 
     def _shipped_session(self, timeout: float) -> tuple[paramiko.Channel, Any, dict[str, Any]]:

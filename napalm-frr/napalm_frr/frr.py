@@ -13,7 +13,6 @@ import difflib
 import ipaddress
 import json
 import re
-import shlex
 from typing import Any
 
 from napalm.base import NetworkDriver, models

@@ -35,6 +35,8 @@ FRR_RUN_BASE = "/var/run/frr"
 def vtysh_argv(instance: str) -> list[str]:
     """vtysh for *instance*: ``vtysh -N <instance>``, or plain ``vtysh`` for the box's default instance ("")."""
     return [VTYSH, "-N", instance] if instance else [VTYSH]
+
+
 SHOW_RUN_HEADER = re.compile(r"\A(?:Building configuration\.\.\.\s*\n)?\s*(?:Current configuration:\s*\n)?")
 #: Lines FRR accepts but never prints in ``show running-config`` (informational, or a default zebra
 #: only reports when it is off): compared as "!" so they never show as a change.

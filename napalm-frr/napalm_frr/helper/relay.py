@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 if __package__ in (None, ""):  # run as a file
     sys.path.insert(0, ROOT)
 
-from napalm_frr.helper.paths import helper_socket
+from napalm_frr.helper.paths import helper_socket  # noqa: E402  (after the path set up above)
 
 #: How long a resident helper just started may take to listen (it loads what it keeps first).
 START_WAIT = 10.0
