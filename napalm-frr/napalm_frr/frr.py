@@ -153,6 +153,11 @@ class FRRDriver(NetworkDriver):
     def _json(self, command: str) -> Any:
         return parsers.loads(self._show(command), command)
 
+    def _interface_table(self) -> dict[str, Any]:
+        """``show interface json``: zebra always lists ``lo``, so an empty answer is a read that failed, never
+        "no interfaces" (a getter returning {} would read as every interface gone)."""
+        return _interface_table(self.hostname, self._json("show interface json"))
+
     def _helper(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
         """Call the on-box helper; its JSON reply, or an exception naming what it refused and why."""
         text = self._conn().helper_request([verb, *args], stdin=stdin, timeout=max(self.timeout, 60))
@@ -174,15 +179,15 @@ class FRRDriver(NetworkDriver):
 
     def get_facts(self) -> models.FactsDict:
         """Version and hostname from vtysh, uptime of the instance from the helper."""
-        return parsers.facts(self._show("show version"), self._json("show interface json"), self._helper("facts"))
+        return parsers.facts(self._show("show version"), self._interface_table(), self._helper("facts"))
 
     def get_interfaces(self) -> dict[str, models.InterfaceDict]:
         """Every interface zebra knows, with NAPALM's fields."""
-        return parsers.interfaces(self._json("show interface json"))
+        return parsers.interfaces(self._interface_table())
 
     def get_interfaces_ip(self) -> dict[str, models.InterfacesIPDict]:
         """IPv4 and IPv6 addresses per interface."""
-        return parsers.interfaces_ip(self._json("show interface json"))
+        return parsers.interfaces_ip(self._interface_table())
 
     def get_bgp_neighbors(self) -> dict[str, models.BGPStateNeighborsPerVRFDict]:
         """BGP peers per VRF ("global" is the default VRF)."""
@@ -213,7 +218,7 @@ class FRRDriver(NetworkDriver):
         except HelperRefused as exc:
             raise CommandErrorException(str(exc)) from exc
         docs = [parsers.loads(reply, command) for command, reply in zip(commands, replies, strict=True)]
-        interfaces, ospf, ospf_detail, bgp = docs[:4]
+        interfaces, ospf, ospf_detail, bgp = docs[:4]  # an empty read fails one poll: polled again
         table = {prefix: entries for doc in docs[4:] for prefix, entries in doc.items()}
         return {
             "interfaces": parsers.interfaces(interfaces),
@@ -434,6 +439,13 @@ class FRRDriver(NetworkDriver):
 
 class HelperRefused(Exception):
     """The on-box helper answered ``ok: false``."""
+
+
+def _interface_table(host: str, table: Any) -> dict[str, Any]:
+    """*table* (``show interface json``), or CommandErrorException when it is empty."""
+    if not table:
+        raise CommandErrorException(f"{host}: 'show interface json' answered nothing (zebra lists lo at least)")
+    return dict(table)
 
 
 def _helper_reply(hostname: str, result: ExecResult) -> dict[str, Any]:

@@ -201,6 +201,14 @@ def test_vtysh_error_reply_raises(tmp_path: Path) -> None:
         driver.cli(["show bogus"])
 
 
+@pytest.mark.parametrize("method", ["get_interfaces", "get_interfaces_ip"])
+def test_an_empty_interface_table_is_a_failed_read(tmp_path: Path, method: str) -> None:
+    """zebra lists lo at least: an empty ``show interface json`` must not read as every interface gone."""
+    (tmp_path / "show_interface_json.txt").write_text("")
+    with pytest.raises(CommandErrorException, match="answered nothing"):
+        getattr(driver_for(tmp_path), method)()
+
+
 # ----------------------------------------------------------------------------- Netmiko type
 
 
