@@ -19,7 +19,7 @@ import pytest
 from govnet.lab.nsexec import vtysh
 from govnet.lab.state import Lab
 from govnet.policy import flush_script, render_nftables
-from govnet.verify import services
+from govnet.verify import control, services
 from govnet.verify.diagram import svg
 from govnet.verify.expect import dual_homed, primary_core
 from govnet.verify.report import render_html
@@ -106,6 +106,32 @@ def test_shut_interface_is_named(deployed: Lab) -> None:
     finally:
         vtysh("health-sw1", "configure terminal", "interface vlan20", "no shutdown")
         subprocess.run(["ip", "-n", deployed.devices["health-sw1"].netns, "link", "set", "vlan20", "up"], check=True)
+    settle(deployed, {"control-plane"})
+
+
+def test_a_device_is_read_again_before_it_fails_and_a_lasting_fault_still_fails(deployed: Lab) -> None:
+    """The control plane's second reading is the verdict: a fault undone between the two readings passes (the
+    second reading is a real one, after the fix), a fault that lasts fails, named as before."""
+    name, netns = "health-sw1", deployed.devices["health-sw1"].netns
+    device, login = deployed.devices[name], (deployed.username, deployed.password, str(deployed.known_hosts))
+
+    def vlan20(state: str) -> None:
+        vtysh(name, "configure terminal", "interface vlan20", "shutdown" if state == "down" else "no shutdown")
+        subprocess.run(["ip", "-n", netns, "link", "set", "vlan20", state], check=True)
+
+    def fixed_meanwhile(seconds: float) -> None:
+        vlan20("up")
+        time.sleep(max(seconds, 1))  # zebra hears of the link from the kernel at once
+
+    vlan20("down")
+    try:
+        time.sleep(1)
+        lasting = {c.name: c for c in control.settled_device(deployed.network, name, device.mgmt_ip, login)}
+        assert not lasting["health-sw1: interfaces up"].ok and "vlan20" in lasting["health-sw1: interfaces up"].detail
+        healed = control.settled_device(deployed.network, name, device.mgmt_ip, login, sleep=fixed_meanwhile)
+        assert [c for c in healed if not c.ok] == [], healed
+    finally:
+        vlan20("up")
     settle(deployed, {"control-plane"})
 
 
