@@ -156,7 +156,10 @@ class FRRDriver(NetworkDriver):
     def _interface_table(self) -> dict[str, Any]:
         """``show interface json``: zebra always lists ``lo``, so an empty answer is a read that failed, never
         "no interfaces" (a getter returning {} would read as every interface gone)."""
-        return _interface_table(self.hostname, self._json("show interface json"))
+        table = self._json("show interface json")
+        if not table:
+            raise CommandErrorException(f"{self.hostname}: 'show interface json' answered nothing (zebra lists lo)")
+        return dict(table)
 
     def _helper(self, verb: str, *args: str, stdin: str = "") -> dict[str, Any]:
         """Call the on-box helper; its JSON reply, or an exception naming what it refused and why."""
@@ -439,13 +442,6 @@ class FRRDriver(NetworkDriver):
 
 class HelperRefused(Exception):
     """The on-box helper answered ``ok: false``."""
-
-
-def _interface_table(host: str, table: Any) -> dict[str, Any]:
-    """*table* (``show interface json``), or CommandErrorException when it is empty."""
-    if not table:
-        raise CommandErrorException(f"{host}: 'show interface json' answered nothing (zebra lists lo at least)")
-    return dict(table)
 
 
 def _helper_reply(hostname: str, result: ExecResult) -> dict[str, Any]:

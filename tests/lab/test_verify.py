@@ -95,35 +95,35 @@ def test_cli_verify_writes_json_and_report(deployed: Lab, tmp_path: Path) -> Non
 # --------------------------------------------------------------------------------------------- faults
 
 
+def health_vlan20(lab: Lab, state: str) -> None:
+    """health-sw1's vlan20 shut (``down``) or brought back (``up``), in FRR and in the kernel."""
+    vtysh("health-sw1", "configure terminal", "interface vlan20", "shutdown" if state == "down" else "no shutdown")
+    subprocess.run(["ip", "-n", lab.devices["health-sw1"].netns, "link", "set", "vlan20", state], check=True)
+
+
 def test_shut_interface_is_named(deployed: Lab) -> None:
-    vtysh("health-sw1", "configure terminal", "interface vlan20", "shutdown")
-    subprocess.run(["ip", "-n", deployed.devices["health-sw1"].netns, "link", "set", "vlan20", "down"], check=True)
+    health_vlan20(deployed, "down")
     try:
         time.sleep(1)
         outcome = verify(deployed.network, deployed, only={"control-plane"})
         names = {c.name: c.detail for c in failed(outcome, "control-plane")}
         assert "health-sw1: interfaces up" in names and "vlan20" in names["health-sw1: interfaces up"]
     finally:
-        vtysh("health-sw1", "configure terminal", "interface vlan20", "no shutdown")
-        subprocess.run(["ip", "-n", deployed.devices["health-sw1"].netns, "link", "set", "vlan20", "up"], check=True)
+        health_vlan20(deployed, "up")
     settle(deployed, {"control-plane"})
 
 
 def test_a_device_is_read_again_before_it_fails_and_a_lasting_fault_still_fails(deployed: Lab) -> None:
     """The control plane's second reading is the verdict: a fault undone between the two readings passes (the
     second reading is a real one, after the fix), a fault that lasts fails, named as before."""
-    name, netns = "health-sw1", deployed.devices["health-sw1"].netns
+    name = "health-sw1"
     device, login = deployed.devices[name], (deployed.username, deployed.password, str(deployed.known_hosts))
 
-    def vlan20(state: str) -> None:
-        vtysh(name, "configure terminal", "interface vlan20", "shutdown" if state == "down" else "no shutdown")
-        subprocess.run(["ip", "-n", netns, "link", "set", "vlan20", state], check=True)
-
     def fixed_meanwhile(seconds: float) -> None:
-        vlan20("up")
+        health_vlan20(deployed, "up")
         time.sleep(max(seconds, 1))  # zebra hears of the link from the kernel at once
 
-    vlan20("down")
+    health_vlan20(deployed, "down")
     try:
         time.sleep(1)
         lasting = {c.name: c for c in control.settled_device(deployed.network, name, device.mgmt_ip, login)}
@@ -131,7 +131,7 @@ def test_a_device_is_read_again_before_it_fails_and_a_lasting_fault_still_fails(
         healed = control.settled_device(deployed.network, name, device.mgmt_ip, login, sleep=fixed_meanwhile)
         assert [c for c in healed if not c.ok] == [], healed
     finally:
-        vlan20("up")
+        health_vlan20(deployed, "up")
     settle(deployed, {"control-plane"})
 
 
