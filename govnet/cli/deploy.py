@@ -139,13 +139,21 @@ def deploy(
         bool,
         typer.Option("--all", help="connect to every selected device, even those last seen running their render"),
     ] = False,
+    then_verify: Annotated[
+        bool,
+        typer.Option("--verify", help="then, in this run, verify what changed (the lab: as verify --changed)"),
+    ] = False,
 ) -> None:
     """Backup, diff, commit with a revert timer, post-check, confirm or roll back; phase by phase.
 
     A device last seen running exactly its render (pushed and confirmed, or found unchanged, and not read as
     drifted since) is not connected to: it shows as unchanged (recorded). --all connects to every device.
 
-    One deploy at a time per environment: a second one exits 1 naming the holder, or waits with --wait S."""
+    One deploy at a time per environment: a second one exits 1 naming the holder, or waits with --wait S.
+
+    --verify (the lab) then runs `verify --changed` in the same process, after a deploy that succeeded: what the
+    change since the last passing verify touched; exit 1 if a check fails."""
+    from govnet.cli import verify as verifying
     from govnet.deploy import engine
     from govnet.deploy.lock import DeployLocked
 
@@ -153,7 +161,10 @@ def deploy(
         _fail(f"--wait: must be 0 or more seconds, got {wait:g}")
     if tolerance < 0:
         _fail(f"--tolerance: must be 0 or more, got {tolerance}")
+    if then_verify and dry_run:
+        _fail("--verify: a dry run changes nothing to verify")
     network = _network(ctx)
+    lab = verifying.running_lab(network) if then_verify else None  # refused before any device is touched
     names = _names(network, limit, phase)
     _check_timer(network, names, confirm_timeout)
     configs = _rendered(network, names)
@@ -193,11 +204,23 @@ def deploy(
             progress.stop()
             err.print(f"deploy: {exc.line()}", markup=False, highlight=False)
             raise typer.Exit(1) from None
-    if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
+    if not as_json:
         _print_report(report, dry_run, show_diff)
-    raise typer.Exit(0 if report.ok else 1)
+    outcome = None
+    if lab is not None:
+        if report.ok:
+            say = (lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True)) if as_json else None
+            outcome = verifying.checks(network, lab, changed=True, say=say)
+            if outcome is not None:
+                verifying.summary(outcome, to=err if as_json else out)
+        else:
+            err.print("verify: not run, the deploy did not succeed")
+    if as_json:
+        result = report.as_dict()
+        if lab is not None:
+            result["verify"] = outcome.as_dict() if outcome is not None else None
+        print(json.dumps(result, indent=2))
+    raise typer.Exit(0 if report.ok and (outcome is None or outcome.ok) else 1)
 
 
 def _print_report(report: engine.DeployReport, dry_run: bool, show_diff: bool) -> None:

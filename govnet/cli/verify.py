@@ -32,7 +32,9 @@ def _network(ctx: typer.Context) -> Any:
         raise typer.Exit(2) from None
 
 
-def _lab(network: Any) -> Any:
+def running_lab(network: Any) -> Any:
+    """The lab *network* runs in, or exit: 2 when it cannot be verified from here (not the lab, not root), 1 when
+    no lab is up."""
     from govnet.lab.state import Lab
 
     if network.env != "lab":
@@ -59,8 +61,41 @@ def _snapshot(network: Any) -> dict[str, Any]:
     return snapshot(network, configs, {n: render_nftables(network, n) for n in network.devices})
 
 
-def summary(outcome: Any) -> None:
-    """Per-family pass counts, then every failure (failures first), then the timing."""
+def checks(
+    network: Any, lab: Any, *, changed: bool, failover: bool = False, start_services: bool = False, say: Any = None
+) -> Any:
+    """One verify's checks on a running lab: every check, or (*changed*) those the change since the last passing
+    verify touched; ``None`` when that is nothing. A passing run becomes the base of the next ``--changed``.
+
+    ``verify`` and ``deploy --verify`` both run this; *say* prints a line (default: stdout)."""
+    from govnet.verify import scope as scoping
+    from govnet.verify import services
+    from govnet.verify.run import missing_listeners
+    from govnet.verify.run import verify as run_verify
+
+    say = say or (lambda line: out.print(line, highlight=False, soft_wrap=True, markup=False))
+    if start_services:
+        services.start(network, {k: (v.netns, v.address) for k, v in lab.servers.items()})
+    missing = missing_listeners(network, lab)
+    if missing:
+        err.print(f"verify: no service listener running for {', '.join(missing)} (their service checks fail)")
+    snap = _snapshot(network)
+    scope = None
+    if changed:
+        scope = scoping.changed(network, snap, scoping.load(lab.state_dir))
+        if scope.empty():
+            say("verify --changed: nothing changed since the last passing verify; nothing to check")
+            return None
+        say(f"verify --changed: {scope.describe()}")
+    outcome = run_verify(network, lab, failover=failover, scope=scope)
+    if outcome.ok:
+        scoping.record(lab.state_dir, snap)
+    return outcome
+
+
+def summary(outcome: Any, to: Any = None) -> None:
+    """Per-family pass counts, then every failure (failures first), then the timing (on *to*, default stdout)."""
+    to = to or out
     from rich.table import Table  # here, not at start-up: validate, plan and render need no table
 
     table = Table(title=f"verify {outcome.network.name} ({outcome.network.env})")
@@ -71,15 +106,15 @@ def summary(outcome: Any) -> None:
         table.add_row(fam, f"{passed}/{total}", "[green]ok[/]" if good else "[red]FAIL[/]")
     fails = [c for c in outcome.checks if not c.ok]
     if fails:
-        out.print(f"[red bold]{len(fails)} failed check(s):[/]")
+        to.print(f"[red bold]{len(fails)} failed check(s):[/]")
         for c in fails:
-            out.print(f"  [red]✗[/] {escape(f'[{c.family}] {c.name}: {c.detail}')}", highlight=False, soft_wrap=True)
-    out.print(table)
+            to.print(f"  [red]✗[/] {escape(f'[{c.family}] {c.name}: {c.detail}')}", highlight=False, soft_wrap=True)
+    to.print(table)
     for c in outcome.checks:
         if c.family == "failover" and c.ok:
-            out.print(f"  failover {c.name.split(':')[0]}: {c.detail}", highlight=False)
+            to.print(f"  failover {c.name.split(':')[0]}: {c.detail}", highlight=False)
     word = "[green]all checks passed[/]" if outcome.ok else "[red]verification failed[/]"
-    out.print(f"{word}: {len(outcome.checks)} checks in {outcome.seconds:.1f} s")
+    to.print(f"{word}: {len(outcome.checks)} checks in {outcome.seconds:.1f} s")
 
 
 def register(app: typer.Typer) -> None:
@@ -112,29 +147,11 @@ def register(app: typer.Typer) -> None:
         """Control plane, reachability matrix, service ports, traceroute, segmentation (and failover).
 
         Every check by default; with --changed, those the change since the last passing verify touched."""
-        from govnet.verify import scope as scoping
-        from govnet.verify import services
-        from govnet.verify.run import missing_listeners
-        from govnet.verify.run import verify as run_verify
-
         network = _network(ctx)
-        lab = _lab(network)
-        if start_services:
-            services.start(network, {k: (v.netns, v.address) for k, v in lab.servers.items()})
-        missing = missing_listeners(network, lab)
-        if missing:
-            err.print(f"verify: no service listener running for {', '.join(missing)} (their service checks fail)")
-        snap = _snapshot(network)
-        scope = None
-        if changed:
-            scope = scoping.changed(network, snap, scoping.load(lab.state_dir))
-            if scope.empty():
-                out.print("verify --changed: nothing changed since the last passing verify; nothing to check")
-                return
-            out.print(f"verify --changed: {scope.describe()}", highlight=False, soft_wrap=True)
-        outcome = run_verify(network, lab, failover=failover, scope=scope)
-        if outcome.ok:
-            scoping.record(lab.state_dir, snap)
+        lab = running_lab(network)
+        outcome = checks(network, lab, changed=changed, failover=failover, start_services=start_services)
+        if outcome is None:
+            return
         summary(outcome)
         if json_file is not None:
             json_file.write_text(json.dumps(outcome.as_dict(), indent=1, ensure_ascii=False) + "\n")
