@@ -188,7 +188,7 @@ def deploy(
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
-        console=err,
+        console=err.real,
         transient=as_json,
     ) as progress:
         bar = progress.add_task("", total=len(names))

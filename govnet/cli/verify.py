@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from govnet.cli.common import console, state_dir
 
@@ -96,6 +95,7 @@ def checks(
 def summary(outcome: Any, to: Any = None) -> None:
     """Per-family pass counts, then every failure (failures first), then the timing (on *to*, default stdout)."""
     to = to or out
+    from rich.markup import escape
     from rich.table import Table  # here, not at start-up: validate, plan and render need no table
 
     table = Table(title=f"verify {outcome.network.name} ({outcome.network.env})")

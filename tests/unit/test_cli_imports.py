@@ -109,3 +109,34 @@ def test_validate_does_not_import_the_table_and_progress_widgets() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]"
+
+
+def test_validate_off_a_terminal_prints_its_line_without_rich() -> None:
+    """Piped (an editor hook, CI), validate's one line is plain text and rich is never imported; with colour forced
+    the same line comes through rich, coloured."""
+    code = (
+        "import sys\n"
+        "from govnet.cli import main\n"
+        "sys.argv = ['govnet', 'validate']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write(repr(sorted(m for m in sys.modules if m == 'rich' or m.startswith('rich.'))))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    piped = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == "[]", piped.stderr
+    from govnet.model import load_network
+
+    net = load_network(ROOT / "inventory" / "karbala", "lab")
+    counts = f"{len(net.sites)} sites, {len(net.devices)} devices, {len(net.links)} links"
+    assert piped.stdout.startswith(f"ok: inventory/karbala (lab): {counts}, "), piped.stdout
+    assert piped.stdout.count("\n") == 1 and "\x1b" not in piped.stdout
+    forced = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**env, "FORCE_COLOR": "1"},
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    assert "\x1b[32mok\x1b[0m" in forced.stdout and "'rich.console'" in forced.stderr
