@@ -63,16 +63,16 @@ def validate(
         return
     built = load(ctx)
     net = built.network
-    counts = (
+    facts = (
         f"{ctx.obj.inventory} ({net.env}): {len(net.sites)} sites, {len(net.devices)} devices, "
         f"{len(net.links)} links, {len(net.segments)} segments, {len(net.servers)} servers"
     )
     if plain_output():  # an editor hook or CI: the same line, without importing rich for it
-        print(f"ok: {counts}")
+        print(f"ok: {facts}")
     else:
         from rich.markup import escape
 
-        out.print(f"[green]ok[/]: {escape(counts)}")
+        out.print(f"[green]ok[/]: {escape(facts)}")
 
 
 def plan_rows(built: Built) -> list[dict[str, Any]]:
