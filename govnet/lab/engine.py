@@ -40,6 +40,9 @@ VTYSH = "/usr/bin/vtysh"
 #: Where a lab keeps what its devices run (FRR pathspaces, sshd configs and host keys, the device shell and
 #: agent, the interpreter, nft): ``/run/govnet/<prefix>``, root:frr 0750, whatever directory the checkout is in.
 RUNTIME_BASE = Path("/run/govnet")
+#: Where processes started into a lab's namespaces after ``up`` (the DC servers' service listeners, started by
+#: ``govnet.verify.services``) keep their PIDs, as ``<netns>.pid``; ``down`` removes those of its namespaces.
+NETNS_PIDS = Path("/run/govnet-verify")
 #: The box's own Python (Debian's, a dependency of frr-pythontools): what the device logins and the on-box agent
 #: run, linked into the runtime directory as ``bin/python3``; never the controller's virtual environment.
 BOX_PYTHON = "/usr/bin/python3"
@@ -706,6 +709,10 @@ def down(state_dir: Path, *, progress: Progress = _quiet) -> bool:
     nsexec.ip_batch([f"netns del {ns}" for ns in existing], force=True)
     for rec in state.records("file"):
         Path(rec["path"]).unlink(missing_ok=True)
+    for ns in namespaces:  # their processes were stopped with the namespaces' others
+        (NETNS_PIDS / f"{ns}.pid").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        NETNS_PIDS.rmdir()  # when no other lab keeps a PID there
     _release_shared(state)
     for rec in reversed(state.records("dir")):
         if rec.get("shared"):

@@ -11,7 +11,7 @@ import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
-from govnet.lab.engine import RUNTIME_BASE, runtime_dir
+from govnet.lab.engine import NETNS_PIDS, RUNTIME_BASE, runtime_dir
 from govnet.lab.nsexec import FRR_ETC, FRR_RUN
 from govnet.lab.topology import KIND_LETTER, LabSpec
 
@@ -49,6 +49,8 @@ def footprint(spec: LabSpec, state_dir: Path, username: str) -> Footprint:
     instances = {n.name for n in spec.nodes}
     files = {str(FRR_ETC / i) for i in instances if os.path.lexists(FRR_ETC / i)}
     files |= {str(FRR_RUN / i) for i in instances if (FRR_RUN / i).exists()}
+    if NETNS_PIDS.exists():  # PID files of processes started into the lab's namespaces after up
+        files |= {str(p) for p in NETNS_PIDS.glob("*.pid") if p.name.startswith(prefixes)}
     runtime = runtime_dir(spec.prefix)
     for tree in (state_dir, runtime):
         if tree.exists():

@@ -148,6 +148,8 @@ def _remove(have: Objects, ch: Changes, state: StateFile, prefix: str) -> None:
         nsexec.ip_batch(lines, netns=ns, force=True)
     _remove_devices(sorted(ch.gone["devices"]), state, prefix)
     nsexec.ip_batch([f"netns del {ns}" for ns in gone_ns if Path(f"/run/netns/{ns}").exists()], force=True)
+    for ns in gone_ns:  # a gone server's service listener went with its namespace's processes
+        (engine.NETNS_PIDS / f"{ns}.pid").unlink(missing_ok=True)
     gone = set(gone_ns)
     state.forget("netns", lambda r: r["name"] in gone)
 

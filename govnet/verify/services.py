@@ -2,7 +2,7 @@
 
 One ``govnet.verify.listener`` process per server, its PID in ``/run/govnet-verify/<netns>.pid`` (namespace
 names are unique on the machine, one lab at a time).  ``govnet lab down`` also stops them, as it stops every
-process inside the lab's namespaces.
+process inside the lab's namespaces, and removes their PID files.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import sys
 import time
 from pathlib import Path
 
+from govnet.lab.engine import NETNS_PIDS
 from govnet.model.derived import Network
 
-RUN = Path("/run/govnet-verify")
+RUN = NETNS_PIDS
 
 
 def pidfile(netns: str) -> Path:

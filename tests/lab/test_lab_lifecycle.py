@@ -48,8 +48,16 @@ def _up_down_clean(spec: LabSpec, state_dir: Path) -> None:
         assert all("FRRouting" in nsexec.vtysh(d.instance, "show version") for d in lab.devices.values())
         gateways = {e.name: str(e.gateway) for e in spec.endpoints}
         assert ping_pairs([(ep.netns, gateways[name]) for name, ep in lab.hosts.items()]) == []
+        # a process started into a namespace after up, its PID file where verify's service listeners keep theirs
+        host = next(iter(lab.hosts.values())).netns
+        listener = subprocess.Popen(["ip", "netns", "exec", host, "sleep", "600"], start_new_session=True)
+        engine.NETNS_PIDS.mkdir(mode=0o755, exist_ok=True)
+        pidfile = engine.NETNS_PIDS / f"{host}.pid"
+        pidfile.write_text(f"{listener.pid}\n")
+        assert str(pidfile) in before.diff(footprint(spec, state_dir, lab_username()))["files"]
     finally:
         engine.down(state_dir)
+    assert listener.wait(timeout=10) is not None
     assert before.diff(footprint(spec, state_dir, lab_username())) == {}
 
 
