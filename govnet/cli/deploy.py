@@ -21,6 +21,7 @@ from govnet.policy import render_nftables
 
 if TYPE_CHECKING:
     from govnet.deploy import engine, ops
+    from govnet.verify.run import Outcome
 
 out = console()
 err = console(stderr=True)
@@ -213,6 +214,7 @@ def deploy(
             outcome = verifying.checks(network, lab, changed=True, say=say)
             if outcome is not None:
                 verifying.summary(outcome, to=err if as_json else out)
+                _audit_verify(report, outcome, network.env)
         else:
             err.print("verify: not run, the deploy did not succeed")
     if as_json:
@@ -221,6 +223,25 @@ def deploy(
             result["verify"] = outcome.as_dict() if outcome is not None else None
         print(json.dumps(result, indent=2))
     raise typer.Exit(0 if report.ok and (outcome is None or outcome.ok) else 1)
+
+
+def _audit_verify(report: engine.DeployReport, outcome: Outcome, env: str) -> None:
+    """The verify's verdict in the audit trail, under the deploy's run: how many checks, and which failed."""
+    from govnet.deploy.audit import who
+
+    failed = [c.name for c in outcome.checks if not c.ok]
+    AuditLog(workdir(env) / "audit.jsonl").append(
+        run=report.run,
+        action="verify",
+        user=who(),
+        env=env,
+        revision=report.revision,
+        status="passed" if outcome.ok else "failed",
+        scope="changed",
+        checks=len(outcome.checks),
+        failed=failed[:20],
+        error=f"{len(failed)} of {len(outcome.checks)} check(s) failed" if failed else "",
+    )
 
 
 def _print_report(report: engine.DeployReport, dry_run: bool, show_diff: bool) -> None:

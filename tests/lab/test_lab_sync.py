@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from govnet.deploy.audit import AuditLog
 from govnet.lab.nsexec import vtysh, watchfrr_pid
 from govnet.lab.state import Lab
 from govnet.policy import flush_script, render_nftables
@@ -142,6 +143,9 @@ def test_a_department_leaves_and_joins_the_running_lab(synced_lab: Lab) -> None:
     result = json.loads(proc.stdout)
     assert result["ok"] and result["verify"]["ok"], result["verify"] and result["verify"]["failures"]
     assert {r["device"] for r in result["devices"] if r["status"] == "changed"} >= {"agri-r1", "agri-sw1"}
+    last = list(AuditLog(WORK / "deploy" / "audit.jsonl").records())[-1]  # the verdict, under the deploy's run
+    assert (last["run"], last["action"], last["status"]) == (result["run"], "verify", "passed"), last
+    assert last["checks"] == len(result["verify"]["checks"]) and last["failed"] == []
     checks = result["verify"]["checks"]
     names = " ".join(c["name"] for c in checks)
     assert "agri-r1" in names and "agri-staff" in names

@@ -52,3 +52,23 @@ def test_no_lab_up_is_refused_before_the_deploy(tmp_path: Path) -> None:
         assert "verify: needs root" in proc.stderr
     assert "Traceback" not in proc.stderr
     untouched(tmp_path)
+
+
+def test_a_failed_verify_is_in_the_audit_trail_under_the_deploys_run(tmp_path: Path, monkeypatch) -> None:
+    """The verdict the deploy's run ends with is a record of its own, in the chain, naming what failed."""
+    from govnet.cli.deploy import _audit_verify
+    from govnet.deploy.audit import AuditLog
+    from govnet.deploy.engine import DeployReport
+    from govnet.verify.result import Check
+    from govnet.verify.run import Outcome
+
+    monkeypatch.setenv("GOVNET_DEPLOY_DIR", str(tmp_path))
+    checks = [Check("control-plane", "core1: OSPF neighbour 198.18.0.2 on eth1 Full", False, "Init"),
+              Check("control-plane", "core2: BGP session 198.18.0.9 Established", True)]  # fmt: skip
+    _audit_verify(DeployReport("run-1", "abc123", []), Outcome(None, checks, None, 1.0), "lab")  # type: ignore[arg-type]
+    log = AuditLog(tmp_path / "audit.jsonl")
+    [record] = list(log.records())
+    assert (record["run"], record["action"], record["status"], record["env"]) == ("run-1", "verify", "failed", "lab")
+    assert record["failed"] == ["core1: OSPF neighbour 198.18.0.2 on eth1 Full"]
+    assert record["checks"] == 2 and record["error"] == "1 of 2 check(s) failed"
+    assert log.verify() == []
