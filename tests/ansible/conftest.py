@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,27 @@ def base_image() -> None:
         pytest.skip("not root")
     proc = run([str(ROOT / "scripts" / "build-base-image"), "--lab"], timeout=1800)
     assert proc.returncode == 0, tail(proc)
+
+
+#: One role's ``molecule test``, running or done.
+Run = Future[subprocess.CompletedProcess[str]]
+
+
+def molecule_jobs() -> int:
+    """How many Molecule scenarios run at once: GOVNET_MOLECULE_JOBS, else the CPU count, at least 2 (a scenario
+    spends much of its time waiting on containers and systemd, not on a CPU)."""
+    return max(1, int(os.environ.get("GOVNET_MOLECULE_JOBS") or max(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def molecule_runs(request: pytest.FixtureRequest, base_image: None) -> Iterator[dict[str, Run]]:
+    """``molecule test`` of every role this session selected, ``molecule_jobs()`` at a time, started when the first
+    scenario test asks; each test then waits for its own role. The scenarios never meet: each has its own
+    containers (gvmol-<role>...) and its own high loopback ports on the host network, and the nftables one runs in
+    a namespace of its own."""
+    items = request.session.items
+    roles = [i.callspec.params["role"] for i in items if getattr(i, "originalname", "") == "test_molecule"]
+    pool = ThreadPoolExecutor(molecule_jobs(), thread_name_prefix="molecule")
+    runs = {r: pool.submit(run, ["molecule", "test"], cwd=ROOT / "roles" / r, timeout=1800) for r in roles}
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)

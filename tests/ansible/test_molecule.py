@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from .conftest import ROLES, ROOT, run, tail
+from .conftest import ROLES, ROOT, Run, tail
 
 
 def test_every_role_has_a_default_scenario() -> None:
@@ -61,10 +61,11 @@ def test_role_layout(role: str) -> None:
 @pytest.mark.molecule
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES)
-def test_molecule(role: str, base_image: None) -> None:
+def test_molecule(role: str, molecule_runs: dict[str, Run]) -> None:
+    """The role's scenario, run side by side with the others' (tests/ansible/conftest.py, molecule_runs)."""
     assert shutil.which("podman"), "podman is required for the Molecule scenarios (scripts/bootstrap installs it)"
     assert os.geteuid() == 0
-    proc = run(["molecule", "test"], cwd=ROOT / "roles" / role, timeout=1500)
+    proc = molecule_runs[role].result()
     assert proc.returncode == 0, tail(proc, 80)
     assert "idempotence" in proc.stdout + proc.stderr
 
