@@ -1,7 +1,13 @@
-"""The root of the ``govnet`` command line: validate, plan, render; the other command groups are mounted here."""
+"""The root of the ``govnet`` command line: validate, plan, render; the other command groups are mounted here.
+
+The root is a `LazyGroup`: a group's module is imported, and its commands built, when one of its commands runs (or
+the help lists them all), so `govnet validate` does not pay for building the whole command tree (typer evaluates every
+command's annotations) nor for importing the modules of commands it does not run.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -10,11 +16,50 @@ from typing import Annotated, Any
 import typer
 
 from govnet import ipam
-from govnet.cli import analyze, deploy, lab, verify
 from govnet.cli.common import Context, console, fail, load, plain_output
 from govnet.model import Built, InventoryError, build
 
+#: The commands each group module adds (its ``register``), in the order ``govnet --help`` lists them.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "govnet.cli.lab": ("lab",),
+    "govnet.cli.deploy": ("deploy", "backup", "drift", "rollback", "audit"),
+    "govnet.cli.verify": ("verify", "diagram"),
+    "govnet.cli.analyze": ("analyze", "impact"),
+}
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """The root group: its own commands built up front, each group module's when one of its commands is looked up.
+
+    A module is imported plainly, so a broken one fails its commands (and the help, and a mistyped command, which
+    load every module to list or suggest) with its traceback, never with "No such command". A module must add
+    exactly the commands `GROUPS` names for it.
+    """
+
+    def _load(self, module: str) -> None:
+        mounted = typer.Typer()
+        importlib.import_module(module).register(mounted)
+        built = typer.main.get_group(mounted).commands
+        if set(built) != set(GROUPS[module]):
+            raise RuntimeError(f"{module} adds {sorted(built)}, govnet.cli.app.GROUPS says {sorted(GROUPS[module])}")
+        for name in GROUPS[module]:
+            self.add_command(built[name], name)
+
+    def list_commands(self, ctx: Any) -> list[str]:  # ctx: the vendored click Context typer passes
+        lazy = [name for names in GROUPS.values() for name in names]  # in GROUPS' order, whichever loaded first
+        return [*(name for name in self.commands if name not in lazy), *lazy]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands:
+            owners = [m for m, names in GROUPS.items() if cmd_name in names] or list(GROUPS)  # unknown: load all
+            for module in owners:
+                if not set(GROUPS[module]) <= set(self.commands):
+                    self._load(module)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     help="govnet: the Karbala governorate e-governance network as code.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -136,12 +181,6 @@ def render(
         print(json.dumps({"env": built.network.env, "configs": [str(p) for p in paths]}, indent=2))
     else:
         out.print(f"rendered {len(paths)} configs into {target}/")
-
-
-app.add_typer(lab.lab_app, name="lab")
-deploy.register(app)
-verify.register(app)
-analyze.register(app)
 
 
 def main() -> None:

@@ -30,6 +30,11 @@ out = console()
 err = console(stderr=True, highlight=False)
 
 
+def register(app: typer.Typer) -> None:
+    """Add the ``lab`` group to the govnet command line."""
+    app.add_typer(lab_app, name="lab")
+
+
 def _fail(message: str, code: int) -> None:
     for line in message.splitlines():
         err.print(line, markup=False, soft_wrap=True)

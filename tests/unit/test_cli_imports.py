@@ -53,7 +53,9 @@ def test_the_copy_works_before_it_is_broken(broken_tree: Path) -> None:
         ("govnet.cli.deploy", ["deploy", "--help"]),  # was "No such command 'deploy'"
         ("govnet.cli.lab", ["lab", "--help"]),
         ("govnet.policy", ["deploy", "--help"]),  # the zone policy silently did not deploy
-        ("govnet.cli.deploy", ["validate"]),  # a broken group breaks every command, not only its own
+        ("govnet.cli.verify", ["verify", "--help"]),
+        ("govnet.cli.analyze", ["--help"]),  # the help lists every group's commands: it loads each module
+        ("govnet.cli.deploy", ["deplyo"]),  # a mistyped command loads every module, to suggest a name
     ],
 )
 def test_a_broken_cli_module_fails_loudly(broken_tree: Path, module: str, args: list[str]) -> None:
@@ -63,6 +65,41 @@ def test_a_broken_cli_module_fails_loudly(broken_tree: Path, module: str, args: 
     assert "No such command" not in result.stderr
     assert "ModuleNotFoundError: No module named 'govnet_no_such_module'" in result.stderr
     assert f"{module.replace('.', '/')}.py" in result.stderr  # the traceback names the broken file
+
+
+@pytest.mark.parametrize("module", ["govnet.cli.deploy", "govnet.cli.lab", "govnet.cli.verify", "govnet.cli.analyze"])
+def test_a_command_does_not_import_the_groups_it_does_not_run(broken_tree: Path, module: str) -> None:
+    """The root builds its own commands, and a group's when one of its commands runs: validate, plan and render
+    run with every other group's module broken, and the broken group's own command still fails loudly."""
+    _break(broken_tree, module)
+    assert _govnet(broken_tree, "validate").returncode == 0
+    assert _govnet(broken_tree, "plan", "--json").returncode == 0
+    command = {"govnet.cli.lab": "lab", "govnet.cli.analyze": "impact"}.get(module, module.rsplit(".", 1)[1])
+    result = _govnet(broken_tree, command, "--help")
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'govnet_no_such_module'" in result.stderr
+
+
+def test_every_command_is_listed_and_reachable() -> None:
+    """The lazily mounted groups add exactly the commands the root lists, in the order the help shows them."""
+    code = (
+        "from govnet.cli.app import GROUPS, app\n"
+        "import typer\n"
+        "root = typer.main.get_command(app)\n"
+        "ctx = root.make_context('govnet', ['validate'])\n"
+        "names = root.list_commands(ctx)\n"
+        "print(names)\n"
+        "print([n for n in names if root.get_command(ctx, n) is None])\n"
+        "print(root.list_commands(ctx) == names)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    names, missing, stable = result.stdout.splitlines()
+    assert names == str(
+        ["validate", "plan", "render", "lab", "deploy", "backup", "drift", "rollback", "audit", "verify", "diagram",
+         "analyze", "impact"]
+    )  # fmt: skip
+    assert missing == "[]" and stable == "True"
 
 
 @pytest.mark.parametrize("module", ["govnet.deploy.engine", "govnet.deploy.ops"])
